@@ -1,0 +1,96 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+
+use common::config::Settings;
+use common::db::Db;
+use common::rpc::client::ConductorClient;
+
+use crate::error::ApiError;
+use crate::version::Version;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// Reads go straight to the database; writes go through the conductor.
+    pub db: Db,
+    pub conductor: ConductorClient,
+    pub settings: Arc<Settings>,
+}
+
+/// The request's id (`req-<uuid>`), as sent back in `x-openstack-request-id`.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// What a handler knows about the request beyond its path and body.
+pub struct Ctx {
+    pub version: Version,
+    pub request_id: String,
+    /// Base of the links in responses, e.g. `http://127.0.0.1:6385`.
+    pub base_url: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Ctx, ApiError> {
+        let version = parts
+            .extensions
+            .get::<Version>()
+            .copied()
+            .unwrap_or(crate::version::MIN);
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        let base_url = match &state.settings.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let host = parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| state.settings.listen.to_string());
+                format!("http://{host}")
+            }
+        };
+        Ok(Ctx {
+            version,
+            request_id,
+            base_url,
+        })
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Ctx>, ApiError> {
+        <Ctx as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
+impl Ctx {
+    /// `[{"href": <base>/v1/<path>, "rel": "self"}, {"href": <base>/<path>, "rel": "bookmark"}]`.
+    pub fn links(&self, path: &str) -> serde_json::Value {
+        serde_json::json!([
+            {"href": format!("{}/v1/{path}", self.base_url), "rel": "self"},
+            {"href": format!("{}/{path}", self.base_url), "rel": "bookmark"},
+        ])
+    }
+
+    pub fn location(&self, path: &str) -> HeaderValue {
+        HeaderValue::from_str(&format!("{}/v1/{path}", self.base_url))
+            .unwrap_or_else(|_| HeaderValue::from_static("/"))
+    }
+}

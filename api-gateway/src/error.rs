@@ -1,0 +1,109 @@
+//! Ironic's error envelope: `{"error_message": "<JSON string>"}`. This is the one place
+//! where sanlink's typed errors become HTTP statuses.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use common::Error;
+
+/// An error answered to an HTTP client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    /// Routing-level errors (unknown path, bad method, bad version) use webob's shape.
+    pub routing: bool,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            routing: false,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn routing(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            routing: true,
+        }
+    }
+
+    pub fn not_found_path() -> ApiError {
+        ApiError::routing(StatusCode::NOT_FOUND, "The resource could not be found.")
+    }
+
+    pub fn malformed_uri() -> ApiError {
+        ApiError::bad_request("Malformed request URI.")
+    }
+}
+
+pub fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::Invalid(_) => StatusCode::BAD_REQUEST,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+        Error::Conflict(_) | Error::NodeLocked { .. } => StatusCode::CONFLICT,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        let status = status_of(&e);
+        let message = match &e {
+            // The detail is for the logs; clients get no internals.
+            Error::Internal(detail) => {
+                tracing::error!(detail, "internal error");
+                "An internal error occurred; the request was not completed.".to_string()
+            }
+            other => other.to_string(),
+        };
+        ApiError::new(status, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let inner = if self.routing {
+            let reason = self.status.canonical_reason().unwrap_or("");
+            json!({
+                "message": self.message,
+                "code": format!("{} {reason}", self.status.as_u16()),
+                "title": reason,
+            })
+        } else {
+            let faultcode = if self.status.is_server_error() {
+                "Server"
+            } else {
+                "Client"
+            };
+            json!({"faultcode": faultcode, "faultstring": self.message, "debuginfo": null})
+        };
+        let body = json!({ "error_message": inner.to_string() }).to_string();
+        let mut response = (self.status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::CONFLICT {
+            // Clients back off by this many seconds before retrying.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

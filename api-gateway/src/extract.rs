@@ -1,0 +1,110 @@
+//! Request parsing shared by the handlers: JSON bodies and query strings, with
+//! Ironic-style 400s instead of framework rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A request body that must be valid JSON.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<JsonBody, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+                )
+            } else {
+                ApiError::bad_request(format!("Could not read the request body: {e}"))
+            }
+        })?;
+        if bytes.is_empty() {
+            return Err(ApiError::bad_request(
+                "The request body is empty; a JSON document is required.",
+            ));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))
+    }
+}
+
+impl JsonBody {
+    /// The body as a JSON object, or a 400.
+    pub fn object(self) -> Result<serde_json::Map<String, Value>, ApiError> {
+        match self.0 {
+            Value::Object(o) => Ok(o),
+            other => Err(ApiError::bad_request(format!(
+                "Invalid input: {} is not of type 'object'",
+                common::schema::py_repr(&other)
+            ))),
+        }
+    }
+}
+
+/// Query parameters in order; a repeated key keeps its last value.
+#[derive(Debug, Default)]
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(raw: Option<&str>) -> Query {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            pairs.retain(|(key, _)| key != &k);
+            pairs.push((k.into_owned(), v.into_owned()));
+        }
+        Query(pairs)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// 400 naming every parameter not in `allowed`.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        let unexpected: Vec<&str> = self
+            .0
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !allowed.contains(k))
+            .collect();
+        if unexpected.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::bad_request(format!(
+                "Unexpected arguments: {}",
+                unexpected.join(", ")
+            )))
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Query {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Query, ApiError> {
+        Ok(Query::parse(parts.uri.query()))
+    }
+}
+
+/// A path segment that must be a UUID; returns its canonical form.
+pub fn uuid_param(value: &str, name: &str) -> Result<String, ApiError> {
+    common::model::canonical_uuid(value)
+        .ok_or_else(|| ApiError::bad_request(format!("Expected UUID for {name}: {value}")))
+}

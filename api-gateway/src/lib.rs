@@ -1,0 +1,48 @@
+//! sanlink's API gateway: the Ironic v1 REST API over sanlink's database (reads) and
+//! conductors (writes).
+
+pub mod app;
+pub mod error;
+pub mod extract;
+pub mod listing;
+pub mod request_id;
+pub mod routes;
+pub mod server;
+pub mod version;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The whole API as one router.
+pub fn build_router(state: AppState) -> Router {
+    Router::new()
+        .route("/", axum::routing::get(routes::root::root))
+        .route("/v1", axum::routing::get(routes::root::v1))
+        .merge(routes::volume::router())
+        .merge(routes::nodes::router())
+        .merge(routes::ports::router())
+        .fallback(|| async { ApiError::not_found_path() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::routing(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "The method is not allowed for the requested URL.",
+            )
+        })
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(middleware::from_fn(version::middleware))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            use axum::response::IntoResponse;
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An internal error occurred; the request was not completed.",
+            )
+            .into_response()
+        }))
+        .layer(middleware::from_fn(request_id::middleware))
+        .with_state(state)
+}

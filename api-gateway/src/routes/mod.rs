@@ -1,0 +1,6 @@
+//! HTTP handlers, one module per resource.
+
+pub mod nodes;
+pub mod ports;
+pub mod root;
+pub mod volume;

@@ -1,0 +1,658 @@
+//! The volume API: connectors and targets (spec: volume-api.md). Reads come from the
+//! database; every write is a conductor RPC.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+
+use common::db::{self, nodes, volume_connectors, volume_targets};
+use common::model::mask::mask_secrets;
+use common::model::node::is_valid_ident;
+use common::model::volume::{self as limits, VolumeConnector, VolumeTarget};
+use common::model::{isoformat, new_uuid, now};
+use common::schema::{self, Kind, field};
+
+use crate::app::{AppState, Ctx};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query, uuid_param};
+use crate::listing::{Collection, ListParams};
+use crate::version;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/volume", get(volume_root))
+        .route(
+            "/v1/volume/connectors",
+            get(list_connectors).post(create_connector),
+        )
+        .route(
+            "/v1/volume/connectors/{uuid}",
+            get(show_connector)
+                .patch(update_connector)
+                .delete(delete_connector),
+        )
+        .route("/v1/volume/targets", get(list_targets).post(create_target))
+        .route(
+            "/v1/volume/targets/{uuid}",
+            get(show_target).patch(update_target).delete(delete_target),
+        )
+        .route(
+            "/v1/nodes/{ident}/volume",
+            get(node_volume_root).fallback(nested_malformed),
+        )
+        .route(
+            "/v1/nodes/{ident}/volume/connectors",
+            get(node_connectors)
+                .post(nested_create_connector)
+                .fallback(nested_malformed),
+        )
+        .route(
+            "/v1/nodes/{ident}/volume/connectors/{uuid}",
+            get(nested_show_connector).fallback(nested_malformed),
+        )
+        .route(
+            "/v1/nodes/{ident}/volume/targets",
+            get(node_targets)
+                .post(nested_create_target)
+                .fallback(nested_malformed),
+        )
+        .route(
+            "/v1/nodes/{ident}/volume/targets/{uuid}",
+            get(nested_show_target).fallback(nested_malformed),
+        )
+}
+
+pub const CONNECTORS: Collection = Collection {
+    path: "volume/connectors",
+    key: "connectors",
+    fields: &[
+        "uuid",
+        "node_uuid",
+        "type",
+        "connector_id",
+        "extra",
+        "created_at",
+        "updated_at",
+    ],
+    default_fields: &["uuid", "node_uuid", "type", "connector_id"],
+    sort_keys: &volume_connectors::SORT_KEYS,
+};
+
+pub const TARGETS: Collection = Collection {
+    path: "volume/targets",
+    key: "targets",
+    fields: &[
+        "uuid",
+        "node_uuid",
+        "volume_type",
+        "properties",
+        "boot_index",
+        "volume_id",
+        "extra",
+        "created_at",
+        "updated_at",
+    ],
+    default_fields: &[
+        "uuid",
+        "node_uuid",
+        "volume_type",
+        "boot_index",
+        "volume_id",
+    ],
+    sort_keys: &volume_targets::SORT_KEYS,
+};
+
+const CONNECTOR_CREATE: [schema::Field; 5] = [
+    field("node_uuid", Kind::Uuid, true, false),
+    field("type", Kind::Str(limits::CONNECTOR_TYPE_MAX), true, false),
+    field(
+        "connector_id",
+        Kind::Str(limits::CONNECTOR_ID_MAX),
+        true,
+        false,
+    ),
+    field("extra", Kind::Object, false, true),
+    field("uuid", Kind::Uuid, false, true),
+];
+
+const TARGET_CREATE: [schema::Field; 7] = [
+    field("node_uuid", Kind::Uuid, true, false),
+    field(
+        "volume_type",
+        Kind::Str(limits::VOLUME_TYPE_MAX),
+        true,
+        false,
+    ),
+    field("boot_index", Kind::Int, true, false),
+    field("volume_id", Kind::Str(limits::VOLUME_ID_MAX), true, false),
+    field("properties", Kind::Object, false, true),
+    field("extra", Kind::Object, false, true),
+    field("uuid", Kind::Uuid, false, true),
+];
+
+/// Below 1.32 the volume API does not exist.
+fn require_volume(ctx: &Ctx) -> ApiResult<()> {
+    if ctx.version.at_least(version::VOLUME) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found_path())
+    }
+}
+
+fn ts(t: &Option<chrono::NaiveDateTime>) -> Value {
+    t.as_ref()
+        .map(|t| Value::String(isoformat(t)))
+        .unwrap_or(Value::Null)
+}
+
+pub fn connector_json(ctx: &Ctx, c: &VolumeConnector) -> Map<String, Value> {
+    let Value::Object(obj) = json!({
+        "uuid": c.uuid,
+        "node_uuid": c.node_uuid,
+        "type": c.connector_type,
+        "connector_id": c.connector_id,
+        "extra": c.extra,
+        "created_at": isoformat(&c.created_at),
+        "updated_at": ts(&c.updated_at),
+        "links": ctx.links(&format!("volume/connectors/{}", c.uuid)),
+    }) else {
+        unreachable!()
+    };
+    obj
+}
+
+/// A target as clients see it: secret-looking properties masked.
+pub fn target_json(ctx: &Ctx, t: &VolumeTarget) -> Map<String, Value> {
+    let Value::Object(obj) = json!({
+        "uuid": t.uuid,
+        "node_uuid": t.node_uuid,
+        "volume_type": t.volume_type,
+        "properties": mask_secrets(&t.properties),
+        "boot_index": t.boot_index,
+        "volume_id": t.volume_id,
+        "extra": t.extra,
+        "created_at": isoformat(&t.created_at),
+        "updated_at": ts(&t.updated_at),
+        "links": ctx.links(&format!("volume/targets/{}", t.uuid)),
+    }) else {
+        unreachable!()
+    };
+    obj
+}
+
+fn links_doc(ctx: &Ctx, prefix: &str) -> Value {
+    json!({
+        "links": ctx.links(&format!("{prefix}/")),
+        "connectors": ctx.links(&format!("{prefix}/connectors")),
+        "targets": ctx.links(&format!("{prefix}/targets")),
+    })
+}
+
+async fn volume_root(ctx: Ctx) -> ApiResult<Json<Value>> {
+    require_volume(&ctx)?;
+    Ok(Json(links_doc(&ctx, "volume")))
+}
+
+fn check_ident(ident: &str) -> ApiResult<()> {
+    if is_valid_ident(ident) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Expected a logical name or UUID but received {ident}."
+        )))
+    }
+}
+
+async fn node_volume_root(ctx: Ctx, Path(ident): Path<String>) -> ApiResult<Json<Value>> {
+    require_volume(&ctx)?;
+    check_ident(&ident)?;
+    Ok(Json(links_doc(&ctx, &format!("nodes/{ident}/volume"))))
+}
+
+/// Resolves a `node` filter or parent ident to its internal id (404 if unknown).
+async fn node_id(state: &AppState, ident: String) -> ApiResult<i64> {
+    check_ident(&ident)?;
+    Ok(state.db.run(move |conn| nodes::id_of(conn, &ident)).await?)
+}
+
+/// One list request for either resource.
+struct ListRequest {
+    params: ListParams,
+    node_id: Option<i64>,
+    node_filter: Option<String>,
+    marker_id: Option<i64>,
+}
+
+async fn list_request(
+    state: &AppState,
+    ctx: &Ctx,
+    q: &Query,
+    c: &Collection,
+    parent: Option<String>,
+) -> ApiResult<ListRequest> {
+    require_volume(ctx)?;
+    q.only(&[
+        "node", "marker", "limit", "sort_key", "sort_dir", "fields", "detail",
+    ])?;
+    let params = ListParams::parse(q, c, state.settings.max_limit)?;
+    let node_filter = parent.or_else(|| q.get("node").map(str::to_string));
+    let node_id = match node_filter.clone() {
+        Some(ident) => Some(node_id(state, ident).await?),
+        None => None,
+    };
+    let marker_id = match params.marker.clone() {
+        None => None,
+        Some(m) => {
+            let is_connectors = c.key == "connectors";
+            Some(
+                state
+                    .db
+                    .run(move |conn| {
+                        if is_connectors {
+                            volume_connectors::id_of(conn, &m)
+                        } else {
+                            volume_targets::id_of(conn, &m)
+                        }
+                    })
+                    .await?,
+            )
+        }
+    };
+    Ok(ListRequest {
+        params,
+        node_id,
+        node_filter,
+        marker_id,
+    })
+}
+
+impl ListRequest {
+    fn page(&self) -> db::Page {
+        db::Page {
+            sort_key: self.params.sort_key.clone(),
+            descending: self.params.descending,
+            limit: self.params.limit,
+            marker: self.marker_id,
+        }
+    }
+
+    fn respond(
+        &self,
+        ctx: &Ctx,
+        c: &Collection,
+        items: Vec<(String, Map<String, Value>)>,
+    ) -> Json<Value> {
+        let last = items.last().map(|(uuid, _)| uuid.clone());
+        let node = self.node_filter.clone();
+        let extra: Vec<(&str, &str)> = node
+            .as_deref()
+            .map(|n| vec![("node", n)])
+            .unwrap_or_default();
+        let next = self
+            .params
+            .next_link(c, &ctx.base_url, items.len(), last.as_deref(), &extra);
+        let list: Vec<Value> = items
+            .into_iter()
+            .map(|(_, item)| Value::Object(self.params.select(c, item)))
+            .collect();
+        let mut body = json!({ c.key: list });
+        if let Some(next) = next {
+            body["next"] = Value::String(next);
+        }
+        Json(body)
+    }
+}
+
+async fn connectors(
+    state: AppState,
+    ctx: Ctx,
+    q: Query,
+    parent: Option<String>,
+) -> ApiResult<Json<Value>> {
+    let req = list_request(&state, &ctx, &q, &CONNECTORS, parent).await?;
+    let (node_id, page) = (req.node_id, req.page());
+    let found = state
+        .db
+        .run(move |conn| volume_connectors::list(conn, node_id, &page))
+        .await?;
+    let items = found
+        .iter()
+        .map(|c| (c.uuid.clone(), connector_json(&ctx, c)))
+        .collect();
+    Ok(req.respond(&ctx, &CONNECTORS, items))
+}
+
+async fn targets(
+    state: AppState,
+    ctx: Ctx,
+    q: Query,
+    parent: Option<String>,
+) -> ApiResult<Json<Value>> {
+    let req = list_request(&state, &ctx, &q, &TARGETS, parent).await?;
+    let (node_id, page) = (req.node_id, req.page());
+    let found = state
+        .db
+        .run(move |conn| volume_targets::list(conn, node_id, &page))
+        .await?;
+    let items = found
+        .iter()
+        .map(|t| (t.uuid.clone(), target_json(&ctx, t)))
+        .collect();
+    Ok(req.respond(&ctx, &TARGETS, items))
+}
+
+async fn list_connectors(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    connectors(state, ctx, q, None).await
+}
+
+async fn list_targets(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Json<Value>> {
+    targets(state, ctx, q, None).await
+}
+
+async fn node_connectors(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    connectors(state, ctx, q, Some(ident)).await
+}
+
+async fn node_targets(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    targets(state, ctx, q, Some(ident)).await
+}
+
+/// `?fields=` is the only parameter of a single-item GET.
+fn show_fields(q: &Query, c: &Collection) -> ApiResult<Option<Vec<String>>> {
+    q.only(&["fields"])?;
+    q.get("fields")
+        .map(|f| crate::listing::parse_fields(f, c.fields))
+        .transpose()
+}
+
+fn subset(mut item: Map<String, Value>, fields: Option<Vec<String>>) -> Map<String, Value> {
+    if let Some(fields) = fields {
+        item.retain(|k, _| k == "links" || fields.iter().any(|f| f == k));
+    }
+    item
+}
+
+async fn show_connector(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(uuid): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    require_volume(&ctx)?;
+    let uuid = uuid_param(&uuid, "connector_uuid")?;
+    let fields = show_fields(&q, &CONNECTORS)?;
+    let c = state
+        .db
+        .run(move |conn| volume_connectors::get_by_uuid(conn, &uuid))
+        .await?;
+    Ok(Json(Value::Object(subset(
+        connector_json(&ctx, &c),
+        fields,
+    ))))
+}
+
+async fn show_target(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(uuid): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    require_volume(&ctx)?;
+    let uuid = uuid_param(&uuid, "target_uuid")?;
+    let fields = show_fields(&q, &TARGETS)?;
+    let t = state
+        .db
+        .run(move |conn| volume_targets::get_by_uuid(conn, &uuid))
+        .await?;
+    Ok(Json(Value::Object(subset(target_json(&ctx, &t), fields))))
+}
+
+/// Nested single-item GET: 404 when the item is missing, else a malformed URI.
+async fn nested_show_connector(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((ident, uuid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    require_volume(&ctx)?;
+    check_ident(&ident)?;
+    let uuid = uuid_param(&uuid, "connector_uuid")?;
+    state
+        .db
+        .run(move |conn| volume_connectors::id_of(conn, &uuid))
+        .await?;
+    Err(ApiError::malformed_uri())
+}
+
+async fn nested_show_target(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((ident, uuid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    require_volume(&ctx)?;
+    check_ident(&ident)?;
+    let uuid = uuid_param(&uuid, "target_uuid")?;
+    state
+        .db
+        .run(move |conn| volume_targets::id_of(conn, &uuid))
+        .await?;
+    Err(ApiError::malformed_uri())
+}
+
+async fn nested_malformed(ctx: Ctx) -> ApiResult<()> {
+    require_volume(&ctx)?;
+    Err(ApiError::malformed_uri())
+}
+
+/// Checks a create body and its node, common to both resources.
+async fn checked_create_body(
+    state: &AppState,
+    body: JsonBody,
+    fields: &[schema::Field],
+) -> ApiResult<Map<String, Value>> {
+    let body = body.object()?;
+    schema::check(&body, fields)?;
+    let node_uuid = body["node_uuid"].as_str().unwrap_or_default().to_string();
+    let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
+    let known = state
+        .db
+        .run(move |conn| Ok(nodes::id_of(conn, &canonical).is_ok()))
+        .await?;
+    if !known {
+        return Err(ApiError::bad_request(format!(
+            "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'."
+        )));
+    }
+    Ok(body)
+}
+
+fn str_of(body: &Map<String, Value>, key: &str) -> String {
+    body.get(key)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn uuid_of(body: &Map<String, Value>, key: &str) -> Option<String> {
+    body.get(key)
+        .and_then(|v| v.as_str())
+        .and_then(common::model::canonical_uuid)
+}
+
+fn object_of(body: &Map<String, Value>, key: &str) -> Map<String, Value> {
+    body.get(key)
+        .and_then(|v| v.as_object())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn created(ctx: &Ctx, path: String, body: Map<String, Value>) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, ctx.location(&path))],
+        Json(Value::Object(body)),
+    )
+        .into_response()
+}
+
+async fn create_connector(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    require_volume(&ctx)?;
+    let body = checked_create_body(&state, body, &CONNECTOR_CREATE).await?;
+    let connector = VolumeConnector {
+        id: 0,
+        uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
+        node_id: 0,
+        node_uuid: uuid_of(&body, "node_uuid").unwrap_or_default(),
+        connector_type: str_of(&body, "type"),
+        connector_id: str_of(&body, "connector_id"),
+        extra: object_of(&body, "extra"),
+        created_at: now(),
+        updated_at: None,
+    };
+    let c = state
+        .conductor
+        .create_volume_connector(&ctx.request_id, connector)
+        .await?;
+    Ok(created(
+        &ctx,
+        format!("volume/connectors/{}", c.uuid),
+        connector_json(&ctx, &c),
+    ))
+}
+
+async fn create_target(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    require_volume(&ctx)?;
+    let body = checked_create_body(&state, body, &TARGET_CREATE).await?;
+    let target = VolumeTarget {
+        id: 0,
+        uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
+        node_id: 0,
+        node_uuid: uuid_of(&body, "node_uuid").unwrap_or_default(),
+        volume_type: str_of(&body, "volume_type"),
+        properties: object_of(&body, "properties"),
+        boot_index: body
+            .get("boot_index")
+            .and_then(|v| v.as_i64())
+            .unwrap_or_default() as i32,
+        volume_id: str_of(&body, "volume_id"),
+        extra: object_of(&body, "extra"),
+        created_at: now(),
+        updated_at: None,
+    };
+    let t = state
+        .conductor
+        .create_volume_target(&ctx.request_id, target)
+        .await?;
+    Ok(created(
+        &ctx,
+        format!("volume/targets/{}", t.uuid),
+        target_json(&ctx, &t),
+    ))
+}
+
+/// POST under a node: the body is checked first (an unknown node is still the body's
+/// 400), then the nested path itself is refused.
+async fn nested_create_connector(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> ApiResult<()> {
+    require_volume(&ctx)?;
+    checked_create_body(&state, body, &CONNECTOR_CREATE).await?;
+    Err(ApiError::malformed_uri())
+}
+
+async fn nested_create_target(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> ApiResult<()> {
+    require_volume(&ctx)?;
+    checked_create_body(&state, body, &TARGET_CREATE).await?;
+    Err(ApiError::malformed_uri())
+}
+
+async fn update_connector(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(uuid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    require_volume(&ctx)?;
+    let uuid = uuid_param(&uuid, "connector_uuid")?;
+    let patch = common::patch::parse(&body.0)?;
+    let c = state
+        .conductor
+        .update_volume_connector(&ctx.request_id, uuid, patch)
+        .await?;
+    Ok(Json(Value::Object(connector_json(&ctx, &c))))
+}
+
+async fn update_target(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(uuid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    require_volume(&ctx)?;
+    let uuid = uuid_param(&uuid, "target_uuid")?;
+    let patch = common::patch::parse(&body.0)?;
+    let t = state
+        .conductor
+        .update_volume_target(&ctx.request_id, uuid, patch)
+        .await?;
+    Ok(Json(Value::Object(target_json(&ctx, &t))))
+}
+
+async fn delete_connector(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(uuid): Path<String>,
+) -> ApiResult<StatusCode> {
+    require_volume(&ctx)?;
+    let uuid = uuid_param(&uuid, "connector_uuid")?;
+    state
+        .conductor
+        .destroy_volume_connector(&ctx.request_id, uuid)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_target(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(uuid): Path<String>,
+) -> ApiResult<StatusCode> {
+    require_volume(&ctx)?;
+    let uuid = uuid_param(&uuid, "target_uuid")?;
+    state
+        .conductor
+        .destroy_volume_target(&ctx.request_id, uuid)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,160 @@
+//! Microversion negotiation (spec: volume-api.md §2).
+//!
+//! The requested version comes from `OpenStack-API-Version: baremetal X.Y`, else from
+//! `X-OpenStack-Ironic-API-Version`. No header means the minimum, 1.1. Every response
+//! carries the supported range, and the effective version when it was valid.
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+pub const MIN: Version = Version(1);
+/// 1.46 covers every field and call Nova's ironic driver uses.
+pub const MAX: Version = Version(46);
+
+/// Versions of the features sanlink gates.
+pub const VOLUME: Version = Version(32);
+pub const STORAGE_INTERFACE: Version = Version(33);
+
+/// A microversion `1.N` (the major is always 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32);
+
+impl Version {
+    pub fn at_least(self, other: Version) -> bool {
+        self >= other
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "1.{}", self.0)
+    }
+}
+
+const LEGACY_HEADER: &str = "x-openstack-ironic-api-version";
+const STANDARD_HEADER: &str = "openstack-api-version";
+
+/// The version string the request names, if any.
+fn requested(headers: &HeaderMap) -> Option<String> {
+    let standard = headers
+        .get_all(STANDARD_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|entry| {
+            let mut words = entry.split_whitespace();
+            let service = words.next()?;
+            let version = words.next()?;
+            service
+                .eq_ignore_ascii_case("baremetal")
+                .then(|| version.to_string())
+        })
+        .last();
+    standard.or_else(|| {
+        headers
+            .get_all(LEGACY_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_string())
+            .last()
+    })
+}
+
+/// Parses `X.Y` (or `latest`) into a supported version.
+pub fn negotiate(value: Option<&str>) -> Result<Version, ApiError> {
+    let Some(value) = value else { return Ok(MIN) };
+    if value.eq_ignore_ascii_case("latest") {
+        return Ok(MAX);
+    }
+    let invalid = || {
+        ApiError::routing(
+            StatusCode::NOT_ACCEPTABLE,
+            format!("Invalid value for X-OpenStack-Ironic-API-Version header: {value}"),
+        )
+    };
+    let (major, minor) = value.split_once('.').ok_or_else(invalid)?;
+    let major: u32 = major.parse().map_err(|_| invalid())?;
+    let minor: u32 = minor.parse().map_err(|_| invalid())?;
+    let version = Version(minor);
+    if major != 1 || version < MIN || version > MAX {
+        return Err(ApiError::routing(
+            StatusCode::NOT_ACCEPTABLE,
+            format!(
+                "Version {value} was requested but the minor version is not supported by this service. The supported version range is: [{MIN}, {MAX}]."
+            ),
+        ));
+    }
+    Ok(version)
+}
+
+/// Middleware: decides the request's version and stamps the version headers.
+pub async fn middleware(mut request: Request, next: Next) -> Response {
+    let negotiated = negotiate(requested(request.headers()).as_deref());
+    let mut response = match negotiated {
+        Ok(version) => {
+            request.extensions_mut().insert(version);
+            let mut response = next.run(request).await;
+            let value = HeaderValue::from_str(&version.to_string()).expect("ascii");
+            response
+                .headers_mut()
+                .insert("x-openstack-ironic-api-version", value);
+            response
+        }
+        Err(e) => e.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-openstack-ironic-api-minimum-version",
+        HeaderValue::from_static("1.1"),
+    );
+    headers.insert(
+        "x-openstack-ironic-api-maximum-version",
+        HeaderValue::from_str(&MAX.to_string()).expect("ascii"),
+    );
+    headers.append(
+        "vary",
+        HeaderValue::from_static("X-OpenStack-Ironic-API-Version"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_header_is_the_minimum() {
+        assert_eq!(negotiate(None).unwrap(), MIN);
+    }
+
+    #[test]
+    fn latest_is_the_maximum() {
+        assert_eq!(negotiate(Some("LATEST")).unwrap(), MAX);
+    }
+
+    #[test]
+    fn malformed_and_out_of_range_are_406() {
+        for bad in ["foo", "1", "1.2.3", "2.1", "1.0", "1.999", "1.x", ""] {
+            let e = negotiate(Some(bad)).unwrap_err();
+            assert_eq!(e.status, StatusCode::NOT_ACCEPTABLE, "{bad}");
+        }
+    }
+
+    #[test]
+    fn standard_header_wins_over_legacy() {
+        let mut h = HeaderMap::new();
+        h.insert(LEGACY_HEADER, HeaderValue::from_static("1.20"));
+        h.insert(
+            STANDARD_HEADER,
+            HeaderValue::from_static("compute 2.1, baremetal 1.33"),
+        );
+        assert_eq!(requested(&h).as_deref(), Some("1.33"));
+        h.insert(STANDARD_HEADER, HeaderValue::from_static("compute 2.1"));
+        assert_eq!(requested(&h).as_deref(), Some("1.20"));
+    }
+}

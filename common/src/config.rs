@@ -1,0 +1,207 @@
+//! Settings every sanlink process honours, read from `SANLINK_*` environment variables.
+//! A bad value stops start-up with one line naming the setting and the reason.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `SANLINK_LISTEN`: where the API listens.
+    pub listen: SocketAddr,
+    /// `SANLINK_DATA_DIR`: where the embedded SQLite database lives.
+    pub data_dir: PathBuf,
+    /// `SANLINK_DATABASE_URL`: `sqlite://`, `postgres://` or `mysql://`.
+    pub database_url: String,
+    /// `SANLINK_AMQP_URL`: set, RPC rides RabbitMQ; unset, it stays in-process.
+    pub amqp_url: Option<String>,
+    /// `SANLINK_CONDUCTOR_HOSTNAME`: the name a conductor reserves nodes with.
+    pub conductor_hostname: String,
+    /// `SANLINK_RPC_TIMEOUT`: seconds the gateway waits for a conductor's reply.
+    pub rpc_timeout: Duration,
+    /// `SANLINK_NODE_LOCKED_RETRY_ATTEMPTS` / `_INTERVAL`: how a busy node lock is retried
+    /// before the caller gets 409 (Ironic: 3 attempts, 1 s apart).
+    pub node_locked_retry_attempts: u32,
+    pub node_locked_retry_interval: Duration,
+    /// `SANLINK_MAX_LIMIT`: the largest page a list returns.
+    pub max_limit: i64,
+    /// `SANLINK_PUBLIC_URL`: base of the links in responses; default: the request's host.
+    pub public_url: Option<String>,
+    /// `SANLINK_DB_MAX_CONNECTIONS`: pool size per process.
+    pub db_max_connections: u32,
+}
+
+/// A setting that could not be read: which one and why.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {name}={value:?}: {reason}")]
+pub struct SettingError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Settings, SettingError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests need not touch the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let listen = parse(&get, "SANLINK_LISTEN", "127.0.0.1:6385", |v| {
+            v.parse::<SocketAddr>()
+                .map_err(|e| format!("expected host:port ({e})"))
+        })?;
+        let data_dir = PathBuf::from(get("SANLINK_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match get("SANLINK_DATABASE_URL") {
+            Some(url) => {
+                crate::db::Backend::from_url(&url).map_err(|reason| SettingError {
+                    name: "SANLINK_DATABASE_URL",
+                    value: redact_url(&url),
+                    reason,
+                })?;
+                url
+            }
+            None => format!("sqlite://{}", data_dir.join("sanlink.sqlite").display()),
+        };
+        let amqp_url = match get("SANLINK_AMQP_URL") {
+            Some(url) if !(url.starts_with("amqp://") || url.starts_with("amqps://")) => {
+                return Err(SettingError {
+                    name: "SANLINK_AMQP_URL",
+                    value: redact_url(&url),
+                    reason: "expected an amqp:// or amqps:// URL".into(),
+                });
+            }
+            other => other,
+        };
+        let conductor_hostname = get("SANLINK_CONDUCTOR_HOSTNAME").unwrap_or_else(default_hostname);
+        let rpc_timeout = parse(&get, "SANLINK_RPC_TIMEOUT", "60", seconds)?;
+        let node_locked_retry_attempts =
+            parse(&get, "SANLINK_NODE_LOCKED_RETRY_ATTEMPTS", "3", |v| {
+                positive(v).map(|n| n as u32)
+            })?;
+        let node_locked_retry_interval =
+            parse(&get, "SANLINK_NODE_LOCKED_RETRY_INTERVAL", "1", seconds)?;
+        let max_limit = parse(&get, "SANLINK_MAX_LIMIT", "1000", |v| {
+            positive(v).map(|n| n as i64)
+        })?;
+        let db_max_connections = parse(&get, "SANLINK_DB_MAX_CONNECTIONS", "10", |v| {
+            positive(v).map(|n| n as u32)
+        })?;
+        let public_url = get("SANLINK_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        Ok(Settings {
+            listen,
+            data_dir,
+            database_url,
+            amqp_url,
+            conductor_hostname,
+            rpc_timeout,
+            node_locked_retry_attempts,
+            node_locked_retry_interval,
+            max_limit,
+            public_url,
+            db_max_connections,
+        })
+    }
+}
+
+fn parse<T>(
+    get: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+    convert: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, SettingError> {
+    let value = get(name).unwrap_or_else(|| default.to_string());
+    convert(value.trim()).map_err(|reason| SettingError {
+        name,
+        value,
+        reason,
+    })
+}
+
+fn positive(v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number above 0".into()),
+    }
+}
+
+fn seconds(v: &str) -> Result<Duration, String> {
+    match v.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err("expected a number of seconds".into()),
+    }
+}
+
+fn default_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A URL with its password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let s = with(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:6385");
+        assert_eq!(s.database_url, "sqlite://./data/sanlink.sqlite");
+        assert!(s.amqp_url.is_none());
+        assert_eq!(s.node_locked_retry_attempts, 3);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let e = with(&[("SANLINK_LISTEN", "nowhere")]).unwrap_err();
+        assert_eq!(e.name, "SANLINK_LISTEN");
+        let e = with(&[("SANLINK_DATABASE_URL", "oracle://u:pw@h/db")]).unwrap_err();
+        assert_eq!(e.name, "SANLINK_DATABASE_URL");
+        assert!(!e.to_string().contains("pw"), "password leaked: {e}");
+        let e = with(&[("SANLINK_AMQP_URL", "http://x")]).unwrap_err();
+        assert_eq!(e.name, "SANLINK_AMQP_URL");
+        let e = with(&[("SANLINK_MAX_LIMIT", "0")]).unwrap_err();
+        assert_eq!(e.name, "SANLINK_MAX_LIMIT");
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("sqlite://./x"), "sqlite://./x");
+    }
+}

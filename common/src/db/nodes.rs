@@ -1,0 +1,350 @@
+//! The `nodes` table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::nodes;
+use super::{AnyConnection, Page};
+use crate::error::{Error, is_unique_violation};
+use crate::model::node::{Interfaces, Node};
+use crate::model::{object_from_column, object_to_column};
+
+/// A `nodes` row as stored: JSON documents as text.
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = nodes)]
+#[diesel(treat_none_as_null = true)]
+pub struct NodeRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub uuid: String,
+    pub name: Option<String>,
+    pub driver: String,
+    pub driver_info: Option<String>,
+    pub driver_internal_info: Option<String>,
+    pub extra: Option<String>,
+    pub properties: Option<String>,
+    pub instance_info: Option<String>,
+    pub instance_uuid: Option<String>,
+    pub power_state: Option<String>,
+    pub target_power_state: Option<String>,
+    pub provision_state: String,
+    pub target_provision_state: Option<String>,
+    pub provision_updated_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub maintenance: bool,
+    pub maintenance_reason: Option<String>,
+    pub fault: Option<String>,
+    /// Written only by the lock functions (`reservation.rs`).
+    #[diesel(skip_update)]
+    pub reservation: Option<String>,
+    pub console_enabled: bool,
+    pub conductor_group: String,
+    pub conductor_affinity: Option<String>,
+    pub resource_class: Option<String>,
+    pub traits: Option<String>,
+    pub clean_step: Option<String>,
+    pub deploy_step: Option<String>,
+    pub raid_config: Option<String>,
+    pub target_raid_config: Option<String>,
+    pub inspection_started_at: Option<NaiveDateTime>,
+    pub inspection_finished_at: Option<NaiveDateTime>,
+    pub bios_interface: Option<String>,
+    pub boot_interface: Option<String>,
+    pub console_interface: Option<String>,
+    pub deploy_interface: Option<String>,
+    pub inspect_interface: Option<String>,
+    pub management_interface: Option<String>,
+    pub network_interface: Option<String>,
+    pub power_interface: Option<String>,
+    pub raid_interface: Option<String>,
+    pub rescue_interface: Option<String>,
+    pub storage_interface: Option<String>,
+    pub vendor_interface: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+impl From<NodeRow> for Node {
+    fn from(r: NodeRow) -> Node {
+        Node {
+            id: r.id,
+            uuid: r.uuid,
+            name: r.name,
+            driver: r.driver,
+            driver_info: object_from_column(r.driver_info.as_deref()),
+            driver_internal_info: object_from_column(r.driver_internal_info.as_deref()),
+            extra: object_from_column(r.extra.as_deref()),
+            properties: object_from_column(r.properties.as_deref()),
+            instance_info: object_from_column(r.instance_info.as_deref()),
+            instance_uuid: r.instance_uuid,
+            power_state: r.power_state,
+            target_power_state: r.target_power_state,
+            provision_state: r.provision_state,
+            target_provision_state: r.target_provision_state,
+            provision_updated_at: r.provision_updated_at,
+            last_error: r.last_error,
+            maintenance: r.maintenance,
+            maintenance_reason: r.maintenance_reason,
+            fault: r.fault,
+            reservation: r.reservation,
+            console_enabled: r.console_enabled,
+            conductor_group: r.conductor_group,
+            conductor_affinity: r.conductor_affinity,
+            resource_class: r.resource_class,
+            traits: r
+                .traits
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+            clean_step: object_from_column(r.clean_step.as_deref()),
+            deploy_step: object_from_column(r.deploy_step.as_deref()),
+            raid_config: object_from_column(r.raid_config.as_deref()),
+            target_raid_config: object_from_column(r.target_raid_config.as_deref()),
+            inspection_started_at: r.inspection_started_at,
+            inspection_finished_at: r.inspection_finished_at,
+            interfaces: Interfaces {
+                bios: r.bios_interface,
+                boot: r.boot_interface,
+                console: r.console_interface,
+                deploy: r.deploy_interface,
+                inspect: r.inspect_interface,
+                management: r.management_interface,
+                network: r.network_interface,
+                power: r.power_interface,
+                raid: r.raid_interface,
+                rescue: r.rescue_interface,
+                storage: r.storage_interface,
+                vendor: r.vendor_interface,
+            },
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl From<&Node> for NodeRow {
+    fn from(n: &Node) -> NodeRow {
+        let i = n.interfaces.clone();
+        NodeRow {
+            id: n.id,
+            uuid: n.uuid.clone(),
+            name: n.name.clone(),
+            driver: n.driver.clone(),
+            driver_info: object_to_column(&n.driver_info),
+            driver_internal_info: object_to_column(&n.driver_internal_info),
+            extra: object_to_column(&n.extra),
+            properties: object_to_column(&n.properties),
+            instance_info: object_to_column(&n.instance_info),
+            instance_uuid: n.instance_uuid.clone(),
+            power_state: n.power_state.clone(),
+            target_power_state: n.target_power_state.clone(),
+            provision_state: n.provision_state.clone(),
+            target_provision_state: n.target_provision_state.clone(),
+            provision_updated_at: n.provision_updated_at,
+            last_error: n.last_error.clone(),
+            maintenance: n.maintenance,
+            maintenance_reason: n.maintenance_reason.clone(),
+            fault: n.fault.clone(),
+            reservation: n.reservation.clone(),
+            console_enabled: n.console_enabled,
+            conductor_group: n.conductor_group.clone(),
+            conductor_affinity: n.conductor_affinity.clone(),
+            resource_class: n.resource_class.clone(),
+            traits: (!n.traits.is_empty())
+                .then(|| serde_json::to_string(&n.traits).unwrap_or_default()),
+            clean_step: object_to_column(&n.clean_step),
+            deploy_step: object_to_column(&n.deploy_step),
+            raid_config: object_to_column(&n.raid_config),
+            target_raid_config: object_to_column(&n.target_raid_config),
+            inspection_started_at: n.inspection_started_at,
+            inspection_finished_at: n.inspection_finished_at,
+            bios_interface: i.bios,
+            boot_interface: i.boot,
+            console_interface: i.console,
+            deploy_interface: i.deploy,
+            inspect_interface: i.inspect,
+            management_interface: i.management,
+            network_interface: i.network,
+            power_interface: i.power,
+            raid_interface: i.raid,
+            rescue_interface: i.rescue,
+            storage_interface: i.storage,
+            vendor_interface: i.vendor,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+        }
+    }
+}
+
+pub fn not_found(ident: &str) -> Error {
+    Error::node_not_found(ident)
+}
+
+pub fn get_by_id(conn: &mut AnyConnection, id: i64) -> Result<Node, Error> {
+    nodes::table
+        .find(id)
+        .select(NodeRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Node::from)
+        .ok_or_else(|| not_found(&id.to_string()))
+}
+
+pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<Node, Error> {
+    nodes::table
+        .filter(nodes::uuid.eq(uuid))
+        .select(NodeRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Node::from)
+        .ok_or_else(|| not_found(uuid))
+}
+
+/// Looks a node up by UUID or by name, as every node URL allows.
+pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error> {
+    match crate::model::canonical_uuid(ident) {
+        Some(uuid) => get_by_uuid(conn, &uuid).map_err(|_| not_found(ident)),
+        None => nodes::table
+            .filter(nodes::name.eq(ident))
+            .select(NodeRow::as_select())
+            .first(conn)
+            .optional()?
+            .map(Node::from)
+            .ok_or_else(|| not_found(ident)),
+    }
+}
+
+/// The internal id of a node, by UUID or name.
+pub fn id_of(conn: &mut AnyConnection, ident: &str) -> Result<i64, Error> {
+    let query = nodes::table.select(nodes::id).into_boxed();
+    let query = match crate::model::canonical_uuid(ident) {
+        Some(uuid) => query.filter(nodes::uuid.eq(uuid)),
+        None => query.filter(nodes::name.eq(ident.to_string())),
+    };
+    query
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| not_found(ident))
+}
+
+/// Columns a node list may be sorted on.
+pub const SORT_KEYS: [&str; 12] = [
+    "id",
+    "uuid",
+    "name",
+    "driver",
+    "instance_uuid",
+    "power_state",
+    "provision_state",
+    "maintenance",
+    "resource_class",
+    "conductor_group",
+    "created_at",
+    "updated_at",
+];
+
+/// Filters of `GET /v1/nodes`.
+#[derive(Clone, Debug, Default)]
+pub struct NodeFilter {
+    pub instance_uuid: Option<String>,
+    pub associated: Option<bool>,
+    pub maintenance: Option<bool>,
+    pub provision_state: Option<String>,
+    pub driver: Option<String>,
+    pub resource_class: Option<String>,
+    pub conductor_group: Option<String>,
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    filter: &NodeFilter,
+    page: &Page,
+) -> Result<Vec<Node>, Error> {
+    let mut query = nodes::table.select(NodeRow::as_select()).into_boxed();
+    if let Some(v) = &filter.instance_uuid {
+        query = query.filter(nodes::instance_uuid.eq(v.clone()));
+    }
+    match filter.associated {
+        Some(true) => query = query.filter(nodes::instance_uuid.is_not_null()),
+        Some(false) => query = query.filter(nodes::instance_uuid.is_null()),
+        None => {}
+    }
+    if let Some(v) = filter.maintenance {
+        query = query.filter(nodes::maintenance.eq(v));
+    }
+    if let Some(v) = &filter.provision_state {
+        query = query.filter(nodes::provision_state.eq(v.clone()));
+    }
+    if let Some(v) = &filter.driver {
+        query = query.filter(nodes::driver.eq(v.clone()));
+    }
+    if let Some(v) = &filter.resource_class {
+        query = query.filter(nodes::resource_class.eq(v.clone()));
+    }
+    if let Some(v) = &filter.conductor_group {
+        query = query.filter(nodes::conductor_group.eq(v.to_lowercase()));
+    }
+    let query = crate::paginate!(conn, nodes, query, page,
+        [id: i64, uuid: String, name: Option<String>, driver: String,
+         instance_uuid: Option<String>, power_state: Option<String>, provision_state: String,
+         maintenance: bool, resource_class: Option<String>, conductor_group: String,
+         created_at: NaiveDateTime, updated_at: Option<NaiveDateTime>]);
+    Ok(query
+        .load::<NodeRow>(conn)?
+        .into_iter()
+        .map(Node::from)
+        .collect())
+}
+
+/// Inserts a node; name, UUID and instance UUID must be unique.
+pub fn create(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
+    if id_of(conn, &node.uuid).is_ok() {
+        return Err(Error::conflict(format!(
+            "A node with UUID {} already exists.",
+            node.uuid
+        )));
+    }
+    match diesel::insert_into(nodes::table)
+        .values(NodeRow::from(node))
+        .execute(conn)
+    {
+        Ok(_) => get_by_uuid(conn, &node.uuid),
+        Err(e) if is_unique_violation(&e) => Err(duplicate(node)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes every field of the node but its reservation, which only the lock functions touch.
+pub fn update(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
+    let mut row = NodeRow::from(node);
+    row.updated_at = Some(crate::model::now());
+    let result = diesel::update(nodes::table.find(node.id))
+        .set(&row)
+        .execute(conn);
+    match result {
+        Ok(0) => Err(not_found(&node.uuid)),
+        Ok(_) => get_by_id(conn, node.id),
+        Err(e) if is_unique_violation(&e) => Err(duplicate(node)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn duplicate(node: &Node) -> Error {
+    match (&node.name, &node.instance_uuid) {
+        (_, Some(instance)) => Error::conflict(format!(
+            "A node with name {} or instance UUID {instance} already exists.",
+            node.name.as_deref().unwrap_or("None")
+        )),
+        (Some(name), None) => Error::conflict(format!("A node with name {name} already exists.")),
+        (None, None) => Error::conflict(format!("A node with UUID {} already exists.", node.uuid)),
+    }
+}
+
+/// Deletes a node; its ports, connectors and targets go with it (ON DELETE CASCADE).
+pub fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), Error> {
+    let n = diesel::delete(nodes::table.find(id)).execute(conn)?;
+    if n == 0 {
+        Err(not_found(&id.to_string()))
+    } else {
+        Ok(())
+    }
+}

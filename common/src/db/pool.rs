@@ -1,0 +1,201 @@
+//! Connection pool over the three supported backends.
+//!
+//! One `AnyConnection` type (diesel's `MultiConnection`) serves SQLite, PostgreSQL and
+//! MySQL/MariaDB, so every query is written once. The pool's manager picks the backend
+//! from the URL scheme itself: the derived `establish` tries each backend in turn and
+//! throws away the real connection error.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::{MysqlConnection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::Error;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/mysql");
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Mysql(MysqlConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            "mysql" | "mariadb" => Ok(Backend::Mysql),
+            _ => Err(format!(
+                "unsupported database URL scheme {scheme:?}: use sqlite://, postgres:// or mysql://"
+            )),
+        }
+    }
+}
+
+/// The r2d2 manager: connects with the backend the URL names and reports its real error.
+#[derive(Clone, Debug)]
+pub struct Manager {
+    backend: Backend,
+    url: String,
+}
+
+impl Manager {
+    pub fn new(url: &str) -> Result<Manager, String> {
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            // diesel's SQLite driver takes a path, not a URL.
+            Backend::Sqlite => sqlite_path(url).to_string(),
+            Backend::Mysql => url.replacen("mariadb://", "mysql://", 1),
+            Backend::Postgres => url.to_string(),
+        };
+        Ok(Manager { backend, url })
+    }
+}
+
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.trim_start_matches("sqlite:");
+    rest.strip_prefix("//").unwrap_or(rest)
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectError> {
+        Ok(match self.backend {
+            Backend::Postgres => AnyConnection::Postgresql(PgConnection::establish(&self.url)?),
+            Backend::Mysql => {
+                let mut conn = MysqlConnection::establish(&self.url)?;
+                // Naive timestamps are UTC everywhere; keep MySQL from converting them.
+                conn.batch_execute("SET time_zone = '+00:00'")?;
+                AnyConnection::Mysql(conn)
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url)?;
+                // Foreign keys give the ON DELETE CASCADE of connectors and targets; the busy
+                // timeout lets concurrent writers wait instead of failing with "database is locked".
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )?;
+                AnyConnection::Sqlite(conn)
+            }
+        })
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(ConnectError::Query)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("{0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// A pooled database handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens a pool. Nothing is connected yet; the first use does that.
+    pub fn open(url: &str, max_connections: u32) -> Result<Db, String> {
+        let manager = Manager::new(url)?;
+        let backend = manager.backend;
+        if backend == Backend::Sqlite {
+            let path = std::path::Path::new(&manager.url);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+        }
+        // An in-memory SQLite database is private to one connection.
+        let max = if manager.url.contains(":memory:") {
+            1
+        } else {
+            max_connections
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(max)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5))
+            .build_unchecked(manager);
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs blocking database work on tokio's blocking pool.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| {
+                tracing::warn!(error = %e, "database unavailable");
+                Error::Unavailable("The database is unavailable, please retry later.".into())
+            })?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Applies every pending migration for this backend; returns the versions applied.
+    pub fn upgrade(&self) -> Result<Vec<String>, String> {
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        run_migrations(&mut conn).map_err(|e| e.to_string())
+    }
+
+    /// The newest applied migration, if any.
+    pub fn version(&self) -> Result<Option<String>, String> {
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let applied = match &mut *conn {
+            AnyConnection::Postgresql(c) => c.applied_migrations(),
+            AnyConnection::Mysql(c) => c.applied_migrations(),
+            AnyConnection::Sqlite(c) => c.applied_migrations(),
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(applied.into_iter().map(|v| v.to_string()).max())
+    }
+}
+
+type MigrationResult = Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>>;
+
+fn run_migrations(conn: &mut AnyConnection) -> MigrationResult {
+    let versions = match conn {
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS)?,
+        AnyConnection::Mysql(c) => c.run_pending_migrations(MYSQL_MIGRATIONS)?,
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS)?,
+    };
+    Ok(versions.into_iter().map(|v| v.to_string()).collect())
+}

@@ -1,0 +1,64 @@
+//! The node lock: the `nodes.reservation` column holds the hostname of the conductor
+//! that has the node. Taking it is one conditional UPDATE, so of any number of
+//! conductors racing for a node exactly one sees a changed row.
+
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::schema::nodes;
+use crate::error::Error;
+
+/// Tries once to reserve node `id` for `host`.
+pub fn reserve(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Error> {
+    let (uuid, holder): (String, Option<String>) = nodes::table
+        .find(id)
+        .select((nodes::uuid, nodes::reservation))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::node_not_found(&id.to_string()))?;
+    if let Some(holder) = holder {
+        return Err(Error::NodeLocked { node: uuid, holder });
+    }
+    let changed = diesel::update(nodes::table.find(id).filter(nodes::reservation.is_null()))
+        .set(nodes::reservation.eq(host))
+        .execute(conn)?;
+    if changed == 1 {
+        return Ok(());
+    }
+    let holder: Option<String> = nodes::table
+        .find(id)
+        .select(nodes::reservation)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::node_not_found(&uuid))?;
+    Err(Error::NodeLocked {
+        node: uuid,
+        holder: holder.unwrap_or_else(|| "unknown".into()),
+    })
+}
+
+/// Releases `host`'s reservation of node `id`. A node deleted while locked is fine.
+pub fn release(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Error> {
+    diesel::update(nodes::table.find(id).filter(nodes::reservation.eq(host)))
+        .set(nodes::reservation.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Releases every reservation `host` holds; returns how many there were.
+pub fn release_all(conn: &mut AnyConnection, host: &str) -> Result<usize, Error> {
+    Ok(
+        diesel::update(nodes::table.filter(nodes::reservation.eq(host)))
+            .set(nodes::reservation.eq(None::<String>))
+            .execute(conn)?,
+    )
+}
+
+/// The hosts that hold any reservation.
+pub fn holders(conn: &mut AnyConnection) -> Result<Vec<String>, Error> {
+    Ok(nodes::table
+        .filter(nodes::reservation.is_not_null())
+        .select(nodes::reservation.assume_not_null())
+        .distinct()
+        .load(conn)?)
+}

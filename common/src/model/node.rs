@@ -1,0 +1,170 @@
+//! Nodes: the bare-metal machines, with the fields the volume subsystem and
+//! Nova's boot-from-volume flow use (spec: node-subset.md).
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::JsonObject;
+
+/// The hardware interfaces a node has, in Ironic's order.
+pub const INTERFACES: [&str; 12] = [
+    "bios",
+    "boot",
+    "console",
+    "deploy",
+    "inspect",
+    "management",
+    "network",
+    "power",
+    "raid",
+    "rescue",
+    "storage",
+    "vendor",
+];
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interfaces {
+    pub bios: Option<String>,
+    pub boot: Option<String>,
+    pub console: Option<String>,
+    pub deploy: Option<String>,
+    pub inspect: Option<String>,
+    pub management: Option<String>,
+    pub network: Option<String>,
+    pub power: Option<String>,
+    pub raid: Option<String>,
+    pub rescue: Option<String>,
+    pub storage: Option<String>,
+    pub vendor: Option<String>,
+}
+
+impl Interfaces {
+    /// The interface named `kind` (one of [`INTERFACES`]).
+    pub fn get(&self, kind: &str) -> Option<&str> {
+        self.slot(kind).and_then(|s| s.as_deref())
+    }
+
+    pub fn set(&mut self, kind: &str, value: Option<String>) {
+        if let Some(slot) = self.slot_mut(kind) {
+            *slot = value;
+        }
+    }
+
+    fn slot(&self, kind: &str) -> Option<&Option<String>> {
+        Some(match kind {
+            "bios" => &self.bios,
+            "boot" => &self.boot,
+            "console" => &self.console,
+            "deploy" => &self.deploy,
+            "inspect" => &self.inspect,
+            "management" => &self.management,
+            "network" => &self.network,
+            "power" => &self.power,
+            "raid" => &self.raid,
+            "rescue" => &self.rescue,
+            "storage" => &self.storage,
+            "vendor" => &self.vendor,
+            _ => return None,
+        })
+    }
+
+    fn slot_mut(&mut self, kind: &str) -> Option<&mut Option<String>> {
+        Some(match kind {
+            "bios" => &mut self.bios,
+            "boot" => &mut self.boot,
+            "console" => &mut self.console,
+            "deploy" => &mut self.deploy,
+            "inspect" => &mut self.inspect,
+            "management" => &mut self.management,
+            "network" => &mut self.network,
+            "power" => &mut self.power,
+            "raid" => &mut self.raid,
+            "rescue" => &mut self.rescue,
+            "storage" => &mut self.storage,
+            "vendor" => &mut self.vendor,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub id: i64,
+    pub uuid: String,
+    pub name: Option<String>,
+    pub driver: String,
+    pub driver_info: JsonObject,
+    pub driver_internal_info: JsonObject,
+    pub extra: JsonObject,
+    pub properties: JsonObject,
+    pub instance_info: JsonObject,
+    pub instance_uuid: Option<String>,
+    pub power_state: Option<String>,
+    pub target_power_state: Option<String>,
+    pub provision_state: String,
+    pub target_provision_state: Option<String>,
+    pub provision_updated_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub maintenance: bool,
+    pub maintenance_reason: Option<String>,
+    pub fault: Option<String>,
+    pub reservation: Option<String>,
+    pub console_enabled: bool,
+    pub conductor_group: String,
+    pub conductor_affinity: Option<String>,
+    pub resource_class: Option<String>,
+    pub traits: Vec<String>,
+    pub clean_step: JsonObject,
+    pub deploy_step: JsonObject,
+    pub raid_config: JsonObject,
+    pub target_raid_config: JsonObject,
+    pub inspection_started_at: Option<NaiveDateTime>,
+    pub inspection_finished_at: Option<NaiveDateTime>,
+    pub interfaces: Interfaces,
+    pub created_at: NaiveDateTime,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+impl Node {
+    /// The value of one `properties.capabilities` entry (`"k1:v1,k2:v2"`); malformed
+    /// entries are skipped, as Ironic's `get_node_capability` does.
+    pub fn capability(&self, key: &str) -> Option<String> {
+        let caps = self.properties.get("capabilities")?.as_str()?;
+        caps.split(',').find_map(|entry| {
+            let (k, v) = entry.split_once(':')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    }
+
+    /// Identifies the node in messages: its name when it has one, else its UUID.
+    pub fn ident(&self) -> &str {
+        &self.uuid
+    }
+}
+
+/// Ironic's `bool_from_string` for capability values and query flags.
+pub fn truthy(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "t" | "true" | "on" | "y" | "yes"
+    )
+}
+
+/// Words that cannot be node names because they are API paths.
+const RESERVED_NAMES: [&str; 4] = ["detail", "validate", "volume", "vifs"];
+
+/// A valid node name: RFC 3986 unreserved characters, not UUID-shaped, not reserved.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+        && crate::model::canonical_uuid(name).is_none()
+        && !RESERVED_NAMES.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// A syntactically valid node identifier: a UUID or a valid name.
+pub fn is_valid_ident(ident: &str) -> bool {
+    crate::model::canonical_uuid(ident).is_some() || is_valid_name(ident)
+}

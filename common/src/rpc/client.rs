@@ -1,0 +1,238 @@
+//! The gateway's typed view of the conductor: one function per RPC, as Ironic's rpcapi.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use json_patch::PatchOperation;
+use serde_json::Value;
+
+use super::{Call, InterfaceValidation, Reply, Request, Transport};
+use crate::error::Error;
+use crate::model::node::Node;
+use crate::model::port::Port;
+use crate::model::volume::{VolumeConnector, VolumeTarget};
+
+#[derive(Clone)]
+pub struct ConductorClient {
+    transport: Arc<dyn Transport>,
+    timeout: Duration,
+}
+
+fn unexpected(reply: Reply) -> Error {
+    Error::Internal(format!("unexpected conductor reply: {reply:?}"))
+}
+
+impl ConductorClient {
+    pub fn new(transport: Arc<dyn Transport>, timeout: Duration) -> ConductorClient {
+        ConductorClient { transport, timeout }
+    }
+
+    async fn call(&self, request_id: &str, call: Call) -> Result<Reply, Error> {
+        let method = call.method();
+        let request = Request::new(request_id.to_string(), self.timeout, call);
+        let reply = self.transport.call(request).await;
+        if let Err(e) = &reply {
+            tracing::debug!(method, error = %e, "conductor call failed");
+        }
+        reply
+    }
+
+    pub async fn create_volume_connector(
+        &self,
+        rid: &str,
+        connector: VolumeConnector,
+    ) -> Result<VolumeConnector, Error> {
+        match self
+            .call(rid, Call::CreateVolumeConnector { connector })
+            .await?
+        {
+            Reply::Connector(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn create_volume_target(
+        &self,
+        rid: &str,
+        target: VolumeTarget,
+    ) -> Result<VolumeTarget, Error> {
+        match self.call(rid, Call::CreateVolumeTarget { target }).await? {
+            Reply::Target(t) => Ok(t),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn update_volume_connector(
+        &self,
+        rid: &str,
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    ) -> Result<VolumeConnector, Error> {
+        match self
+            .call(rid, Call::UpdateVolumeConnector { uuid, patch })
+            .await?
+        {
+            Reply::Connector(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn destroy_volume_connector(&self, rid: &str, uuid: String) -> Result<(), Error> {
+        self.call(rid, Call::DestroyVolumeConnector { uuid })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn update_volume_target(
+        &self,
+        rid: &str,
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    ) -> Result<VolumeTarget, Error> {
+        match self
+            .call(rid, Call::UpdateVolumeTarget { uuid, patch })
+            .await?
+        {
+            Reply::Target(t) => Ok(t),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn destroy_volume_target(&self, rid: &str, uuid: String) -> Result<(), Error> {
+        self.call(rid, Call::DestroyVolumeTarget { uuid })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn create_node(&self, rid: &str, node: Node) -> Result<Node, Error> {
+        self.node_reply(rid, Call::CreateNode { node }).await
+    }
+
+    pub async fn update_node(
+        &self,
+        rid: &str,
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    ) -> Result<Node, Error> {
+        self.node_reply(rid, Call::UpdateNode { uuid, patch }).await
+    }
+
+    pub async fn destroy_node(&self, rid: &str, uuid: String) -> Result<(), Error> {
+        self.call(rid, Call::DestroyNode { uuid }).await.map(|_| ())
+    }
+
+    pub async fn change_node_power_state(
+        &self,
+        rid: &str,
+        uuid: String,
+        target: String,
+        timeout: Option<u64>,
+    ) -> Result<(), Error> {
+        self.call(
+            rid,
+            Call::ChangeNodePowerState {
+                uuid,
+                target,
+                timeout,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn do_provisioning_action(
+        &self,
+        rid: &str,
+        uuid: String,
+        action: String,
+        configdrive: Option<Value>,
+    ) -> Result<(), Error> {
+        self.call(
+            rid,
+            Call::DoProvisioningAction {
+                uuid,
+                action,
+                configdrive,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn set_maintenance(
+        &self,
+        rid: &str,
+        uuid: String,
+        maintenance: bool,
+        reason: Option<String>,
+    ) -> Result<(), Error> {
+        self.call(
+            rid,
+            Call::SetMaintenance {
+                uuid,
+                maintenance,
+                reason,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn validate_driver_interfaces(
+        &self,
+        rid: &str,
+        uuid: String,
+    ) -> Result<BTreeMap<String, InterfaceValidation>, Error> {
+        match self
+            .call(rid, Call::ValidateDriverInterfaces { uuid })
+            .await?
+        {
+            Reply::Validation(v) => Ok(v),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn vif_attach(&self, rid: &str, uuid: String, vif_id: String) -> Result<(), Error> {
+        self.call(rid, Call::VifAttach { uuid, vif_id })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn vif_detach(&self, rid: &str, uuid: String, vif_id: String) -> Result<(), Error> {
+        self.call(rid, Call::VifDetach { uuid, vif_id })
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn create_port(&self, rid: &str, port: Port) -> Result<Port, Error> {
+        self.port_reply(rid, Call::CreatePort { port }).await
+    }
+
+    pub async fn update_port(
+        &self,
+        rid: &str,
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    ) -> Result<Port, Error> {
+        self.port_reply(rid, Call::UpdatePort { uuid, patch }).await
+    }
+
+    pub async fn destroy_port(&self, rid: &str, uuid: String) -> Result<(), Error> {
+        self.call(rid, Call::DestroyPort { uuid }).await.map(|_| ())
+    }
+
+    async fn node_reply(&self, rid: &str, call: Call) -> Result<Node, Error> {
+        match self.call(rid, call).await? {
+            Reply::Node(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn port_reply(&self, rid: &str, call: Call) -> Result<Port, Error> {
+        match self.call(rid, call).await? {
+            Reply::Port(p) => Ok(p),
+            other => Err(unexpected(other)),
+        }
+    }
+}

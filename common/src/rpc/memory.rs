@@ -1,0 +1,42 @@
+//! The in-process transport of the embedded mode: the conductor runs in the gateway's
+//! process. Requests and replies are still encoded and decoded, so the embedded mode
+//! exercises the same message path as RabbitMQ.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Handler, Request, Response, Transport, decode, encode, epoch_ms};
+use crate::error::Error;
+
+pub struct MemoryTransport {
+    handler: Arc<dyn Handler>,
+}
+
+impl MemoryTransport {
+    pub fn new(handler: Arc<dyn Handler>) -> MemoryTransport {
+        MemoryTransport { handler }
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for MemoryTransport {
+    async fn call(&self, request: Request) -> Response {
+        let wait = Duration::from_millis(request.deadline_ms.saturating_sub(epoch_ms()));
+        let bytes = encode(&request);
+        let handler = self.handler.clone();
+        // The conductor's work runs in its own task: a caller that gives up does not
+        // cancel a mutation half-way.
+        let work = tokio::spawn(async move {
+            let request: Request = decode(&bytes).map_err(Error::Internal)?;
+            let reply = handler.handle(request).await;
+            decode::<Response>(&encode(&reply)).map_err(Error::Internal)?
+        });
+        match tokio::time::timeout(wait, work).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => Err(Error::Internal(format!("conductor task failed: {e}"))),
+            Err(_) => Err(Error::Unavailable(
+                "The conductor did not answer in time, please retry later.".into(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Conductor RPC: the messages the gateway sends and the conductors answer, and the
+//! transport abstraction they ride on. Method names follow Ironic's ConductorManager so
+//! the Python can be looked up.
+
+pub mod client;
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use json_patch::PatchOperation;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::model::node::Node;
+use crate::model::port::Port;
+use crate::model::volume::{VolumeConnector, VolumeTarget};
+
+/// Version of the message schema. A conductor refuses (dead-letters) other versions.
+pub const RPC_VERSION: u32 = 1;
+
+/// One call to a conductor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub version: u32,
+    /// Follows the request from the gateway into the conductor's logs.
+    pub request_id: String,
+    /// Milliseconds since the Unix epoch after which nobody waits for the answer.
+    pub deadline_ms: u64,
+    pub call: Call,
+}
+
+impl Request {
+    pub fn new(request_id: String, timeout: Duration, call: Call) -> Request {
+        Request {
+            version: RPC_VERSION,
+            request_id,
+            deadline_ms: epoch_ms() + timeout.as_millis() as u64,
+            call,
+        }
+    }
+
+    /// True once nobody waits for the answer any more.
+    pub fn expired(&self) -> bool {
+        epoch_ms() > self.deadline_ms
+    }
+}
+
+pub fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The conductor methods. Each doc lists the errors it may return besides
+/// `Unavailable`/`Internal`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "args", rename_all = "snake_case")]
+pub enum Call {
+    /// Stores a new connector; no lock and no state check, as in Ironic.
+    /// Invalid (unknown node), Conflict (uuid, type + connector_id).
+    CreateVolumeConnector {
+        connector: VolumeConnector,
+    },
+    /// Applies a JSON Patch to a connector under the (new) owning node's lock.
+    /// Invalid (patch, power state), NotFound, NodeLocked, Conflict (uniqueness).
+    UpdateVolumeConnector {
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    },
+    /// NotFound, NodeLocked, Invalid (state).
+    DestroyVolumeConnector {
+        uuid: String,
+    },
+    /// Stores a new target. Invalid (unknown node), Conflict (uuid, node + boot_index).
+    CreateVolumeTarget {
+        target: VolumeTarget,
+    },
+    /// As `UpdateVolumeConnector`, for targets.
+    UpdateVolumeTarget {
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    },
+    DestroyVolumeTarget {
+        uuid: String,
+    },
+    /// Fills interface defaults and stores the node. Invalid (driver, interface), Conflict.
+    CreateNode {
+        node: Node,
+    },
+    /// Applies a JSON Patch to a node under its lock. Invalid, NotFound, NodeLocked,
+    /// Conflict (NodeAssociated, state).
+    UpdateNode {
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    },
+    /// Deletes a node and everything attached to it. NotFound, NodeLocked, Conflict (state).
+    DestroyNode {
+        uuid: String,
+    },
+    /// Invalid (target, state), NotFound, NodeLocked.
+    ChangeNodePowerState {
+        uuid: String,
+        target: String,
+        timeout: Option<u64>,
+    },
+    /// A provision verb (`manage`, `provide`, `active`, `deleted`, ...).
+    /// Invalid (verb not allowed from the state), NotFound, NodeLocked.
+    DoProvisioningAction {
+        uuid: String,
+        action: String,
+        configdrive: Option<Value>,
+    },
+    /// Sets or clears maintenance mode. NotFound, NodeLocked.
+    SetMaintenance {
+        uuid: String,
+        maintenance: bool,
+        reason: Option<String>,
+    },
+    /// Validates every interface of the node under a shared lock. NotFound.
+    ValidateDriverInterfaces {
+        uuid: String,
+    },
+    /// Binds a VIF to a free port. NotFound, NodeLocked, Conflict (attached), Invalid (no port).
+    VifAttach {
+        uuid: String,
+        vif_id: String,
+    },
+    /// Invalid (not attached), NotFound, NodeLocked.
+    VifDetach {
+        uuid: String,
+        vif_id: String,
+    },
+    /// Stores a new port. Invalid, Conflict (address).
+    CreatePort {
+        port: Port,
+    },
+    /// Applies a JSON Patch to a port under its node's lock.
+    UpdatePort {
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    },
+    DestroyPort {
+        uuid: String,
+    },
+}
+
+impl Call {
+    pub fn method(&self) -> &'static str {
+        match self {
+            Call::CreateVolumeConnector { .. } => "create_volume_connector",
+            Call::UpdateVolumeConnector { .. } => "update_volume_connector",
+            Call::DestroyVolumeConnector { .. } => "destroy_volume_connector",
+            Call::CreateVolumeTarget { .. } => "create_volume_target",
+            Call::UpdateVolumeTarget { .. } => "update_volume_target",
+            Call::DestroyVolumeTarget { .. } => "destroy_volume_target",
+            Call::CreateNode { .. } => "create_node",
+            Call::UpdateNode { .. } => "update_node",
+            Call::DestroyNode { .. } => "destroy_node",
+            Call::ChangeNodePowerState { .. } => "change_node_power_state",
+            Call::DoProvisioningAction { .. } => "do_provisioning_action",
+            Call::SetMaintenance { .. } => "set_maintenance",
+            Call::ValidateDriverInterfaces { .. } => "validate_driver_interfaces",
+            Call::VifAttach { .. } => "vif_attach",
+            Call::VifDetach { .. } => "vif_detach",
+            Call::CreatePort { .. } => "create_port",
+            Call::UpdatePort { .. } => "update_port",
+            Call::DestroyPort { .. } => "destroy_port",
+        }
+    }
+}
+
+/// The result of one interface's validation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InterfaceValidation {
+    pub result: bool,
+    pub reason: Option<String>,
+}
+
+/// What a successful call returns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Reply {
+    Connector(VolumeConnector),
+    Target(VolumeTarget),
+    Node(Node),
+    Port(Port),
+    Validation(BTreeMap<String, InterfaceValidation>),
+    Done,
+}
+
+pub type Response = Result<Reply, Error>;
+
+/// Encodes with field names, so that messages survive reordered or added fields across
+/// a rolling upgrade (positional encoding would not).
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    rmp_serde::to_vec_named(value).expect("RPC messages always encode")
+}
+
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
+}
+
+/// The conductor side: answers one request.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, request: Request) -> Response;
+}
+
+/// How a call travels to a conductor and its reply back.
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Delivers `request` and waits for the reply until the request's deadline.
+    async fn call(&self, request: Request) -> Response;
+}

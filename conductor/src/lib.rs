@@ -1,0 +1,125 @@
+//! The conductor: takes a node's lock, validates, persists, and drives the hardware.
+//! It answers RPCs from the gateway through whichever transport carries them.
+
+pub mod drivers;
+pub mod manager;
+pub mod task;
+
+use std::sync::Arc;
+
+use common::config::Settings;
+use common::db::Db;
+use common::rpc::{Call, Handler, Request, Response};
+
+/// One conductor process's state, shared by every request it handles.
+pub struct Conductor {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+impl Conductor {
+    pub fn new(db: Db, settings: Arc<Settings>) -> Conductor {
+        Conductor { db, settings }
+    }
+
+    pub fn hostname(&self) -> &str {
+        &self.settings.conductor_hostname
+    }
+
+    /// Registers this conductor and clears reservations an earlier run of the same
+    /// host left behind (it cannot still be working on them).
+    pub async fn start(&self) -> Result<(), common::Error> {
+        let host = self.hostname().to_string();
+        let released = self
+            .db
+            .run(move |conn| {
+                let released = common::db::reservation::release_all(conn, &host)?;
+                common::db::conductors::register(conn, &host, "", &drivers::HARDWARE_TYPES)?;
+                Ok(released)
+            })
+            .await?;
+        if released > 0 {
+            tracing::warn!(
+                released,
+                "cleared node locks left by an earlier run of this conductor"
+            );
+        }
+        tracing::info!(hostname = %self.hostname(), "conductor registered");
+        Ok(())
+    }
+
+    /// Marks this conductor offline and releases its locks.
+    pub async fn stop(&self) -> Result<(), common::Error> {
+        let host = self.hostname().to_string();
+        self.db
+            .run(move |conn| {
+                common::db::reservation::release_all(conn, &host)?;
+                common::db::conductors::unregister(conn, &host)
+            })
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for Conductor {
+    async fn handle(&self, request: Request) -> Response {
+        let method = request.call.method();
+        let span = tracing::info_span!("rpc", method, request_id = %request.request_id);
+        let _guard = span.enter();
+        let reply = self.dispatch(request.call).await;
+        match &reply {
+            Err(common::Error::Internal(detail)) => tracing::error!(detail, "request failed"),
+            Err(e) => tracing::info!(error = %e, "request refused"),
+            Ok(_) => tracing::debug!("request done"),
+        }
+        reply
+    }
+}
+
+impl Conductor {
+    async fn dispatch(&self, call: Call) -> Response {
+        use manager::{node, port, volume};
+        match call {
+            Call::CreateVolumeConnector { connector } => {
+                volume::create_volume_connector(self, connector).await
+            }
+            Call::CreateVolumeTarget { target } => volume::create_volume_target(self, target).await,
+            Call::UpdateVolumeConnector { uuid, patch } => {
+                volume::update_volume_connector(self, uuid, patch).await
+            }
+            Call::DestroyVolumeConnector { uuid } => {
+                volume::destroy_volume_connector(self, uuid).await
+            }
+            Call::UpdateVolumeTarget { uuid, patch } => {
+                volume::update_volume_target(self, uuid, patch).await
+            }
+            Call::DestroyVolumeTarget { uuid } => volume::destroy_volume_target(self, uuid).await,
+            Call::CreateNode { node: n } => node::create_node(self, n).await,
+            Call::UpdateNode { uuid, patch } => node::update_node(self, uuid, patch).await,
+            Call::DestroyNode { uuid } => node::destroy_node(self, uuid).await,
+            Call::ChangeNodePowerState {
+                uuid,
+                target,
+                timeout,
+            } => node::change_node_power_state(self, uuid, target, timeout).await,
+            Call::DoProvisioningAction {
+                uuid,
+                action,
+                configdrive,
+            } => node::do_provisioning_action(self, uuid, action, configdrive).await,
+            Call::SetMaintenance {
+                uuid,
+                maintenance,
+                reason,
+            } => node::set_maintenance(self, uuid, maintenance, reason).await,
+            Call::ValidateDriverInterfaces { uuid } => {
+                node::validate_driver_interfaces(self, uuid).await
+            }
+            Call::VifAttach { uuid, vif_id } => node::vif_attach(self, uuid, vif_id).await,
+            Call::VifDetach { uuid, vif_id } => node::vif_detach(self, uuid, vif_id).await,
+            Call::CreatePort { port: p } => port::create_port(self, p).await,
+            Call::UpdatePort { uuid, patch } => port::update_port(self, uuid, patch).await,
+            Call::DestroyPort { uuid } => port::destroy_port(self, uuid).await,
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The conductor's RPC handlers, one module per resource, named after Ironic's
+//! ConductorManager methods.
+
+pub mod node;
+pub mod port;
+pub mod volume;

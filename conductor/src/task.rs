@@ -1,0 +1,83 @@
+//! Node tasks: work done while holding a node's exclusive lock.
+//!
+//! The lock is `nodes.reservation` (see `common::db::reservation`). A busy lock is retried
+//! a few times, a second apart, before the caller gets NodeLocked (409): clients retry
+//! 409s themselves, so a short wait here mostly hides brief contention.
+
+use common::Error;
+use common::db::{AnyConnection, reservation};
+use common::model::node::Node;
+
+use crate::Conductor;
+
+impl Conductor {
+    /// Takes node `node_id`'s lock, retrying while another holder has it.
+    pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<(), Error> {
+        let attempts = self.settings.node_locked_retry_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let host = self.hostname().to_string();
+            match self
+                .db
+                .run(move |conn| reservation::reserve(conn, node_id, &host))
+                .await
+            {
+                Err(Error::NodeLocked { .. }) if attempt < attempts => {
+                    attempt += 1;
+                    tokio::time::sleep(self.settings.node_locked_retry_interval).await;
+                }
+                Err(e) => {
+                    if let Error::NodeLocked { node, holder } = &e {
+                        tracing::info!(node, holder, purpose, "node is locked");
+                    }
+                    return Err(e);
+                }
+                Ok(()) => {
+                    tracing::debug!(node_id, purpose, "node lock taken");
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Releases node `node_id`'s lock. A failure is logged: the lock then waits for this
+    /// conductor's restart or for takeover.
+    pub async fn release(&self, node_id: i64) {
+        let host = self.hostname().to_string();
+        if let Err(e) = self
+            .db
+            .run(move |conn| reservation::release(conn, node_id, &host))
+            .await
+        {
+            tracing::error!(node_id, error = %e, "could not release node lock");
+        }
+    }
+
+    /// Runs `work` in one transaction while holding node `node_id`'s exclusive lock.
+    /// `work` gets the node as it is once locked.
+    pub async fn with_node_lock<T, F>(
+        &self,
+        node_id: i64,
+        purpose: &str,
+        work: F,
+    ) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
+    {
+        self.acquire(node_id, purpose).await?;
+        let result = self
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let node = common::db::nodes::get_by_id(conn, node_id)?;
+                    work(conn, node)
+                })
+            })
+            .await;
+        self.release(node_id).await;
+        result
+    }
+}
+
+use diesel::Connection;
