@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Runs every test of the repository and prints a summary; exits non-zero if any step failed.
+#
+#   1. Rust unit and integration tests on SQLite   (cargo test --workspace)
+#   2. the API integration tests on PostgreSQL and on MariaDB/MySQL
+#                                                  (cargo test -p api-gateway --test volume)
+#   3. the client tests: openstacksdk, the `baremetal` CLI and Nova's call sequence
+#      against the sanlink binary                  (pytest tests/clients)
+#
+# Needs running PostgreSQL and MariaDB servers for step 2 (see README.md).
+# Environment:
+#   TEST_PG_URL     server URL for step 2, default postgres://postgres@127.0.0.1:5432/
+#   TEST_MYSQL_URL  server URL for step 2, default mysql://root@127.0.0.1:3306/
+#   CLIENT_TEST_DATABASES  backends the client tests run on, default "sqlite";
+#                   add "postgres" and/or "mysql" to also run them on a fresh database
+#                   `sanlink_clients` on the servers above
+#   PYTHON          interpreter for the virtual environment, default python3
+# Extra arguments are passed to pytest (e.g. scripts/test.sh -k cli -x).
+
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv"
+REQUIREMENTS="$ROOT/tests/clients/requirements.txt"
+PG_URL="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/}"
+MYSQL_URL="${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/}"
+CLIENT_DBS="${CLIENT_TEST_DATABASES:-sqlite}"
+
+declare -a NAMES=() RESULTS=()
+FAILED=0
+
+note() { printf '\n==> %s\n' "$*"; }
+
+# step NAME COMMAND...: runs a command, records whether it passed.
+step() {
+    local name="$1"
+    shift
+    note "$name"
+    local start=$SECONDS
+    if "$@"; then
+        NAMES+=("$name")
+        RESULTS+=("ok     $((SECONDS - start))s")
+    else
+        local rc=$?
+        NAMES+=("$name")
+        RESULTS+=("FAILED (exit $rc) $((SECONDS - start))s")
+        FAILED=1
+    fi
+}
+
+skip() {
+    NAMES+=("$1")
+    RESULTS+=("skipped: $2")
+    note "$1: skipped ($2)"
+}
+
+summary() {
+    printf '\n==================== test summary ====================\n'
+    local i
+    for i in "${!NAMES[@]}"; do
+        printf '%-48s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}"
+    done
+    if [ "$FAILED" -ne 0 ]; then
+        printf 'RESULT: FAILED\n'
+    else
+        printf 'RESULT: all steps passed\n'
+    fi
+}
+
+# --- Python environment ------------------------------------------------------
+
+setup_venv() {
+    local python="${PYTHON:-python3}"
+    if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
+        rm -rf "$VENV"
+        "$python" -m venv "$VENV" || return 1
+    fi
+    local stamp="$VENV/.requirements.sha256"
+    local want
+    want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+            -r "$REQUIREMENTS" || return 1
+        echo "$want" > "$stamp"
+    fi
+    "$VENV/bin/python" -c 'import openstack, ironicclient, pytest' || return 1
+    echo "venv ready: $VENV"
+}
+
+# --- Rust --------------------------------------------------------------------
+
+cargo_tests_sqlite() {
+    TEST_DATABASE=sqlite cargo test --workspace
+}
+
+cargo_api_tests() {
+    TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
+        cargo test -p api-gateway --test volume
+}
+
+# --- client tests ------------------------------------------------------------
+
+# scheme://authority of a database URL (its path and query dropped).
+server_base() {
+    local scheme="${1%%://*}" rest="${1#*://}"
+    echo "$scheme://${rest%%/*}"
+}
+
+# A fresh, empty database named sanlink_clients on the given server; prints its URL.
+fresh_database() {
+    local name=sanlink_clients base
+    case "$1" in
+        postgres)
+            base="$(server_base "$PG_URL")"
+            psql "$base/postgres" -v ON_ERROR_STOP=1 -q \
+                -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >&2 || return 1
+            echo "$base/$name"
+            ;;
+        mysql)
+            base="$(server_base "$MYSQL_URL")"
+            local authority="${base#*://}" userinfo="" hostport
+            hostport="$authority"
+            if [[ "$authority" == *@* ]]; then
+                userinfo="${authority%@*}"
+                hostport="${authority##*@}"
+            fi
+            local user="${userinfo%%:*}" pass="" host="${hostport%%:*}" port=3306
+            [[ "$userinfo" == *:* ]] && pass="${userinfo#*:}"
+            [[ "$hostport" == *:* ]] && port="${hostport##*:}"
+            MYSQL_PWD="$pass" mariadb -h "$host" -P "$port" -u "${user:-root}" \
+                -e "DROP DATABASE IF EXISTS $name; CREATE DATABASE $name CHARACTER SET utf8mb4" >&2 \
+                || return 1
+            echo "$base/$name"
+            ;;
+        *)
+            echo "unknown database $1 in CLIENT_TEST_DATABASES (sqlite, postgres, mysql)" >&2
+            return 1
+            ;;
+    esac
+}
+
+client_tests() {
+    local db="$1"
+    shift
+    local url=""
+    if [ "$db" != sqlite ]; then
+        url="$(fresh_database "$db")" || return 1
+    fi
+    TEST_DATABASE_URL="$url" SANLINK_BIN="$ROOT/target/debug/sanlink" \
+        "$VENV/bin/python" -m pytest "$ROOT/tests/clients" "$@"
+    local rc=$?
+    # pytest exits 5 when it collected no test: that is a failure here.
+    [ "$rc" -eq 5 ] && echo "pytest ran no test" >&2
+    return "$rc"
+}
+
+# --- run -----------------------------------------------------------------------
+
+last_ok() { [[ "${RESULTS[-1]}" == ok* ]]; }
+
+step "python venv (.venv)" setup_venv
+VENV_OK=0; last_ok || VENV_OK=1
+
+step "cargo test --workspace (sqlite)" cargo_tests_sqlite
+
+if [ -f "$ROOT/api-gateway/tests/volume.rs" ]; then
+    step "api-gateway volume tests (postgres)" cargo_api_tests postgres
+    step "api-gateway volume tests (mysql)" cargo_api_tests mysql
+else
+    skip "api-gateway volume tests (postgres, mysql)" "api-gateway/tests/volume.rs not present"
+fi
+
+step "cargo build --bin sanlink" cargo build --bin sanlink
+BUILD_OK=0; last_ok || BUILD_OK=1
+
+for db in $CLIENT_DBS; do
+    if [ "$VENV_OK" -ne 0 ] || [ "$BUILD_OK" -ne 0 ]; then
+        skip "client tests ($db)" "no venv or no sanlink binary"
+        FAILED=1
+        continue
+    fi
+    step "client tests: pytest tests/clients ($db)" client_tests "$db" "$@"
+done
+
+summary
+exit "$FAILED"

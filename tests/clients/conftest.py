@@ -1,0 +1,317 @@
+"""Fixtures for the client integration tests.
+
+One `sanlink` process (the embedded mode) is started per test session:
+
+* binary: ``$SANLINK_BIN``, default ``target/debug/sanlink`` in the repository
+  (nothing is built here; ``scripts/test.sh`` builds it first);
+* listens on a free loopback port;
+* database: a fresh SQLite file in a temporary data directory, or
+  ``$TEST_DATABASE_URL`` as given (creating an empty database for it is the
+  caller's job).
+
+Its log is printed at the end of the run when a test failed.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+API_VERSION = "1.46"
+STARTUP_TIMEOUT = 60.0
+
+# Where the running server's log lives, for pytest_terminal_summary.
+_SERVER = {"log": None, "proc": None}
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(binary, data_dir, log_path):
+    """Starts sanlink; returns (process, base_url) once GET / answers."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANLINK_")}
+    env.update(
+        SANLINK_LISTEN=f"127.0.0.1:{port}",
+        SANLINK_DATA_DIR=str(data_dir),
+        SANLINK_LOG=os.environ.get("SANLINK_LOG", "info"),
+        NO_COLOR="1",
+        # Keep 409s on a busy node quick: the clients retry on their own.
+        SANLINK_NODE_LOCKED_RETRY_INTERVAL="0.2",
+    )
+    if os.environ.get("TEST_DATABASE_URL"):
+        env["SANLINK_DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir
+    )
+    log.close()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return proc, None
+        try:
+            if requests.get(base + "/", timeout=2).status_code == 200:
+                return proc, base
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    return proc, None
+
+
+@pytest.fixture(scope="session")
+def sanlink(tmp_path_factory):
+    """Base URL (no trailing slash) of a running sanlink."""
+    binary = Path(os.environ.get("SANLINK_BIN", REPO / "target" / "debug" / "sanlink"))
+    if not binary.is_absolute():
+        binary = REPO / binary
+    if not binary.exists():
+        pytest.exit(
+            f"sanlink binary {binary} not found: run `cargo build --bin sanlink` "
+            "or set SANLINK_BIN",
+            returncode=3,
+        )
+    data_dir = tmp_path_factory.mktemp("sanlink-data")
+    log_path = data_dir / "sanlink.log"
+    _SERVER["log"] = log_path
+    # A port picked as free may be taken before the server binds it: try again.
+    for _ in range(3):
+        proc, base = _start(binary, data_dir, log_path)
+        if base:
+            break
+    else:
+        _print_log("sanlink did not start")
+        pytest.exit("sanlink did not start; its log is above", returncode=3)
+    _SERVER["proc"] = proc
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _print_log(title):
+    path = _SERVER["log"]
+    if path is None or not Path(path).exists():
+        return
+    text = Path(path).read_text(errors="replace")
+    lines = text.splitlines()
+    if len(lines) > 400:
+        lines = ["... (%d earlier lines cut)" % (len(lines) - 400)] + lines[-400:]
+    sys.stderr.write(f"\n===== {title}: sanlink log ({path}) =====\n")
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.write("===== end of sanlink log =====\n")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    failed = terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")
+    proc = _SERVER["proc"]
+    died = proc is not None and proc.returncode not in (None, 0, -15)
+    if failed or died:
+        path = _SERVER["log"]
+        if path is not None and Path(path).exists():
+            text = Path(path).read_text(errors="replace").splitlines()
+            if len(text) > 400:
+                terminalreporter.write_line(f"... ({len(text) - 400} earlier lines cut)")
+                text = text[-400:]
+            terminalreporter.section("sanlink log")
+            for line in text:
+                terminalreporter.write_line(line)
+
+
+# ---------------------------------------------------------------------------
+# Plain HTTP, for setting up nodes and for checks the clients cannot express.
+
+
+class Api:
+    """A tiny JSON client speaking microversion 1.46 by default."""
+
+    def __init__(self, base, version=API_VERSION):
+        self.base = base
+        self.version = version
+        self.session = requests.Session()
+
+    def request(self, method, path, body=None, version=None, expect=None, **kw):
+        headers = {"Accept": "application/json"}
+        v = version or self.version
+        if v:
+            headers["X-OpenStack-Ironic-API-Version"] = v
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            kw["data"] = json.dumps(body)
+        resp = self.session.request(method, self.base + path, headers=headers, timeout=60, **kw)
+        if expect is not None and resp.status_code != expect:
+            raise AssertionError(
+                f"{method} {path} {json.dumps(body) if body is not None else ''}: "
+                f"expected {expect}, got {resp.status_code}: {resp.text}"
+            )
+        return resp
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def patch(self, path, body, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def put(self, path, body, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def node(self, ident):
+        return self.get(f"/v1/nodes/{ident}", expect=200).json()
+
+    def wait_node(self, ident, timeout=60, **want):
+        """Polls the node until every `want` field has the given value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            node = self.node(ident)
+            if all(node.get(k) == v for k, v in want.items()):
+                return node
+            if time.monotonic() > deadline:
+                raise AssertionError(f"node {ident} never reached {want}: {node}")
+            time.sleep(0.2)
+
+    def set_power(self, ident, target):
+        self.put(f"/v1/nodes/{ident}/states/power", {"target": target}, expect=202)
+        return self.wait_node(ident, power_state=target, target_power_state=None)
+
+    def set_provision(self, ident, target, stable):
+        self.put(f"/v1/nodes/{ident}/states/provision", {"target": target}, expect=202)
+        return self.wait_node(ident, provision_state=stable, target_provision_state=None)
+
+
+@pytest.fixture(scope="session")
+def api(sanlink):
+    return Api(sanlink)
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def iqn():
+    return f"iqn.2024-01.org.example:{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def make_node(api):
+    """Creates nodes through the node API: fake-hardware, powered off.
+
+    ``make_node(available=True)`` also takes the node through manage/provide.
+    """
+
+    def make(available=False, power="power off", **fields):
+        body = {"driver": "fake-hardware", "name": unique("node")}
+        body.update(fields)
+        node = api.post("/v1/nodes", body, expect=201).json()
+        if power:
+            api.set_power(node["uuid"], power)
+        if available:
+            api.set_provision(node["uuid"], "manage", "manageable")
+            api.set_provision(node["uuid"], "provide", "available")
+        return api.node(node["uuid"])
+
+    return make
+
+
+@pytest.fixture
+def node(make_node):
+    """A fresh powered-off fake-hardware node (enroll state)."""
+    return make_node()
+
+
+# ---------------------------------------------------------------------------
+# openstacksdk
+
+
+@pytest.fixture(scope="session")
+def sdk_connect(sanlink):
+    import openstack
+
+    def connect(retries=0):
+        # No Keystone: auth_type "none" plus an endpoint override. Config files and
+        # OS_* variables are ignored so the developer's own cloud never leaks in.
+        return openstack.connect(
+            load_yaml_config=False,
+            load_envvars=False,
+            auth_type="none",
+            baremetal_endpoint_override=sanlink + "/",
+            baremetal_status_code_retries=retries,
+        )
+
+    return connect
+
+
+@pytest.fixture(scope="session")
+def conn(sdk_connect):
+    """An openstacksdk connection without 409/503 retries (errors surface at once)."""
+    return sdk_connect(0)
+
+
+@pytest.fixture(scope="session")
+def bm(conn):
+    return conn.baremetal
+
+
+# ---------------------------------------------------------------------------
+# The `baremetal` CLI
+
+
+def _baremetal_exe():
+    exe = Path(sys.executable).parent / "baremetal"
+    if exe.exists():
+        return str(exe)
+    found = shutil.which("baremetal")
+    if not found:
+        pytest.skip("the baremetal command (python-ironicclient) is not installed")
+    return found
+
+
+class Cli:
+    def __init__(self, base):
+        self.base = base
+        self.exe = _baremetal_exe()
+
+    def env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env["PYTHONWARNINGS"] = "ignore"
+        return env
+
+    def run(self, *args, check=True):
+        cmd = [self.exe, "--os-endpoint", self.base, "--os-auth-type", "none", *args]
+        proc = subprocess.run(cmd, env=self.env(), capture_output=True, text=True, timeout=180)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(cmd)} exited {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+            )
+        return proc
+
+    def json(self, *args):
+        return json.loads(self.run(*args, "-f", "json").stdout)
+
+
+@pytest.fixture(scope="session")
+def cli(sanlink):
+    return Cli(sanlink)
