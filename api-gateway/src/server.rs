@@ -1,5 +1,5 @@
 //! Serving the router: trailing slashes trimmed (Ironic accepts `/v1/volume/connectors/`),
-//! graceful shutdown on SIGTERM or Ctrl-C.
+//! and graceful shutdown when the given future completes.
 
 use std::net::SocketAddr;
 
@@ -27,24 +27,4 @@ pub async fn serve_on(
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-/// Completes on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -29,6 +29,15 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `SANLINK_DB_MAX_CONNECTIONS`: pool size per process.
     pub db_max_connections: u32,
+    /// `SANLINK_AMQP_PREFIX`: prefix of the queue and exchange names.
+    pub amqp_prefix: String,
+    /// `SANLINK_CONDUCTOR_WORKERS`: requests one conductor works on at once.
+    pub conductor_workers: u16,
+    /// `SANLINK_HEARTBEAT_INTERVAL`: how often a conductor records that it is alive.
+    pub heartbeat_interval: Duration,
+    /// `SANLINK_HEARTBEAT_TIMEOUT`: after this long without a heartbeat a conductor is
+    /// dead, and the others release the node locks it held.
+    pub heartbeat_timeout: Duration,
 }
 
 /// A setting that could not be read: which one and why.
@@ -89,6 +98,25 @@ impl Settings {
         let db_max_connections = parse(&get, "SANLINK_DB_MAX_CONNECTIONS", "10", |v| {
             positive(v).map(|n| n as u32)
         })?;
+        let amqp_prefix = get("SANLINK_AMQP_PREFIX").unwrap_or_else(|| "sanlink".into());
+        let conductor_workers = parse(
+            &get,
+            "SANLINK_CONDUCTOR_WORKERS",
+            "16",
+            |v| match positive(v) {
+                Ok(n) if n <= u16::MAX as u64 => Ok(n as u16),
+                _ => Err("expected a whole number from 1 to 65535".into()),
+            },
+        )?;
+        let heartbeat_interval = parse(&get, "SANLINK_HEARTBEAT_INTERVAL", "10", seconds)?;
+        let heartbeat_timeout = parse(&get, "SANLINK_HEARTBEAT_TIMEOUT", "60", seconds)?;
+        if heartbeat_timeout <= heartbeat_interval {
+            return Err(SettingError {
+                name: "SANLINK_HEARTBEAT_TIMEOUT",
+                value: format!("{}", heartbeat_timeout.as_secs_f64()),
+                reason: "must be longer than SANLINK_HEARTBEAT_INTERVAL".into(),
+            });
+        }
         let public_url = get("SANLINK_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
         Ok(Settings {
             listen,
@@ -102,6 +130,10 @@ impl Settings {
             max_limit,
             public_url,
             db_max_connections,
+            amqp_prefix,
+            conductor_workers,
+            heartbeat_interval,
+            heartbeat_timeout,
         })
     }
 }

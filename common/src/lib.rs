@@ -7,5 +7,6 @@ pub mod model;
 pub mod patch;
 pub mod rpc;
 pub mod schema;
+pub mod startup;
 
 pub use error::Error;

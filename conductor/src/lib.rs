@@ -3,6 +3,7 @@
 
 pub mod drivers;
 pub mod manager;
+pub mod periodic;
 pub mod task;
 
 use std::sync::Arc;

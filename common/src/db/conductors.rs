@@ -92,3 +92,16 @@ pub fn alive(conn: &mut AnyConnection, timeout: Duration) -> Result<Vec<String>,
         .select(conductors::hostname)
         .load(conn)?)
 }
+
+/// Hostnames of registered conductors that are offline or silent for longer than `timeout`.
+pub fn dead(conn: &mut AnyConnection, timeout: Duration) -> Result<Vec<String>, Error> {
+    let since = now() - timeout;
+    Ok(conductors::table
+        .filter(
+            conductors::online
+                .eq(false)
+                .or(conductors::updated_at.lt(since)),
+        )
+        .select(conductors::hostname)
+        .load(conn)?)
+}

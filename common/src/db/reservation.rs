@@ -62,3 +62,21 @@ pub fn holders(conn: &mut AnyConnection) -> Result<Vec<String>, Error> {
         .distinct()
         .load(conn)?)
 }
+
+/// Releases every reservation held by one of the `dead` hosts; returns how many.
+/// Each release is conditional on the dead host still holding the lock.
+pub fn release_orphans(conn: &mut AnyConnection, dead: &[String]) -> Result<usize, Error> {
+    let mut released = 0;
+    for host in dead {
+        let n = release_all(conn, host)?;
+        if n > 0 {
+            tracing::warn!(
+                host,
+                released = n,
+                "released node locks of a dead conductor"
+            );
+        }
+        released += n;
+    }
+    Ok(released)
+}

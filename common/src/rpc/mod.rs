@@ -2,6 +2,7 @@
 //! transport abstraction they ride on. Method names follow Ironic's ConductorManager so
 //! the Python can be looked up.
 
+pub mod amqp;
 pub mod client;
 pub mod memory;
 

@@ -1,0 +1,381 @@
+//! The RabbitMQ transport (AMQP 0-9-1 through lapin).
+//!
+//! Routing: every conductor consumes one shared durable queue (competing consumers).
+//! Exclusion comes from the node lock in the database, not from routing, so a
+//! conductor that starts or stops changes nothing but who takes the next message; no
+//! hash ring has to converge and no request waits on a dead conductor's queue.
+//!
+//! Delivery: requests are persistent and carry their deadline as a per-message TTL, so
+//! the broker drops a request nobody waits for any more. A conductor acknowledges a
+//! request only after the reply is published; a conductor that dies half-way has the
+//! request redelivered to another one. Messages that cannot be decoded, or that carry
+//! another schema version, are rejected into a dead-letter queue.
+//!
+//! Replies use RabbitMQ's direct reply-to (`amq.rabbitmq.reply-to`): no reply queue to
+//! declare or clean up, and a reply to a gateway that has gone is simply dropped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::message::{Delivery, DeliveryResult};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
+use tokio::sync::oneshot;
+
+use super::{Handler, RPC_VERSION, Request, Response, Transport, decode, encode, epoch_ms};
+use crate::error::Error;
+
+const REPLY_TO: &str = "amq.rabbitmq.reply-to";
+/// AMQP delivery mode 2: the broker writes the message to disk.
+const PERSISTENT: u8 = 2;
+
+/// Names of the queues and exchanges, all derived from one prefix so that separate
+/// deployments (or test runs) can share a broker.
+#[derive(Clone, Debug)]
+pub struct Topology {
+    pub queue: String,
+    pub dead_letter_exchange: String,
+    pub dead_letter_queue: String,
+}
+
+impl Topology {
+    pub fn new(prefix: &str) -> Topology {
+        Topology {
+            queue: format!("{prefix}.conductor"),
+            dead_letter_exchange: format!("{prefix}.dead"),
+            dead_letter_queue: format!("{prefix}.conductor.dead"),
+        }
+    }
+
+    /// Declares everything both sides rely on. Idempotent, so gateways and conductors
+    /// may start in any order.
+    async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        channel
+            .exchange_declare(
+                self.dead_letter_exchange.as_str().into(),
+                ExchangeKind::Fanout,
+                durable,
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_declare(
+                self.dead_letter_queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_bind(
+                self.dead_letter_queue.as_str().into(),
+                self.dead_letter_exchange.as_str().into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let mut args = FieldTable::default();
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(self.dead_letter_exchange.as_str().into()),
+        );
+        channel
+            .queue_declare(
+                self.queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                args,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+async fn connect(url: &str, name: &str) -> lapin::Result<Connection> {
+    let props = ConnectionProperties::default()
+        .with_connection_name(name.into())
+        .enable_auto_recover();
+    Connection::connect(url, props).await
+}
+
+fn unavailable(what: &str) -> Error {
+    Error::Unavailable(format!("{what}, please retry later."))
+}
+
+type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>>;
+
+/// The gateway side: publishes requests and routes replies back to their callers.
+pub struct AmqpTransport {
+    _connection: Connection,
+    channel: Channel,
+    topology: Topology,
+    pending: Pending,
+}
+
+impl AmqpTransport {
+    pub async fn connect(url: &str, topology: Topology) -> Result<AmqpTransport, String> {
+        let connection = connect(url, "sanlink-gateway")
+            .await
+            .map_err(|e| e.to_string())?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| e.to_string())?;
+        topology
+            .declare(&channel)
+            .await
+            .map_err(|e| e.to_string())?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let pending: Pending = Arc::default();
+        let consumer = channel
+            .basic_consume(
+                REPLY_TO.into(),
+                "sanlink-gateway-replies".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let routes = pending.clone();
+        consumer.set_delegate(move |delivery: DeliveryResult| {
+            let routes = routes.clone();
+            async move {
+                if let Ok(Some(delivery)) = delivery {
+                    route_reply(&routes, delivery);
+                }
+            }
+        });
+        Ok(AmqpTransport {
+            _connection: connection,
+            channel,
+            topology,
+            pending,
+        })
+    }
+
+    async fn publish(&self, request: &Request, correlation_id: &str) -> Result<(), Error> {
+        if !self.channel.status().connected() {
+            return Err(unavailable("The message broker is unreachable"));
+        }
+        let ttl = request.deadline_ms.saturating_sub(epoch_ms()).max(1);
+        let properties = BasicProperties::default()
+            .with_correlation_id(correlation_id.into())
+            .with_reply_to(REPLY_TO.into())
+            .with_delivery_mode(PERSISTENT)
+            .with_expiration(ShortString::from(ttl.to_string()));
+        let confirm = self
+            .channel
+            .basic_publish(
+                "".into(),
+                self.topology.queue.as_str().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
+                &encode(request),
+                properties,
+            )
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "publish failed");
+                unavailable("The message broker is unreachable")
+            })?
+            .await
+            .map_err(|_| unavailable("The message broker did not confirm the request"))?;
+        match confirm {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_)) => Err(unavailable("No conductor queue exists")),
+            Confirmation::Nack(_) => Err(unavailable("The message broker refused the request")),
+            Confirmation::NotRequested => Ok(()),
+        }
+    }
+}
+
+fn route_reply(pending: &Pending, delivery: Delivery) {
+    let Some(id) = delivery
+        .properties
+        .correlation_id()
+        .as_ref()
+        .map(|c| c.to_string())
+    else {
+        return;
+    };
+    let waiter = pending.lock().expect("pending replies").remove(&id);
+    match waiter {
+        Some(tx) => {
+            let _ = tx.send(delivery.data);
+        }
+        None => tracing::debug!(correlation_id = %id, "reply for a caller that gave up"),
+    }
+}
+
+/// Removes a caller's entry however its call ends.
+struct PendingGuard<'a> {
+    pending: &'a Pending,
+    id: String,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.pending
+            .lock()
+            .expect("pending replies")
+            .remove(&self.id);
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for AmqpTransport {
+    async fn call(&self, request: Request) -> Response {
+        let correlation_id = uuid::Uuid::new_v4().to_string();
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .expect("pending replies")
+            .insert(correlation_id.clone(), tx);
+        let _guard = PendingGuard {
+            pending: &self.pending,
+            id: correlation_id.clone(),
+        };
+        self.publish(&request, &correlation_id).await?;
+        let wait = Duration::from_millis(request.deadline_ms.saturating_sub(epoch_ms()));
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(bytes)) => decode::<Response>(&bytes)
+                .map_err(|e| Error::Internal(format!("undecodable reply: {e}")))?,
+            Ok(Err(_)) | Err(_) => Err(unavailable("No conductor answered in time")),
+        }
+    }
+}
+
+/// The conductor side: consumes requests until `stop` fires, then finishes the ones in
+/// flight before returning.
+pub async fn serve(
+    url: &str,
+    topology: Topology,
+    handler: Arc<dyn Handler>,
+    prefetch: u16,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), String> {
+    let connection = connect(url, "sanlink-conductor")
+        .await
+        .map_err(|e| e.to_string())?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
+    topology
+        .declare(&channel)
+        .await
+        .map_err(|e| e.to_string())?;
+    channel
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut consumer = channel
+        .basic_consume(
+            topology.queue.as_str().into(),
+            format!("sanlink-conductor-{}", uuid::Uuid::new_v4())
+                .as_str()
+                .into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(queue = %topology.queue, "consuming conductor requests");
+    let mut in_flight = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            next = consumer.next() => match next {
+                Some(Ok(delivery)) => {
+                    let (handler, channel) = (handler.clone(), channel.clone());
+                    in_flight.spawn(async move { process(handler, channel, delivery).await });
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "broker connection lost; waiting for recovery");
+                    if let Err(e) = channel.wait_for_recovery(e).await {
+                        return Err(format!("broker connection not recovered: {e}"));
+                    }
+                }
+                None => break,
+            },
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+        }
+    }
+    // Stop taking work, then let what was taken finish and be acknowledged.
+    let _ = channel
+        .basic_cancel(consumer.tag(), Default::default())
+        .await;
+    while in_flight.join_next().await.is_some() {}
+    let _ = connection.close(200, "conductor stopping".into()).await;
+    Ok(())
+}
+
+/// Handles one delivery: decode, answer, publish the reply, then acknowledge.
+async fn process(handler: Arc<dyn Handler>, channel: Channel, delivery: Delivery) {
+    let request = match decode::<Request>(&delivery.data) {
+        Ok(r) if r.version == RPC_VERSION => r,
+        Ok(r) => {
+            return dead_letter(
+                &delivery,
+                &format!("unsupported message version {}", r.version),
+            )
+            .await;
+        }
+        Err(e) => return dead_letter(&delivery, &format!("undecodable message: {e}")).await,
+    };
+    if delivery.redelivered {
+        tracing::info!(request_id = %request.request_id, "request redelivered");
+    }
+    let reply = handler.handle(request).await;
+    let props = &delivery.properties;
+    if let (Some(reply_to), Some(correlation_id)) = (props.reply_to(), props.correlation_id()) {
+        let properties = BasicProperties::default().with_correlation_id(correlation_id.clone());
+        let published = channel
+            .basic_publish(
+                "".into(),
+                reply_to.clone(),
+                BasicPublishOptions::default(),
+                &encode(&reply),
+                properties,
+            )
+            .await;
+        if let Err(e) = published {
+            // Not acknowledged: the request comes back and is answered again.
+            tracing::warn!(error = %e, "could not publish reply");
+            return;
+        }
+    }
+    if let Err(e) = delivery.acker.ack(BasicAckOptions::default()).await {
+        tracing::warn!(error = %e, "could not acknowledge request");
+    }
+}
+
+async fn dead_letter(delivery: &Delivery, reason: &str) {
+    tracing::error!(reason, bytes = delivery.data.len(), "request dead-lettered");
+    if let Err(e) = delivery
+        .acker
+        .reject(BasicRejectOptions { requeue: false })
+        .await
+    {
+        tracing::warn!(error = %e, "could not dead-letter request");
+    }
+}

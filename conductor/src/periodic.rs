@@ -1,0 +1,39 @@
+//! Work a conductor does on a timer: heartbeat, and takeover of the node locks of
+//! conductors that stopped heartbeating (they died holding them).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use common::db::{conductors, reservation};
+
+use crate::Conductor;
+
+/// Heartbeats and releases orphaned locks every heartbeat interval, until `stop` fires.
+pub async fn run(conductor: Arc<Conductor>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(conductor.settings.heartbeat_interval);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = ticker.tick() => {
+                if let Err(e) = tick(&conductor).await {
+                    tracing::warn!(error = %e, "periodic conductor work failed");
+                }
+            }
+        }
+    }
+}
+
+async fn tick(conductor: &Conductor) -> Result<(), common::Error> {
+    let host = conductor.hostname().to_string();
+    let timeout =
+        Duration::from_std(conductor.settings.heartbeat_timeout).unwrap_or(Duration::seconds(60));
+    conductor
+        .db
+        .run(move |conn| {
+            conductors::heartbeat(conn, &host)?;
+            let dead = conductors::dead(conn, timeout)?;
+            reservation::release_orphans(conn, &dead)?;
+            Ok(())
+        })
+        .await
+}
