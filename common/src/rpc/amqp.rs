@@ -15,6 +15,7 @@
 //! declare or clean up, and a reply to a gateway that has gone is simply dropped.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -121,7 +122,13 @@ pub struct AmqpTransport {
     channel: Channel,
     topology: Topology,
     pending: Pending,
+    /// Conductors consuming the request queue, as last read from the broker. With none,
+    /// a call fails at once instead of waiting out its deadline.
+    consumers: Arc<AtomicU32>,
 }
+
+/// How often the gateway re-reads the number of conductors consuming.
+const CONSUMER_POLL: Duration = Duration::from_secs(1);
 
 impl AmqpTransport {
     pub async fn connect(url: &str, topology: Topology) -> Result<AmqpTransport, String> {
@@ -162,11 +169,25 @@ impl AmqpTransport {
                 }
             }
         });
+        // Passive declares close their channel when the queue is missing: poll on a
+        // channel of their own.
+        let poll_channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| e.to_string())?;
+        let initial = count_consumers(&poll_channel, &topology).await.unwrap_or(0);
+        let consumers = Arc::new(AtomicU32::new(initial));
+        tokio::spawn(watch_consumers(
+            poll_channel,
+            topology.clone(),
+            Arc::downgrade(&consumers),
+        ));
         Ok(AmqpTransport {
             _connection: connection,
             channel,
             topology,
             pending,
+            consumers,
         })
     }
 
@@ -208,6 +229,37 @@ impl AmqpTransport {
     }
 }
 
+async fn count_consumers(channel: &Channel, topology: &Topology) -> lapin::Result<u32> {
+    let queue = channel
+        .queue_declare(
+            topology.queue.as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(queue.consumer_count())
+}
+
+/// Keeps the consumer count fresh for as long as the transport exists.
+async fn watch_consumers(
+    channel: Channel,
+    topology: Topology,
+    consumers: std::sync::Weak<AtomicU32>,
+) {
+    loop {
+        tokio::time::sleep(CONSUMER_POLL).await;
+        let Some(count) = consumers.upgrade() else {
+            return;
+        };
+        if let Ok(n) = count_consumers(&channel, &topology).await {
+            count.store(n, Ordering::Relaxed);
+        }
+    }
+}
+
 fn route_reply(pending: &Pending, delivery: Delivery) {
     let Some(id) = delivery
         .properties
@@ -244,6 +296,9 @@ impl Drop for PendingGuard<'_> {
 #[async_trait::async_trait]
 impl Transport for AmqpTransport {
     async fn call(&self, request: Request) -> Response {
+        if self.consumers.load(Ordering::Relaxed) == 0 {
+            return Err(unavailable("No conductor is running"));
+        }
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let (tx, rx) = oneshot::channel();
         self.pending
