@@ -5,15 +5,20 @@
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL
 #                                                  (cargo test -p api-gateway --test volume)
 #   3. the client tests: openstacksdk, the `baremetal` CLI and Nova's call sequence
-#      against the sanlink binary                  (pytest tests/clients)
+#      (pytest tests/clients), against the embedded `sanlink` on SQLite and against
+#      the production topology (`conductor` + `api-gateway` over RabbitMQ) on PostgreSQL
 #
-# Needs running PostgreSQL and MariaDB servers for step 2 (see README.md).
+# Needs running PostgreSQL, MariaDB and RabbitMQ servers (see README.md; .ci/run starts them).
 # Environment:
 #   TEST_PG_URL     server URL for step 2, default postgres://postgres@127.0.0.1:5432/
 #   TEST_MYSQL_URL  server URL for step 2, default mysql://root@127.0.0.1:3306/
-#   CLIENT_TEST_DATABASES  backends the client tests run on, default "sqlite";
-#                   add "postgres" and/or "mysql" to also run them on a fresh database
-#                   `sanlink_clients` on the servers above
+#   CLIENT_TEST_DATABASES  backends the client tests run on against the embedded
+#                   `sanlink`, default "sqlite"; "postgres" and "mysql" use a fresh
+#                   database `sanlink_clients` on the servers above
+#   CLIENT_TEST_PRODUCTION  backends the client tests run on against the production
+#                   topology (`conductor` + `api-gateway` over RabbitMQ), default
+#                   "postgres"; empty to skip
+#   TEST_AMQP_URL   RabbitMQ for those, default amqp://guest:guest@127.0.0.1:5672/%2f
 #   PYTHON          interpreter for the virtual environment, default python3
 # Extra arguments are passed to pytest (e.g. scripts/test.sh -k cli -x).
 
@@ -26,7 +31,8 @@ VENV="$ROOT/.venv"
 REQUIREMENTS="$ROOT/tests/clients/requirements.txt"
 PG_URL="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/}"
 MYSQL_URL="${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/}"
-CLIENT_DBS="${CLIENT_TEST_DATABASES:-sqlite}"
+CLIENT_DBS="${CLIENT_TEST_DATABASES-sqlite}"
+PRODUCTION_DBS="${CLIENT_TEST_PRODUCTION-postgres}"
 
 declare -a NAMES=() RESULTS=()
 FAILED=0
@@ -141,14 +147,18 @@ fresh_database() {
     esac
 }
 
+# client_tests TOPOLOGY DATABASE [pytest args...]
 client_tests() {
-    local db="$1"
-    shift
+    local topology="$1" db="$2"
+    shift 2
     local url=""
     if [ "$db" != sqlite ]; then
         url="$(fresh_database "$db")" || return 1
     fi
-    TEST_DATABASE_URL="$url" SANLINK_BIN="$ROOT/target/debug/sanlink" \
+    TEST_TOPOLOGY="$topology" TEST_DATABASE_URL="$url" \
+        SANLINK_BIN="$ROOT/target/debug/sanlink" \
+        SANLINK_GATEWAY_BIN="$ROOT/target/debug/api-gateway" \
+        SANLINK_CONDUCTOR_BIN="$ROOT/target/debug/conductor" \
         "$VENV/bin/python" -m pytest "$ROOT/tests/clients" "$@"
     local rc=$?
     # pytest exits 5 when it collected no test: that is a failure here.
@@ -172,16 +182,27 @@ else
     skip "api-gateway volume tests (postgres, mysql)" "api-gateway/tests/volume.rs not present"
 fi
 
-step "cargo build --bin sanlink" cargo build --bin sanlink
+step "cargo build (sanlink, api-gateway, conductor)" \
+    cargo build --bin sanlink --bin api-gateway --bin conductor
 BUILD_OK=0; last_ok || BUILD_OK=1
 
-for db in $CLIENT_DBS; do
+run_client_tests() {
+    local topology="$1" db="$2"
+    shift 2
+    local name="client tests: pytest tests/clients ($topology, $db)"
     if [ "$VENV_OK" -ne 0 ] || [ "$BUILD_OK" -ne 0 ]; then
-        skip "client tests ($db)" "no venv or no sanlink binary"
+        skip "$name" "no venv or no binaries"
         FAILED=1
-        continue
+        return
     fi
-    step "client tests: pytest tests/clients ($db)" client_tests "$db" "$@"
+    step "$name" client_tests "$topology" "$db" "$@"
+}
+
+for db in $CLIENT_DBS; do
+    run_client_tests embedded "$db" "$@"
+done
+for db in $PRODUCTION_DBS; do
+    run_client_tests production "$db" "$@"
 done
 
 summary

@@ -1,15 +1,20 @@
 """Fixtures for the client integration tests.
 
-One `sanlink` process (the embedded mode) is started per test session:
+The service under test is started once per test session, on a free loopback port:
 
-* binary: ``$SANLINK_BIN``, default ``target/debug/sanlink`` in the repository
-  (nothing is built here; ``scripts/test.sh`` builds it first);
-* listens on a free loopback port;
-* database: a fresh SQLite file in a temporary data directory, or
-  ``$TEST_DATABASE_URL`` as given (creating an empty database for it is the
-  caller's job).
+* ``TEST_TOPOLOGY=embedded`` (default): one ``sanlink`` process, binary
+  ``$SANLINK_BIN`` (default ``target/debug/sanlink``);
+* ``TEST_TOPOLOGY=production``: a ``conductor`` and an ``api-gateway`` process
+  (``$SANLINK_CONDUCTOR_BIN``, ``$SANLINK_GATEWAY_BIN``, default
+  ``target/debug/{conductor,api-gateway}``) talking over RabbitMQ at
+  ``$TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/%2f``) with
+  queue names private to this run; needs a server database.
 
-Its log is printed at the end of the run when a test failed.
+Nothing is built here (``scripts/test.sh`` builds the binaries first). The
+database is a fresh SQLite file in a temporary data directory, or
+``$TEST_DATABASE_URL`` as given (creating an empty database for it is the
+caller's job). The service's logs are printed at the end of a run in which a
+test failed.
 """
 
 import json
@@ -28,9 +33,10 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 API_VERSION = "1.46"
 STARTUP_TIMEOUT = 60.0
+TOPOLOGY = os.environ.get("TEST_TOPOLOGY", "embedded")
 
-# Where the running server's log lives, for pytest_terminal_summary.
-_SERVER = {"log": None, "proc": None}
+# The running service's processes and logs, for pytest_terminal_summary.
+_SERVER = {"logs": [], "procs": []}
 
 
 def _free_port():
@@ -39,8 +45,55 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _start(binary, data_dir, log_path):
-    """Starts sanlink; returns (process, base_url) once GET / answers."""
+def _wait_http(base, procs, deadline):
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            if requests.get(base + "/", timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def _wait_log(path, text, proc, deadline):
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if Path(path).exists() and text in Path(path).read_text(errors="replace"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _stop(procs):
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in reversed(procs):
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _binary(env_var, name):
+    binary = Path(os.environ.get(env_var, REPO / "target" / "debug" / name))
+    if not binary.is_absolute():
+        binary = REPO / binary
+    if not binary.exists():
+        pytest.exit(
+            f"{name} binary {binary} not found: run `cargo build --bin {name}` or set {env_var}",
+            returncode=3,
+        )
+    return binary
+
+
+def _start(data_dir):
+    """Starts the service; returns (processes, base URL or None)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANLINK_")}
     env.update(
@@ -53,87 +106,87 @@ def _start(binary, data_dir, log_path):
     )
     if os.environ.get("TEST_DATABASE_URL"):
         env["SANLINK_DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
-    log = open(log_path, "ab")
-    proc = subprocess.Popen(
-        [str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir
-    )
-    log.close()
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return proc, None
-        try:
-            if requests.get(base + "/", timeout=2).status_code == 200:
-                return proc, base
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    return proc, None
+    base = f"http://127.0.0.1:{port}"
+
+    def spawn(binary, extra_env, log):
+        if log not in _SERVER["logs"]:
+            _SERVER["logs"].append(log)
+        with open(log, "ab") as out:
+            return subprocess.Popen(
+                [str(binary)], env={**env, **extra_env}, stdout=out,
+                stderr=subprocess.STDOUT, cwd=data_dir,
+            )
+
+    if TOPOLOGY == "production":
+        amqp = {
+            "SANLINK_AMQP_URL": os.environ.get(
+                "TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"
+            ),
+            "SANLINK_AMQP_PREFIX": f"sanlink-test-{uuid.uuid4().hex[:8]}",
+        }
+        conductor = spawn(
+            _binary("SANLINK_CONDUCTOR_BIN", "conductor"), amqp, data_dir / "conductor.log"
+        )
+        procs = [conductor]
+        if not _wait_log(data_dir / "conductor.log", "conductor serving", conductor, deadline):
+            _stop(procs)
+            return procs, None
+        gateway = _binary("SANLINK_GATEWAY_BIN", "api-gateway")
+        procs.append(spawn(gateway, amqp, data_dir / "api-gateway.log"))
+    else:
+        procs = [spawn(_binary("SANLINK_BIN", "sanlink"), {}, data_dir / "sanlink.log")]
+    if _wait_http(base, procs, deadline):
+        return procs, base
+    _stop(procs)
+    return procs, None
 
 
 @pytest.fixture(scope="session")
 def sanlink(tmp_path_factory):
-    """Base URL (no trailing slash) of a running sanlink."""
-    binary = Path(os.environ.get("SANLINK_BIN", REPO / "target" / "debug" / "sanlink"))
-    if not binary.is_absolute():
-        binary = REPO / binary
-    if not binary.exists():
-        pytest.exit(
-            f"sanlink binary {binary} not found: run `cargo build --bin sanlink` "
-            "or set SANLINK_BIN",
-            returncode=3,
-        )
+    """Base URL (no trailing slash) of the running service."""
+    if TOPOLOGY not in ("embedded", "production"):
+        pytest.exit(f"TEST_TOPOLOGY={TOPOLOGY!r}: expected embedded or production", returncode=3)
+    if TOPOLOGY == "production" and not os.environ.get("TEST_DATABASE_URL", "").startswith(
+        ("postgres", "mysql", "mariadb")
+    ):
+        pytest.exit("TEST_TOPOLOGY=production needs a PostgreSQL or MySQL TEST_DATABASE_URL", returncode=3)
     data_dir = tmp_path_factory.mktemp("sanlink-data")
-    log_path = data_dir / "sanlink.log"
-    _SERVER["log"] = log_path
     # A port picked as free may be taken before the server binds it: try again.
     for _ in range(3):
-        proc, base = _start(binary, data_dir, log_path)
+        procs, base = _start(data_dir)
         if base:
             break
     else:
-        _print_log("sanlink did not start")
-        pytest.exit("sanlink did not start; its log is above", returncode=3)
-    _SERVER["proc"] = proc
+        for line in _log_lines():
+            sys.stderr.write(line + "\n")
+        pytest.exit("the service did not start; its log is above", returncode=3)
+    _SERVER["procs"] = procs
     yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    _stop(procs)
 
 
-def _print_log(title):
-    path = _SERVER["log"]
-    if path is None or not Path(path).exists():
-        return
-    text = Path(path).read_text(errors="replace")
-    lines = text.splitlines()
-    if len(lines) > 400:
-        lines = ["... (%d earlier lines cut)" % (len(lines) - 400)] + lines[-400:]
-    sys.stderr.write(f"\n===== {title}: sanlink log ({path}) =====\n")
-    sys.stderr.write("\n".join(lines) + "\n")
-    sys.stderr.write("===== end of sanlink log =====\n")
+def _log_lines(keep=400):
+    lines = []
+    for path in _SERVER["logs"]:
+        if not Path(path).exists():
+            continue
+        text = Path(path).read_text(errors="replace").splitlines()
+        lines.append(f"----- {path} -----")
+        if len(text) > keep:
+            lines.append(f"... ({len(text) - keep} earlier lines cut)")
+            text = text[-keep:]
+        lines.extend(text)
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     failed = terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")
-    proc = _SERVER["proc"]
-    died = proc is not None and proc.returncode not in (None, 0, -15)
+    died = any(p.returncode not in (None, 0, -15) for p in _SERVER["procs"])
     if failed or died:
-        path = _SERVER["log"]
-        if path is not None and Path(path).exists():
-            text = Path(path).read_text(errors="replace").splitlines()
-            if len(text) > 400:
-                terminalreporter.write_line(f"... ({len(text) - 400} earlier lines cut)")
-                text = text[-400:]
-            terminalreporter.section("sanlink log")
-            for line in text:
-                terminalreporter.write_line(line)
+        terminalreporter.section("service log (%s topology)" % TOPOLOGY)
+        for line in _log_lines():
+            terminalreporter.write_line(line)
 
 
 # ---------------------------------------------------------------------------
