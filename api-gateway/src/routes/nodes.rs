@@ -1,9 +1,422 @@
-//! The node API subset (spec: node-subset.md).
+//! The node API subset (spec: node-subset.md): reads come from the database, every
+//! change is a conductor RPC.
 
+mod actions;
+mod body;
+
+use axum::Json;
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
+use common::db::{self, nodes};
+use common::model::node::{INTERFACES, Node, is_valid_name};
+use common::model::states;
+use common::model::{canonical_uuid, new_uuid, now};
+use common::schema::{self, Kind, field};
+
+use crate::app::{AppState, Ctx};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query};
+use crate::listing::{Collection, ListParams, parse_bool, parse_fields};
+use crate::version::Version;
+
+pub use body::{check_allowed_fields, field_allowed, node_json};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/v1/nodes", get(list_nodes).post(create_node))
+        .route("/v1/nodes/detail", get(list_nodes_detail))
+        .route(
+            "/v1/nodes/{ident}",
+            get(show_node).patch(update_node).delete(delete_node),
+        )
+        .route("/v1/nodes/{ident}/states", get(actions::states))
+        .route("/v1/nodes/{ident}/states/power", put(actions::power))
+        .route(
+            "/v1/nodes/{ident}/states/provision",
+            put(actions::provision),
+        )
+        .route(
+            "/v1/nodes/{ident}/maintenance",
+            put(actions::maintenance_on).delete(actions::maintenance_off),
+        )
+        .route("/v1/nodes/{ident}/validate", get(actions::validate))
+        .route(
+            "/v1/nodes/{ident}/vifs",
+            get(actions::list_vifs).post(actions::attach_vif),
+        )
+        .route(
+            "/v1/nodes/{ident}/vifs/{vif}",
+            axum::routing::delete(actions::detach_vif),
+        )
+}
+
+/// Node lists without `detail` show these fields.
+const DEFAULT_FIELDS: [&str; 6] = [
+    "uuid",
+    "name",
+    "instance_uuid",
+    "power_state",
+    "provision_state",
+    "maintenance",
+];
+
+const NODES: Collection = Collection {
+    path: "nodes",
+    key: "nodes",
+    fields: &body::FIELDS,
+    default_fields: &DEFAULT_FIELDS,
+    sort_keys: &nodes::SORT_KEYS,
+};
+
+const NODES_DETAIL: Collection = Collection {
+    path: "nodes/detail",
+    ..NODES
+};
+
+/// Provision states a list may filter on.
+const KNOWN_STATES: [&str; 24] = [
+    states::ENROLL,
+    states::VERIFYING,
+    states::MANAGEABLE,
+    states::CLEANING,
+    states::CLEAN_WAIT,
+    states::CLEAN_FAILED,
+    states::AVAILABLE,
+    states::DEPLOYING,
+    states::WAIT_CALLBACK,
+    states::DEPLOY_FAILED,
+    states::ACTIVE,
+    states::DELETING,
+    states::ERROR,
+    states::ADOPT_FAILED,
+    states::INSPECTING,
+    "inspect wait",
+    "inspect failed",
+    "adopting",
+    "rescuing",
+    "rescue wait",
+    "rescue failed",
+    "rescue",
+    "unrescuing",
+    "unrescue failed",
+];
+
+/// The create body: every field a client may set on a new node.
+fn create_fields() -> Vec<schema::Field> {
+    let mut fields = vec![
+        field("uuid", Kind::Uuid, false, true),
+        field("name", Kind::Str(255), false, true),
+        field("driver", Kind::Str(255), true, false),
+        field("driver_info", Kind::Object, false, true),
+        field("extra", Kind::Object, false, true),
+        field("properties", Kind::Object, false, true),
+        field("instance_info", Kind::Object, false, true),
+        field("instance_uuid", Kind::Uuid, false, true),
+        field("chassis_uuid", Kind::Uuid, false, true),
+        field("resource_class", Kind::Str(80), false, true),
+        field("conductor_group", Kind::Str(255), false, true),
+    ];
+    for name in INTERFACE_FIELDS {
+        fields.push(field(name, Kind::Str(255), false, true));
+    }
+    fields
+}
+
+const INTERFACE_FIELDS: [&str; 12] = [
+    "bios_interface",
+    "boot_interface",
+    "console_interface",
+    "deploy_interface",
+    "inspect_interface",
+    "management_interface",
+    "network_interface",
+    "power_interface",
+    "raid_interface",
+    "rescue_interface",
+    "storage_interface",
+    "vendor_interface",
+];
+
+/// Looks a node up by UUID or (from 1.5) name: bad syntax is 400, unknown 404.
+pub async fn load_node(state: &AppState, ctx: &Ctx, ident: &str) -> ApiResult<Node> {
+    let ident = ident.to_string();
+    if canonical_uuid(&ident).is_none() {
+        if ctx.version.0 < 5 {
+            return Err(common::Error::node_not_found(&ident).into());
+        }
+        if !is_valid_name(&ident) {
+            return Err(ApiError::bad_request(format!(
+                "Expected a logical name or UUID but received {ident}."
+            )));
+        }
+    }
+    Ok(state
+        .db
+        .run(move |conn| nodes::get_by_ident(conn, &ident))
+        .await?)
+}
+
+/// `fields=` of a node GET or list: known names (400), not too new (406).
+fn requested_fields(q: &Query, version: Version) -> ApiResult<Option<Vec<String>>> {
+    let Some(raw) = q.get("fields") else {
+        return Ok(None);
+    };
+    if version.0 < 8 {
+        return Err(not_acceptable(
+            "The fields parameter needs API version 1.8.",
+        ));
+    }
+    let fields = parse_fields(raw, &body::FIELDS)?;
+    check_allowed_fields(fields.iter().map(String::as_str), version)?;
+    Ok(Some(fields))
+}
+
+fn not_acceptable(msg: &str) -> ApiError {
+    common::Error::NotAcceptable(format!("Request not acceptable. {msg}")).into()
+}
+
+async fn show_node(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    q.only(&["fields"])?;
+    let fields = requested_fields(&q, ctx.version)?;
+    let node = load_node(&state, &ctx, &ident).await?;
+    let item = match &fields {
+        None => node_json(&ctx, &node, true),
+        Some(f) => body::subset(node_json(&ctx, &node, false), f),
+    };
+    Ok(Json(Value::Object(item)))
+}
+
+/// List filters and the versions that introduced them.
+const FILTERS: [(&str, u32); 7] = [
+    ("instance_uuid", 1),
+    ("associated", 1),
+    ("maintenance", 1),
+    ("provision_state", 9),
+    ("driver", 16),
+    ("resource_class", 21),
+    ("conductor_group", 46),
+];
+
+fn parse_filter(q: &Query, version: Version) -> ApiResult<nodes::NodeFilter> {
+    for (name, since) in FILTERS {
+        if q.get(name).is_some() && version.0 < since {
+            return Err(not_acceptable(&format!(
+                "Filtering by {name} needs API version 1.{since}."
+            )));
+        }
+    }
+    let instance_uuid = q
+        .get("instance_uuid")
+        .map(|v| {
+            canonical_uuid(v).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Expected a UUID for instance_uuid but received {v}."
+                ))
+            })
+        })
+        .transpose()?;
+    let provision_state = q.get("provision_state").map(str::to_string);
+    if let Some(s) = &provision_state
+        && !KNOWN_STATES.contains(&s.as_str())
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid provision state: {s}. Valid states are: {}.",
+            KNOWN_STATES.join(", ")
+        )));
+    }
+    Ok(nodes::NodeFilter {
+        instance_uuid,
+        associated: q
+            .get("associated")
+            .map(|v| parse_bool("associated", v))
+            .transpose()?,
+        maintenance: q
+            .get("maintenance")
+            .map(|v| parse_bool("maintenance", v))
+            .transpose()?,
+        provision_state,
+        driver: q.get("driver").map(str::to_string),
+        resource_class: q.get("resource_class").map(str::to_string),
+        conductor_group: q.get("conductor_group").map(str::to_string),
+    })
+}
+
+async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResult<Json<Value>> {
+    let mut allowed = vec![
+        "limit", "marker", "sort_key", "sort_dir", "detail", "fields",
+    ];
+    allowed.extend(FILTERS.iter().map(|(f, _)| *f));
+    q.only(&allowed)?;
+    if q.get("detail").is_some() && !detail_path && ctx.version.0 < 43 {
+        return Err(not_acceptable(
+            "The detail parameter needs API version 1.43.",
+        ));
+    }
+    if detail_path && q.get("fields").is_some() {
+        return Err(ApiError::bad_request(
+            "Can't fetch a subset of fields with 'detail' set",
+        ));
+    }
+    requested_fields(&q, ctx.version)?;
+    let filter = parse_filter(&q, ctx.version)?;
+    let c = if detail_path { &NODES_DETAIL } else { &NODES };
+    let mut params = ListParams::parse(&q, c, state.settings.max_limit)?;
+    params.detail |= detail_path;
+    let marker = match params.marker.clone() {
+        Some(m) => Some(state.db.run(move |conn| nodes::id_of(conn, &m)).await?),
+        None => None,
+    };
+    let page = db::Page {
+        sort_key: params.sort_key.clone(),
+        descending: params.descending,
+        limit: params.limit,
+        marker,
+    };
+    let filter2 = filter.clone();
+    let found = state
+        .db
+        .run(move |conn| nodes::list(conn, &filter2, &page))
+        .await?;
+    let extra = filter_pairs(&q);
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let last = found.last().map(|n| n.uuid.clone());
+    let next = params.next_link(c, &ctx.base_url, found.len(), last.as_deref(), &extra);
+    let items: Vec<Value> = found
+        .iter()
+        .map(|n| {
+            let item = params.select(c, node_json(&ctx, n, params.detail));
+            Value::Object(item)
+        })
+        .collect();
+    let mut body = json!({ "nodes": items });
+    if let Some(next) = next {
+        body["next"] = Value::String(next);
+    }
+    Ok(Json(body))
+}
+
+/// The filters of a list request, carried into its `next` link.
+fn filter_pairs(q: &Query) -> Vec<(&'static str, String)> {
+    FILTERS
+        .iter()
+        .filter_map(|(name, _)| q.get(name).map(|v| (*name, v.to_string())))
+        .collect()
+}
+
+async fn list_nodes(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Json<Value>> {
+    list(state, ctx, q, false).await
+}
+
+async fn list_nodes_detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    list(state, ctx, q, true).await
+}
+
+fn str_of(body: &Map<String, Value>, key: &str) -> Option<String> {
+    body.get(key).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+fn object_of(body: &Map<String, Value>, key: &str) -> Map<String, Value> {
+    body.get(key)
+        .and_then(|v| v.as_object())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The node a create body describes; the conductor fills the interface defaults.
+fn new_node(body: &Map<String, Value>, version: Version) -> Node {
+    let initial = if version.0 >= 11 {
+        states::ENROLL
+    } else {
+        states::AVAILABLE
+    };
+    let mut node = Node {
+        uuid: str_of(body, "uuid")
+            .and_then(|u| canonical_uuid(&u))
+            .unwrap_or_else(new_uuid),
+        name: str_of(body, "name"),
+        driver: str_of(body, "driver").unwrap_or_default(),
+        driver_info: object_of(body, "driver_info"),
+        extra: object_of(body, "extra"),
+        properties: object_of(body, "properties"),
+        instance_info: object_of(body, "instance_info"),
+        instance_uuid: str_of(body, "instance_uuid").and_then(|u| canonical_uuid(&u)),
+        provision_state: initial.to_string(),
+        resource_class: str_of(body, "resource_class"),
+        conductor_group: str_of(body, "conductor_group").unwrap_or_default(),
+        created_at: now(),
+        ..Node::default()
+    };
+    for kind in INTERFACES {
+        node.interfaces
+            .set(kind, str_of(body, &format!("{kind}_interface")));
+    }
+    node
+}
+
+async fn create_node(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let body = body.object()?;
+    check_allowed_fields(body.keys().map(String::as_str), ctx.version)?;
+    schema::check(&body, &create_fields())?;
+    if let Some(chassis) = str_of(&body, "chassis_uuid") {
+        return Err(ApiError::bad_request(format!(
+            "Chassis {chassis} could not be found."
+        )));
+    }
+    let node = new_node(&body, ctx.version);
+    let node = state.conductor.create_node(&ctx.request_id, node).await?;
+    let path = format!("nodes/{}", node.uuid);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, ctx.location(&path))],
+        Json(Value::Object(node_json(&ctx, &node, true))),
+    )
+        .into_response())
+}
+
+async fn update_node(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    let ops = common::patch::parse(&body.0)?;
+    let fields: Vec<String> = ops.iter().map(common::patch::top_field).collect();
+    check_allowed_fields(fields.iter().map(String::as_str), ctx.version)?;
+    let node = load_node(&state, &ctx, &ident).await?;
+    let node = state
+        .conductor
+        .update_node(&ctx.request_id, node.uuid, ops)
+        .await?;
+    Ok(Json(Value::Object(node_json(&ctx, &node, true))))
+}
+
+async fn delete_node(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> ApiResult<StatusCode> {
+    let node = load_node(&state, &ctx, &ident).await?;
+    state
+        .conductor
+        .destroy_node(&ctx.request_id, node.uuid)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -140,6 +140,20 @@ pub fn list_for_node(conn: &mut AnyConnection, node_id: i64) -> Result<Vec<Port>
         .collect())
 }
 
+/// The port a VIF is bound to, on any node.
+pub fn find_by_vif(conn: &mut AnyConnection, vif: &str) -> Result<Option<Port>, Error> {
+    // LIKE narrows the rows (its wildcards only widen the match); the exact test is ours.
+    let candidates = ports::table
+        .inner_join(nodes::table)
+        .filter(ports::internal_info.like(format!("%{vif}%")))
+        .select(columns!())
+        .load::<Row>(conn)?;
+    Ok(candidates
+        .into_iter()
+        .map(from_row)
+        .find(|p| p.vif() == Some(vif)))
+}
+
 pub fn create(conn: &mut AnyConnection, p: &Port) -> Result<Port, Error> {
     if id_of(conn, &p.uuid).is_ok() {
         return Err(Error::conflict(format!(

@@ -1,4 +1,10 @@
-//! Hardware types and their interfaces.
+//! Hardware types and their interfaces: which ones a node may use, their defaults,
+//! their capabilities and how each one validates a node.
+
+pub mod hardware;
+pub mod power;
+pub mod storage;
+pub mod validation;
 
 /// The hardware types this conductor can drive.
 pub const HARDWARE_TYPES: [&str; 3] = ["fake-hardware", "ipmi", "redfish"];

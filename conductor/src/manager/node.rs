@@ -1,57 +1,258 @@
-//! Node RPCs: create, update, destroy, power, provisioning, maintenance, validation, VIFs.
+//! Node RPCs: create, update, destroy, maintenance, validation and VIFs. Power and
+//! provisioning live in their own modules.
+
+mod document;
+mod power;
+mod provision;
 
 use json_patch::PatchOperation;
-use serde_json::Value;
 
 use common::Error;
+use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
 use common::model::node::Node;
-use common::rpc::Response;
+use common::model::port::VIF_KEY;
+use common::model::states::{
+    ADOPT_FAILED, AVAILABLE, CLEAN_FAILED, DEPLOY_FAILED, ENROLL, ERROR, INSPECTING, MANAGEABLE,
+    VERIFYING,
+};
+use common::patch;
+use common::rpc::{Reply, Response};
 
 use crate::Conductor;
+use crate::drivers::hardware;
+use crate::drivers::validation::{NodeView, validate_all};
 
-fn todo(what: &str) -> Response {
-    Err(Error::Internal(format!("{what} is not implemented yet")))
+pub use power::change_node_power_state;
+pub use provision::do_provisioning_action;
+
+/// States in which a node with a transition in progress may still be updated.
+const UPDATE_ALLOWED_STATES: [&str; 13] = [
+    DEPLOY_FAILED,
+    INSPECTING,
+    "inspect failed",
+    "inspect wait",
+    CLEAN_FAILED,
+    ERROR,
+    VERIFYING,
+    ADOPT_FAILED,
+    "rescue failed",
+    "unrescue failed",
+    "servicing",
+    "service failed",
+    "service wait",
+];
+
+/// States in which the driver and interfaces may change (besides maintenance).
+const INTERFACE_UPDATE_STATES: [&str; 5] =
+    [ENROLL, INSPECTING, "inspect wait", MANAGEABLE, AVAILABLE];
+
+/// States from which a node may be deleted (besides maintenance).
+const DELETE_ALLOWED_STATES: [&str; 4] = [MANAGEABLE, ENROLL, ADOPT_FAILED, AVAILABLE];
+
+/// The internal id of the node with this UUID (or name).
+pub(crate) async fn node_id(c: &Conductor, ident: &str) -> Result<i64, Error> {
+    let ident = ident.to_string();
+    c.db.run(move |conn| nodes::id_of(conn, &ident)).await
 }
 
-pub async fn create_node(_c: &Conductor, _node: Node) -> Response {
-    todo("create_node")
+/// Saves `node` and returns it as stored, without the lock that is about to be released.
+pub(crate) fn save(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
+    let mut saved = nodes::update(conn, node)?;
+    saved.reservation = None;
+    Ok(saved)
 }
-pub async fn update_node(_c: &Conductor, _uuid: String, _patch: Vec<PatchOperation>) -> Response {
-    todo("update_node")
+
+fn associated(node: &Node, instance: &str) -> Error {
+    Error::conflict(format!(
+        "Node {} is associated with instance {instance}.",
+        node.uuid
+    ))
 }
-pub async fn destroy_node(_c: &Conductor, _uuid: String) -> Response {
-    todo("destroy_node")
+
+pub async fn create_node(c: &Conductor, mut node: Node) -> Response {
+    document::check_fields(&mut node)?;
+    hardware::fill_and_check(&mut node)?;
+    c.db.run(move |conn| Ok(Reply::Node(nodes::create(conn, &node)?)))
+        .await
 }
-pub async fn change_node_power_state(
-    _c: &Conductor,
-    _uuid: String,
-    _target: String,
-    _timeout: Option<u64>,
-) -> Response {
-    todo("power")
+
+/// A lone `remove /instance_uuid`, which a maintenance node accepts mid-transition.
+fn only_removes_instance(ops: &[PatchOperation]) -> bool {
+    matches!(ops, [PatchOperation::Remove(op)] if op.path == "/instance_uuid")
 }
-pub async fn do_provisioning_action(
-    _c: &Conductor,
-    _uuid: String,
-    _action: String,
-    _configdrive: Option<Value>,
-) -> Response {
-    todo("provision")
+
+fn check_not_in_transition(node: &Node, ops: &[PatchOperation]) -> Result<(), Error> {
+    let busy = node.target_provision_state.is_some()
+        && !UPDATE_ALLOWED_STATES.contains(&node.provision_state.as_str());
+    if busy && !(node.maintenance && only_removes_instance(ops)) {
+        return Err(Error::conflict(format!(
+            "Node {} can not be updated while a state transition is in progress.",
+            node.uuid
+        )));
+    }
+    Ok(())
 }
+
+/// The driver and interfaces change only while the node is not in use.
+fn check_interface_change(current: &Node, updated: &Node) -> Result<(), Error> {
+    let mut changed: Vec<String> = common::model::node::INTERFACES
+        .iter()
+        .filter(|k| current.interfaces.get(k) != updated.interfaces.get(k))
+        .map(|k| format!("{k}_interface"))
+        .collect();
+    if current.driver != updated.driver {
+        changed.insert(0, "driver".into());
+    }
+    let allowed =
+        current.maintenance || INTERFACE_UPDATE_STATES.contains(&current.provision_state.as_str());
+    match changed.first() {
+        Some(field) if !allowed => Err(Error::conflict(format!(
+            "Node {} can not have {field} updated unless it is in one of allowed ({}) states or in maintenance mode.",
+            current.uuid,
+            INTERFACE_UPDATE_STATES.join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn apply_update(node: Node, ops: &[PatchOperation]) -> Result<Node, Error> {
+    check_not_in_transition(&node, ops)?;
+    let mut updated = document::patched(&node, ops)?;
+    if let (Some(current), Some(new)) = (&node.instance_uuid, &updated.instance_uuid)
+        && current != new
+    {
+        return Err(associated(&node, current));
+    }
+    check_interface_change(&node, &updated)?;
+    document::check_fields(&mut updated)?;
+    hardware::fill_and_check(&mut updated)?;
+    if !updated.maintenance {
+        updated.maintenance_reason = None;
+        updated.fault = None;
+    }
+    Ok(updated)
+}
+
+pub async fn update_node(c: &Conductor, uuid: String, ops: Vec<PatchOperation>) -> Response {
+    // Refuse malformed patches before waiting for the lock.
+    patch::check_allowed(&ops, &document::PATCHABLE)?;
+    let id = node_id(c, &uuid).await?;
+    c.with_node_lock(id, "node update", move |conn, node| {
+        let updated = apply_update(node, &ops)?;
+        Ok(Reply::Node(save(conn, &updated)?))
+    })
+    .await
+}
+
+fn check_deletable(node: &Node) -> Result<(), Error> {
+    if node.maintenance {
+        return Ok(());
+    }
+    if let Some(instance) = &node.instance_uuid {
+        return Err(associated(node, instance));
+    }
+    if !DELETE_ALLOWED_STATES.contains(&node.provision_state.as_str()) {
+        return Err(Error::conflict(format!(
+            "Can not delete node \"{}\" while it is in provision state \"{}\". Valid provision states to start deletion are {}, in addition to any state in maintenance mode.",
+            node.uuid,
+            node.provision_state,
+            DELETE_ALLOWED_STATES.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+pub async fn destroy_node(c: &Conductor, uuid: String) -> Response {
+    let id = node_id(c, &uuid).await?;
+    c.with_node_lock(id, "node deletion", move |conn, node| {
+        check_deletable(&node)?;
+        // Ports, connectors and targets go with the node (ON DELETE CASCADE).
+        nodes::delete(conn, node.id)?;
+        Ok(Reply::Done)
+    })
+    .await
+}
+
 pub async fn set_maintenance(
-    _c: &Conductor,
-    _uuid: String,
-    _m: bool,
-    _reason: Option<String>,
+    c: &Conductor,
+    uuid: String,
+    maintenance: bool,
+    reason: Option<String>,
 ) -> Response {
-    todo("maintenance")
+    let id = node_id(c, &uuid).await?;
+    c.with_node_lock(id, "node maintenance", move |conn, mut node| {
+        node.maintenance = maintenance;
+        node.maintenance_reason = if maintenance { reason } else { None };
+        if !maintenance {
+            node.fault = None;
+        }
+        save(conn, &node)?;
+        Ok(Reply::Done)
+    })
+    .await
 }
-pub async fn validate_driver_interfaces(_c: &Conductor, _uuid: String) -> Response {
-    todo("validate")
+
+/// Validation reads the node without locking it, so it works on locked nodes too.
+pub async fn validate_driver_interfaces(c: &Conductor, uuid: String) -> Response {
+    c.db.run(move |conn| {
+        let node = nodes::get_by_ident(conn, &uuid)?;
+        let ports = ports::list_for_node(conn, node.id)?;
+        let connectors = volume_connectors::list_for_node(conn, node.id)?;
+        let targets = volume_targets::list_for_node(conn, node.id)?;
+        let view = NodeView {
+            node: &node,
+            ports: &ports,
+            connectors: &connectors,
+            targets: &targets,
+            cinder_configured: false,
+        };
+        Ok(Reply::Validation(validate_all(&view)))
+    })
+    .await
 }
-pub async fn vif_attach(_c: &Conductor, _uuid: String, _vif: String) -> Response {
-    todo("vif_attach")
+
+pub async fn vif_attach(c: &Conductor, uuid: String, vif: String) -> Response {
+    let id = node_id(c, &uuid).await?;
+    c.with_node_lock(id, "attach vif", move |conn, node| {
+        if let Some(port) = ports::find_by_vif(conn, &vif)? {
+            return Err(Error::conflict(format!(
+                "Unable to attach VIF {vif}, it is already attached to port {} of node {}.",
+                port.uuid, port.node_uuid
+            )));
+        }
+        // PXE-enabled ports first, then the oldest, as Ironic prefers them.
+        let mut free: Vec<_> = ports::list_for_node(conn, node.id)?
+            .into_iter()
+            .filter(|p| p.vif().is_none())
+            .collect();
+        free.sort_by_key(|p| (!p.pxe_enabled, p.id));
+        let Some(mut port) = free.into_iter().next() else {
+            return Err(Error::invalid(format!(
+                "Unable to attach VIF {vif}, not enough free physical ports."
+            )));
+        };
+        port.internal_info.insert(VIF_KEY.into(), vif.into());
+        ports::update(conn, &port)?;
+        Ok(Reply::Done)
+    })
+    .await
 }
-pub async fn vif_detach(_c: &Conductor, _uuid: String, _vif: String) -> Response {
-    todo("vif_detach")
+
+pub async fn vif_detach(c: &Conductor, uuid: String, vif: String) -> Response {
+    let id = node_id(c, &uuid).await?;
+    c.with_node_lock(id, "detach vif", move |conn, node| {
+        let bound = ports::list_for_node(conn, node.id)?
+            .into_iter()
+            .find(|p| p.vif() == Some(vif.as_str()));
+        let Some(mut port) = bound else {
+            return Err(Error::invalid(format!(
+                "Unable to detach VIF {vif} from node {} because it is not attached to it.",
+                node.uuid
+            )));
+        };
+        port.internal_info.remove(VIF_KEY);
+        ports::update(conn, &port)?;
+        Ok(Reply::Done)
+    })
+    .await
 }

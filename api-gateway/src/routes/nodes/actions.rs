@@ -1,0 +1,341 @@
+//! Node sub-resources that act rather than store: states, power, provisioning,
+//! maintenance, validation and VIFs. Actions answer 202 once the conductor took them.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use common::db::ports;
+use common::model::states::{POWER_OFF, POWER_ON, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT};
+
+use super::body::states_json;
+use super::{load_node, not_acceptable};
+use crate::app::{AppState, Ctx};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, Query};
+
+/// 202, empty body, `Location` pointing at the node's states.
+fn accepted(ctx: &Ctx, uuid: &str) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        [(
+            header::LOCATION,
+            ctx.location(&format!("nodes/{uuid}/states")),
+        )],
+    )
+        .into_response()
+}
+
+/// An object body with no keys outside `allowed`.
+fn action_body(body: JsonBody, allowed: &[&str]) -> ApiResult<Map<String, Value>> {
+    let obj = body.object()?;
+    if let Some(key) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "Additional properties are not allowed ('{key}' was unexpected)"
+        )));
+    }
+    Ok(obj)
+}
+
+fn target_of(obj: &Map<String, Value>) -> ApiResult<String> {
+    match obj.get("target") {
+        Some(Value::String(t)) => Ok(t.clone()),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid input for field/attribute target. Value: {}. {} is not of type 'string'",
+            common::schema::py_repr(other),
+            common::schema::py_repr(other)
+        ))),
+        None => Err(ApiError::bad_request("'target' is a required property")),
+    }
+}
+
+pub async fn states(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let node = load_node(&state, &ctx, &ident).await?;
+    Ok(Json(states_json(&ctx, &node)))
+}
+
+/// Soft power actions and timeouts came with 1.27.
+const SOFT_POWER: u32 = 27;
+
+fn power_timeout(obj: &Map<String, Value>, ctx: &Ctx) -> ApiResult<Option<u64>> {
+    let Some(raw) = obj.get("timeout").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    if ctx.version.0 < SOFT_POWER {
+        return Err(not_acceptable("A power timeout needs API version 1.27."));
+    }
+    match raw.as_u64() {
+        Some(t) if t >= 1 && !raw.is_boolean() => Ok(Some(t)),
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid timeout value {raw}. The timeout must be a positive integer."
+        ))),
+    }
+}
+
+pub async fn power(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let obj = action_body(body, &["target", "timeout"])?;
+    let target = target_of(&obj)?;
+    let timeout = power_timeout(&obj, &ctx)?;
+    let node = load_node(&state, &ctx, &ident).await?;
+    let soft = [SOFT_POWER_OFF, SOFT_REBOOT].contains(&target.as_str());
+    if soft && ctx.version.0 < SOFT_POWER {
+        return Err(not_acceptable("Soft power actions need API version 1.27."));
+    }
+    if ![POWER_ON, POWER_OFF, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT].contains(&target.as_str()) {
+        return Err(
+            common::Error::invalid_state(&target, &node.uuid, node.power_state.as_deref()).into(),
+        );
+    }
+    state
+        .conductor
+        .change_node_power_state(&ctx.request_id, node.uuid.clone(), target, timeout)
+        .await?;
+    Ok(accepted(&ctx, &node.uuid))
+}
+
+/// Provision verbs and the minor version that introduced each.
+const VERBS: [(&str, u32); 13] = [
+    ("active", 1),
+    ("deleted", 1),
+    ("rebuild", 1),
+    ("manage", 4),
+    ("provide", 4),
+    ("inspect", 6),
+    ("abort", 13),
+    ("clean", 15),
+    ("adopt", 17),
+    ("rescue", 38),
+    ("unrescue", 38),
+    ("deploy", 73),
+    ("undeploy", 73),
+];
+
+fn check_verb(target: &str, ctx: &Ctx) -> ApiResult<()> {
+    let Some((_, since)) = VERBS.iter().find(|(v, _)| *v == target) else {
+        let valid: Vec<&str> = VERBS.iter().map(|(v, _)| *v).collect();
+        return Err(ApiError::bad_request(format!(
+            "Invalid input for field/attribute target. Value: '{target}'. Value should be one of: {}",
+            valid.join(", ")
+        )));
+    };
+    if ctx.version.0 < *since {
+        return Err(not_acceptable(&format!(
+            "The provision target \"{target}\" needs API version 1.{since}."
+        )));
+    }
+    Ok(())
+}
+
+fn check_configdrive(target: &str, configdrive: Option<&Value>) -> ApiResult<()> {
+    let Some(cd) = configdrive.filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    if !matches!(target, "active" | "rebuild") {
+        return Err(ApiError::bad_request(
+            "Adding a config drive is only supported when setting provision state to active or rebuild",
+        ));
+    }
+    if !(cd.is_string() || cd.is_object()) {
+        return Err(ApiError::bad_request(
+            "Invalid input for field/attribute configdrive: it must be a string or an object.",
+        ));
+    }
+    Ok(())
+}
+
+fn check_clean_steps(target: &str, steps: Option<&Value>) -> ApiResult<()> {
+    match (target, steps) {
+        ("clean", Some(Value::Array(items))) if items.iter().all(Value::is_object) => Ok(()),
+        ("clean", Some(_)) => Err(ApiError::bad_request(
+            "Invalid input for field/attribute clean_steps: it must be a list of objects.",
+        )),
+        ("clean", None) => Err(ApiError::bad_request(
+            "\"clean_steps\" is required when setting target provision state to clean",
+        )),
+        (_, Some(_)) => Err(ApiError::bad_request(
+            "\"clean_steps\" is only valid when setting target provision state to clean",
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
+pub async fn provision(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let obj = action_body(body, &["target", "configdrive", "clean_steps"])?;
+    let target = target_of(&obj)?;
+    check_verb(&target, &ctx)?;
+    check_configdrive(&target, obj.get("configdrive"))?;
+    check_clean_steps(&target, obj.get("clean_steps"))?;
+    let node = load_node(&state, &ctx, &ident).await?;
+    let configdrive = obj.get("configdrive").filter(|v| !v.is_null()).cloned();
+    state
+        .conductor
+        .do_provisioning_action(&ctx.request_id, node.uuid.clone(), target, configdrive)
+        .await?;
+    Ok(accepted(&ctx, &node.uuid))
+}
+
+/// The reason may come in the body (`{"reason": ...}`) or the query string.
+fn maintenance_reason(q: &Query, raw: &Bytes) -> ApiResult<Option<String>> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(q.get("reason").map(str::to_string));
+    }
+    let value: Value = serde_json::from_slice(raw)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
+    let obj = action_body(JsonBody(value), &["reason"])?;
+    match obj.get("reason") {
+        None | Some(Value::Null) => Ok(q.get("reason").map(str::to_string)),
+        Some(Value::String(r)) => Ok(Some(r.clone())),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid input for field/attribute reason. Value: {other}. It must be a string."
+        ))),
+    }
+}
+
+pub async fn maintenance_on(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    q: Query,
+    raw: Bytes,
+) -> ApiResult<StatusCode> {
+    q.only(&["reason"])?;
+    let reason = maintenance_reason(&q, &raw)?;
+    let node = load_node(&state, &ctx, &ident).await?;
+    state
+        .conductor
+        .set_maintenance(&ctx.request_id, node.uuid, true, reason)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn maintenance_off(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> ApiResult<StatusCode> {
+    let node = load_node(&state, &ctx, &ident).await?;
+    state
+        .conductor
+        .set_maintenance(&ctx.request_id, node.uuid, false, None)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn validate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let node = load_node(&state, &ctx, &ident).await?;
+    let results = state
+        .conductor
+        .validate_driver_interfaces(&ctx.request_id, node.uuid)
+        .await?;
+    let doc: Map<String, Value> = results
+        .into_iter()
+        .map(|(kind, v)| {
+            let mut entry = json!({ "result": v.result });
+            if let Some(reason) = v.reason {
+                entry["reason"] = Value::String(reason);
+            }
+            (kind, entry)
+        })
+        .collect();
+    Ok(Json(Value::Object(doc)))
+}
+
+/// The VIF sub-resource exists from 1.28.
+fn require_vifs(ctx: &Ctx) -> ApiResult<()> {
+    if ctx.version.0 >= 28 {
+        Ok(())
+    } else {
+        Err(ApiError::not_found_path())
+    }
+}
+
+/// Longest VIF id accepted (Neutron port ids are UUIDs; names are bounded the same way).
+const VIF_MAX: usize = 255;
+
+fn check_vif(vif: &str) -> ApiResult<()> {
+    if vif.is_empty() {
+        return Err(ApiError::bad_request("The VIF id must not be empty."));
+    }
+    Ok(common::schema::check_len("id", vif, VIF_MAX)?)
+}
+
+pub async fn list_vifs(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+) -> ApiResult<Json<Value>> {
+    require_vifs(&ctx)?;
+    let node = load_node(&state, &ctx, &ident).await?;
+    let bound = state
+        .db
+        .run(move |conn| ports::list_for_node(conn, node.id))
+        .await?;
+    let vifs: Vec<Value> = bound
+        .iter()
+        .filter_map(|p| p.vif())
+        .map(|vif| json!({ "id": vif }))
+        .collect();
+    Ok(Json(json!({ "vifs": vifs })))
+}
+
+pub async fn attach_vif(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    body: JsonBody,
+) -> ApiResult<StatusCode> {
+    require_vifs(&ctx)?;
+    let obj = body.object()?;
+    let vif = match obj.get("id") {
+        Some(Value::String(id)) => id.clone(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid input for field/attribute id. Value: {other}. It must be a string."
+            )));
+        }
+        None => return Err(ApiError::bad_request("'id' is a required property")),
+    };
+    check_vif(&vif)?;
+    let node = load_node(&state, &ctx, &ident).await?;
+    state
+        .conductor
+        .vif_attach(&ctx.request_id, node.uuid, vif)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn detach_vif(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((ident, vif)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    require_vifs(&ctx)?;
+    check_vif(&vif)?;
+    let node = load_node(&state, &ctx, &ident).await?;
+    state
+        .conductor
+        .vif_detach(&ctx.request_id, node.uuid, vif)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
