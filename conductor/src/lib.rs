@@ -2,6 +2,7 @@
 //! It answers RPCs from the gateway through whichever transport carries them.
 
 pub mod drivers;
+pub mod idempotency;
 pub mod manager;
 pub mod periodic;
 pub mod task;
@@ -21,6 +22,25 @@ pub struct Conductor {
 impl Conductor {
     pub fn new(db: Db, settings: Arc<Settings>) -> Conductor {
         Conductor { db, settings }
+    }
+
+    /// Runs `work` in one transaction that also records the current request as applied.
+    /// For changes that need no node lock (creates).
+    pub async fn write<T, F>(&self, work: F) -> Result<T, common::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut common::db::AnyConnection) -> Result<T, common::Error> + Send + 'static,
+    {
+        let current = idempotency::current();
+        self.db
+            .run(move |conn| {
+                diesel::Connection::transaction(conn, |conn| {
+                    let value = work(conn)?;
+                    idempotency::record(conn, &current)?;
+                    Ok(value)
+                })
+            })
+            .await
     }
 
     pub fn hostname(&self) -> &str {
@@ -66,8 +86,15 @@ impl Handler for Conductor {
     async fn handle(&self, request: Request) -> Response {
         let method = request.call.method();
         let span = tracing::info_span!("rpc", method, request_id = %request.request_id);
+        let work = async {
+            if idempotency::already_applied(self, &request.request_id).await {
+                tracing::info!("request already applied; answering from the current state");
+                return idempotency::replay(self, request.call).await;
+            }
+            idempotency::scope(request.request_id, method, self.dispatch(request.call)).await
+        };
+        let reply = tracing::Instrument::instrument(work, span.clone()).await;
         let _guard = span.enter();
-        let reply = self.dispatch(request.call).await;
         match &reply {
             Err(common::Error::Internal(detail)) => tracing::error!(detail, "request failed"),
             Err(e) => tracing::info!(error = %e, "request refused"),

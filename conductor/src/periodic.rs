@@ -1,10 +1,13 @@
-//! Work a conductor does on a timer: heartbeat, and takeover of the node locks of
-//! conductors that stopped heartbeating (they died holding them).
+//! Work a conductor does on a timer: heartbeat, takeover of the node locks of conductors
+//! that stopped heartbeating (they died holding them), and forgetting old request ids.
 
 use std::sync::Arc;
 
 use chrono::Duration;
-use common::db::{conductors, reservation};
+use common::db::{conductors, reservation, rpc_requests};
+
+/// How long applied requests are remembered; redeliveries come within seconds.
+const REQUEST_MEMORY_HOURS: i64 = 24;
 
 use crate::Conductor;
 
@@ -33,6 +36,7 @@ async fn tick(conductor: &Conductor) -> Result<(), common::Error> {
             conductors::heartbeat(conn, &host)?;
             let dead = conductors::dead(conn, timeout)?;
             reservation::release_orphans(conn, &dead)?;
+            rpc_requests::expire(conn, Duration::hours(REQUEST_MEMORY_HOURS))?;
             Ok(())
         })
         .await

@@ -66,12 +66,15 @@ impl Conductor {
         F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
     {
         self.acquire(node_id, purpose).await?;
+        let current = crate::idempotency::current();
         let result = self
             .db
             .run(move |conn| {
                 conn.transaction(|conn| {
                     let node = common::db::nodes::get_by_id(conn, node_id)?;
-                    work(conn, node)
+                    let value = work(conn, node)?;
+                    crate::idempotency::record(conn, &current)?;
+                    Ok(value)
                 })
             })
             .await;

@@ -6,6 +6,7 @@ pub mod nodes;
 pub mod pool;
 pub mod ports;
 pub mod reservation;
+pub mod rpc_requests;
 pub mod schema;
 pub mod volume_connectors;
 pub mod volume_targets;

@@ -118,5 +118,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     volume_connectors,
     volume_targets,
     ports,
-    conductors
+    conductors,
+    rpc_requests
 );
+
+diesel::table! {
+    rpc_requests (request_id) {
+        request_id -> Text,
+        method -> Text,
+        created_at -> Timestamp,
+    }
+}

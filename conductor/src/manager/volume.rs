@@ -310,7 +310,7 @@ fn resolve_new_node(conn: &mut AnyConnection, node_uuid: &str) -> Result<i64, Er
 }
 
 pub async fn create_volume_connector(c: &Conductor, mut connector: VolumeConnector) -> Response {
-    c.db.run(move |conn| {
+    c.write(move |conn| {
         connector.node_id = resolve_new_node(conn, &connector.node_uuid)?;
         Ok(Reply::Connector(volume_connectors::create(
             conn, &connector,
@@ -320,7 +320,7 @@ pub async fn create_volume_connector(c: &Conductor, mut connector: VolumeConnect
 }
 
 pub async fn create_volume_target(c: &Conductor, mut target: VolumeTarget) -> Response {
-    c.db.run(move |conn| {
+    c.write(move |conn| {
         target.node_id = resolve_new_node(conn, &target.node_uuid)?;
         Ok(Reply::Target(volume_targets::create(conn, &target)?))
     })

@@ -1,0 +1,40 @@
+//! The `rpc_requests` table: which requests a conductor has applied. The row is written
+//! in the transaction of the change itself, so a request redelivered after a conductor
+//! died is recognised as done (and not applied again) exactly when its change committed.
+
+use chrono::Duration;
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::schema::rpc_requests;
+use crate::error::Error;
+use crate::model::now;
+
+/// Records that `request_id` has been applied.
+pub fn record(conn: &mut AnyConnection, request_id: &str, method: &str) -> Result<(), Error> {
+    diesel::insert_into(rpc_requests::table)
+        .values((
+            rpc_requests::request_id.eq(request_id),
+            rpc_requests::method.eq(method),
+            rpc_requests::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn applied(conn: &mut AnyConnection, request_id: &str) -> Result<bool, Error> {
+    Ok(rpc_requests::table
+        .find(request_id)
+        .select(rpc_requests::request_id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// Forgets requests older than `age`: no redelivery comes that late.
+pub fn expire(conn: &mut AnyConnection, age: Duration) -> Result<usize, Error> {
+    Ok(
+        diesel::delete(rpc_requests::table.filter(rpc_requests::created_at.lt(now() - age)))
+            .execute(conn)?,
+    )
+}

@@ -1,0 +1,153 @@
+//! A request delivered twice is applied once: the second delivery gets the answer of the
+//! first, read from the current state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::config::Settings;
+use common::db::{Db, nodes};
+use common::model::node::Node;
+use common::model::volume::VolumeConnector;
+use common::model::{new_uuid, now};
+use common::rpc::{Call, Handler, Reply, Request};
+use conductor::Conductor;
+
+async fn conductor() -> Conductor {
+    let dir = std::env::temp_dir().join(format!("sanlink-idem-{}", new_uuid()));
+    let url = format!("sqlite://{}/db.sqlite", dir.display());
+    let settings = Settings::from_lookup(|name| match name {
+        "SANLINK_DATABASE_URL" => Some(url.clone()),
+        "SANLINK_CONDUCTOR_HOSTNAME" => Some("c1".into()),
+        _ => None,
+    })
+    .unwrap();
+    let db = Db::open(&settings.database_url, 4).unwrap();
+    db.upgrade().unwrap();
+    Conductor::new(db, Arc::new(settings))
+}
+
+async fn add_node(c: &Conductor) -> Node {
+    let node = Node {
+        uuid: new_uuid(),
+        driver: "fake-hardware".into(),
+        provision_state: "manageable".into(),
+        power_state: Some("power off".into()),
+        created_at: now(),
+        ..Node::default()
+    };
+    c.db.run(move |conn| nodes::create(conn, &node))
+        .await
+        .unwrap()
+}
+
+fn request(id: &str, call: Call) -> Request {
+    Request::new(id.into(), Duration::from_secs(10), call)
+}
+
+#[tokio::test]
+async fn a_redelivered_create_returns_the_created_connector() {
+    let c = conductor().await;
+    let node = add_node(&c).await;
+    let connector = VolumeConnector {
+        id: 0,
+        uuid: new_uuid(),
+        node_id: 0,
+        node_uuid: node.uuid.clone(),
+        connector_type: "iqn".into(),
+        connector_id: "iqn.2024-01.org.example:n1".into(),
+        extra: Default::default(),
+        created_at: now(),
+        updated_at: None,
+    };
+    let call = Call::CreateVolumeConnector { connector };
+    let first = c.handle(request("req-1", call.clone())).await.unwrap();
+    let second = c.handle(request("req-1", call.clone())).await.unwrap();
+    assert_eq!(first, second);
+    // A different request with the same body is a real duplicate.
+    let third = c.handle(request("req-2", call)).await;
+    assert!(
+        matches!(third, Err(common::Error::Conflict(_))),
+        "{third:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_patch_is_not_applied_twice() {
+    let c = conductor().await;
+    let node = add_node(&c).await;
+    let uuid = new_uuid();
+    let connector = VolumeConnector {
+        id: 0,
+        uuid: uuid.clone(),
+        node_id: 0,
+        node_uuid: node.uuid.clone(),
+        connector_type: "iqn".into(),
+        connector_id: "iqn.2024-01.org.example:n2".into(),
+        extra: Default::default(),
+        created_at: now(),
+        updated_at: None,
+    };
+    c.handle(request("req-a", Call::CreateVolumeConnector { connector }))
+        .await
+        .unwrap();
+    // A patch that is not idempotent by itself: applying it twice would fail, since
+    // the member it removes is gone after the first time.
+    let add =
+        serde_json::from_value(serde_json::json!([{"op": "add", "path": "/extra/k", "value": 1}]))
+            .unwrap();
+    c.handle(request(
+        "req-b",
+        Call::UpdateVolumeConnector {
+            uuid: uuid.clone(),
+            patch: add,
+        },
+    ))
+    .await
+    .unwrap();
+    let remove: Vec<json_patch::PatchOperation> =
+        serde_json::from_value(serde_json::json!([{"op": "remove", "path": "/extra/k"}])).unwrap();
+    let call = Call::UpdateVolumeConnector {
+        uuid: uuid.clone(),
+        patch: remove,
+    };
+    let first = c.handle(request("req-c", call.clone())).await.unwrap();
+    let again = c.handle(request("req-c", call.clone())).await.unwrap();
+    assert_eq!(first, again);
+    let fresh = c.handle(request("req-d", call)).await;
+    assert!(matches!(fresh, Err(common::Error::Invalid(_))), "{fresh:?}");
+}
+
+#[tokio::test]
+async fn a_redelivered_delete_answers_done_not_404() {
+    let c = conductor().await;
+    let node = add_node(&c).await;
+    let uuid = new_uuid();
+    let connector = VolumeConnector {
+        id: 0,
+        uuid: uuid.clone(),
+        node_id: 0,
+        node_uuid: node.uuid.clone(),
+        connector_type: "wwpn".into(),
+        connector_id: "50:00:00:00:00:00:00:01".into(),
+        extra: Default::default(),
+        created_at: now(),
+        updated_at: None,
+    };
+    c.handle(request("req-x", Call::CreateVolumeConnector { connector }))
+        .await
+        .unwrap();
+    let call = Call::DestroyVolumeConnector { uuid };
+    assert_eq!(
+        c.handle(request("req-y", call.clone())).await,
+        Ok(Reply::Done)
+    );
+    assert_eq!(
+        c.handle(request("req-y", call.clone())).await,
+        Ok(Reply::Done)
+    );
+    let fresh = c.handle(request("req-z", call)).await;
+    assert!(
+        matches!(fresh, Err(common::Error::NotFound(_))),
+        "{fresh:?}"
+    );
+}
