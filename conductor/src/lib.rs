@@ -65,7 +65,46 @@ impl Conductor {
                 "cleared node locks left by an earlier run of this conductor"
             );
         }
+        self.fail_abandoned().await?;
         tracing::info!(hostname = %self.hostname(), "conductor registered");
+        Ok(())
+    }
+
+    /// Moves nodes that a dead conductor left mid-transition to the state that transition
+    /// fails to, as Ironic does at conductor start. Transitions here finish while the node
+    /// is locked, so an unlocked node in such a state can only have been abandoned.
+    async fn fail_abandoned(&self) -> Result<(), common::Error> {
+        use common::model::states::*;
+        let host = self.hostname().to_string();
+        let failed = self
+            .db
+            .run(move |conn| {
+                let mut failed = 0;
+                for node in common::db::nodes::abandoned(conn, &UNRESUMABLE_STATES)? {
+                    let to = match node.provision_state.as_str() {
+                        DEPLOYING => DEPLOY_FAILED,
+                        CLEANING => CLEAN_FAILED,
+                        VERIFYING => ENROLL,
+                        _ => ERROR,
+                    };
+                    if common::db::reservation::reserve(conn, node.id, &host).is_err() {
+                        continue;
+                    }
+                    let mut node = common::db::nodes::get_by_id(conn, node.id)?;
+                    node.provision_state = to.to_string();
+                    node.target_provision_state = None;
+                    node.provision_updated_at = Some(common::model::now());
+                    node.last_error = Some("Operation was aborted due to conductor restart".into());
+                    common::db::nodes::update(conn, &node)?;
+                    common::db::reservation::release(conn, node.id, &host)?;
+                    failed += 1;
+                }
+                Ok(failed)
+            })
+            .await?;
+        if failed > 0 {
+            tracing::warn!(failed, "failed nodes abandoned mid-transition");
+        }
         Ok(())
     }
 

@@ -348,3 +348,16 @@ pub fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), Error> {
         Ok(())
     }
 }
+
+/// Nodes left mid-transition in one of `states` with nobody holding their lock: whoever
+/// was working on them died.
+pub fn abandoned(conn: &mut AnyConnection, states: &[&str]) -> Result<Vec<Node>, Error> {
+    Ok(nodes::table
+        .filter(nodes::provision_state.eq_any(states))
+        .filter(nodes::reservation.is_null())
+        .select(NodeRow::as_select())
+        .load::<NodeRow>(conn)?
+        .into_iter()
+        .map(Node::from)
+        .collect())
+}

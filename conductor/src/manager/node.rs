@@ -72,7 +72,7 @@ fn associated(node: &Node, instance: &str) -> Error {
 pub async fn create_node(c: &Conductor, mut node: Node) -> Response {
     document::check_fields(&mut node)?;
     hardware::fill_and_check(&mut node)?;
-    c.db.run(move |conn| Ok(Reply::Node(nodes::create(conn, &node)?)))
+    c.write(move |conn| Ok(Reply::Node(nodes::create(conn, &node)?)))
         .await
 }
 
