@@ -24,8 +24,27 @@ pub struct Page {
     pub marker: Option<i64>,
 }
 
+/// The non-null type of a sortable column's values: a nullable column's marker value is
+/// read as `Option<Inner>`, like any other column's.
+pub trait SortValue {
+    type Inner;
+}
+
+impl<T> SortValue for Option<T> {
+    type Inner = T;
+}
+
+macro_rules! plain_sort_values {
+    ($($ty:ty),+) => { $(impl SortValue for $ty { type Inner = $ty; })+ };
+}
+plain_sort_values!(i32, i64, bool, String, chrono::NaiveDateTime);
+
 /// Builds a boxed query ordered by a named column with `id` as tie-breaker, starting
 /// after the marker row. `$sortable` lists the columns a client may sort on.
+///
+/// NULLs sort first ascending and last descending on every backend (each database has
+/// its own default), and the marker condition treats them explicitly: `col > NULL` is
+/// never true, so a plain comparison would end a walk at the first NULL.
 #[macro_export]
 macro_rules! paginate {
     ($conn:expr, $table:ident, $query:expr, $page:expr, [$($col:ident: $ty:ty),+ $(,)?]) => {{
@@ -37,27 +56,33 @@ macro_rules! paginate {
         $(
             if page.sort_key == stringify!($col) {
                 matched = true;
+                let col = $table::$col.nullable();
                 if let Some(marker) = page.marker {
-                    let value: $ty = $table::table
+                    let value: Option<<$ty as $crate::db::SortValue>::Inner> = $table::table
                         .find(marker)
-                        .select($table::$col)
+                        .select(col)
                         .first($conn)?;
-                    query = if page.descending {
-                        query.filter(
-                            $table::$col.lt(value.clone())
-                                .or($table::$col.eq(value).and($table::id.lt(marker))),
-                        )
-                    } else {
-                        query.filter(
-                            $table::$col.gt(value.clone())
-                                .or($table::$col.eq(value).and($table::id.gt(marker))),
-                        )
+                    query = match (value, page.descending) {
+                        (Some(v), false) => query.filter(
+                            col.gt(v.clone()).or(col.eq(v).and($table::id.gt(marker))),
+                        ),
+                        (None, false) => query.filter(
+                            col.is_null().and($table::id.gt(marker)).or(col.is_not_null()),
+                        ),
+                        (Some(v), true) => query.filter(
+                            col.lt(v.clone())
+                                .or(col.eq(v).and($table::id.lt(marker)))
+                                .or(col.is_null()),
+                        ),
+                        (None, true) => {
+                            query.filter(col.is_null().and($table::id.lt(marker)))
+                        }
                     };
                 }
                 query = if page.descending {
-                    query.order(($table::$col.desc(), $table::id.desc()))
+                    query.order((col.is_not_null().desc(), col.desc(), $table::id.desc()))
                 } else {
-                    query.order(($table::$col.asc(), $table::id.asc()))
+                    query.order((col.is_not_null().asc(), col.asc(), $table::id.asc()))
                 };
             }
         )+
