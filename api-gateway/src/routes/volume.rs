@@ -14,7 +14,7 @@ use common::model::mask::mask_secrets;
 use common::model::node::is_valid_ident;
 use common::model::volume::{self as limits, VolumeConnector, VolumeTarget};
 use common::model::{isoformat, new_uuid, now};
-use common::schema::{self, Kind, field};
+use common::schema;
 
 use crate::app::{AppState, Ctx};
 use crate::error::{ApiError, ApiResult};
@@ -105,34 +105,6 @@ pub const TARGETS: Collection = Collection {
     ],
     sort_keys: &volume_targets::SORT_KEYS,
 };
-
-const CONNECTOR_CREATE: [schema::Field; 5] = [
-    field("node_uuid", Kind::Uuid, true, false),
-    field("type", Kind::Str(limits::CONNECTOR_TYPE_MAX), true, false),
-    field(
-        "connector_id",
-        Kind::Str(limits::CONNECTOR_ID_MAX),
-        true,
-        false,
-    ),
-    field("extra", Kind::Object, false, true),
-    field("uuid", Kind::Uuid, false, true),
-];
-
-const TARGET_CREATE: [schema::Field; 7] = [
-    field("node_uuid", Kind::Uuid, true, false),
-    field(
-        "volume_type",
-        Kind::Str(limits::VOLUME_TYPE_MAX),
-        true,
-        false,
-    ),
-    field("boot_index", Kind::Int, true, false),
-    field("volume_id", Kind::Str(limits::VOLUME_ID_MAX), true, false),
-    field("properties", Kind::Object, false, true),
-    field("extra", Kind::Object, false, true),
-    field("uuid", Kind::Uuid, false, true),
-];
 
 /// Below 1.32 the volume API does not exist.
 fn require_volume(ctx: &Ctx) -> ApiResult<()> {
@@ -518,7 +490,7 @@ async fn create_connector(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(&ctx)?;
-    let body = checked_create_body(&state, body, &CONNECTOR_CREATE).await?;
+    let body = checked_create_body(&state, body, &limits::CONNECTOR_SCHEMA).await?;
     let connector = VolumeConnector {
         id: 0,
         uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
@@ -547,7 +519,7 @@ async fn create_target(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(&ctx)?;
-    let body = checked_create_body(&state, body, &TARGET_CREATE).await?;
+    let body = checked_create_body(&state, body, &limits::TARGET_SCHEMA).await?;
     let target = VolumeTarget {
         id: 0,
         uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
@@ -583,7 +555,7 @@ async fn nested_create_connector(
     body: JsonBody,
 ) -> ApiResult<()> {
     require_volume(&ctx)?;
-    checked_create_body(&state, body, &CONNECTOR_CREATE).await?;
+    checked_create_body(&state, body, &limits::CONNECTOR_SCHEMA).await?;
     Err(ApiError::malformed_uri())
 }
 
@@ -593,7 +565,7 @@ async fn nested_create_target(
     body: JsonBody,
 ) -> ApiResult<()> {
     require_volume(&ctx)?;
-    checked_create_body(&state, body, &TARGET_CREATE).await?;
+    checked_create_body(&state, body, &limits::TARGET_SCHEMA).await?;
     Err(ApiError::malformed_uri())
 }
 

@@ -41,3 +41,26 @@ pub const CONNECTOR_TYPE_MAX: usize = 32;
 pub const CONNECTOR_ID_MAX: usize = 255;
 pub const VOLUME_TYPE_MAX: usize = 64;
 pub const VOLUME_ID_MAX: usize = 36;
+
+use crate::schema::{Field, Kind, field};
+
+/// A connector's fields as a create body may give them; a patched connector is checked
+/// against the same rules.
+pub const CONNECTOR_SCHEMA: [Field; 5] = [
+    field("node_uuid", Kind::Uuid, true, false),
+    field("type", Kind::Str(CONNECTOR_TYPE_MAX), true, false),
+    field("connector_id", Kind::Str(CONNECTOR_ID_MAX), true, false),
+    field("extra", Kind::Object, false, true),
+    field("uuid", Kind::Uuid, false, true),
+];
+
+/// A target's fields as a create body may give them, and the rules for a patched one.
+pub const TARGET_SCHEMA: [Field; 7] = [
+    field("node_uuid", Kind::Uuid, true, false),
+    field("volume_type", Kind::Str(VOLUME_TYPE_MAX), true, false),
+    field("boot_index", Kind::Int, true, false),
+    field("volume_id", Kind::Str(VOLUME_ID_MAX), true, false),
+    field("properties", Kind::Object, false, true),
+    field("extra", Kind::Object, false, true),
+    field("uuid", Kind::Uuid, false, true),
+];

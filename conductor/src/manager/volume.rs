@@ -12,7 +12,7 @@ use common::model::volume::{self as limits, VolumeConnector, VolumeTarget};
 use common::model::{JsonObject, now};
 use common::patch;
 use common::rpc::{Reply, Response};
-use common::schema::{self, Kind, field};
+use common::schema;
 
 use crate::Conductor;
 
@@ -24,32 +24,6 @@ pub const TARGET_PATCHABLE: [&str; 6] = [
     "properties",
     "volume_id",
     "volume_type",
-];
-
-const CONNECTOR_FIELDS: [schema::Field; 4] = [
-    field("node_uuid", Kind::Uuid, true, false),
-    field("type", Kind::Str(limits::CONNECTOR_TYPE_MAX), true, false),
-    field(
-        "connector_id",
-        Kind::Str(limits::CONNECTOR_ID_MAX),
-        true,
-        false,
-    ),
-    field("extra", Kind::Object, false, true),
-];
-
-const TARGET_FIELDS: [schema::Field; 6] = [
-    field("node_uuid", Kind::Uuid, true, false),
-    field(
-        "volume_type",
-        Kind::Str(limits::VOLUME_TYPE_MAX),
-        true,
-        false,
-    ),
-    field("boot_index", Kind::Int, true, false),
-    field("volume_id", Kind::Str(limits::VOLUME_ID_MAX), true, false),
-    field("properties", Kind::Object, false, true),
-    field("extra", Kind::Object, false, true),
 ];
 
 /// Applies `ops` to a resource's patchable document, with Ironic's rules for `node_uuid`.
@@ -152,7 +126,7 @@ fn patched_connector(
         connector_document(&current),
         ops,
         &CONNECTOR_PATCHABLE,
-        &CONNECTOR_FIELDS,
+        &limits::CONNECTOR_SCHEMA,
     )?;
     let updated = VolumeConnector {
         node_id,
@@ -177,7 +151,7 @@ fn patched_target(
         target_document(&current),
         ops,
         &TARGET_PATCHABLE,
-        &TARGET_FIELDS,
+        &limits::TARGET_SCHEMA,
     )?;
     let updated = VolumeTarget {
         node_id,
