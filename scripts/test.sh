@@ -98,12 +98,12 @@ setup_venv() {
 # --- Rust --------------------------------------------------------------------
 
 cargo_tests_sqlite() {
-    TEST_DATABASE=sqlite cargo test --workspace
+    TEST_DATABASE=sqlite cargo test --workspace --no-fail-fast
 }
 
 cargo_api_tests() {
     TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p api-gateway --test volume
+        cargo test -p api-gateway --test volume --no-fail-fast
 }
 
 # --- client tests ------------------------------------------------------------
