@@ -34,7 +34,7 @@ impl Conductor {
         let current = idempotency::current();
         self.db
             .run(move |conn| {
-                diesel::Connection::transaction(conn, |conn| {
+                common::db::write_transaction(conn, |conn| {
                     let value = work(conn)?;
                     idempotency::record(conn, &current)?;
                     Ok(value)

@@ -70,7 +70,7 @@ impl Conductor {
         let result = self
             .db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                common::db::write_transaction(conn, |conn| {
                     let node = common::db::nodes::get_by_id(conn, node_id)?;
                     let value = work(conn, node)?;
                     crate::idempotency::record(conn, &current)?;
@@ -82,5 +82,3 @@ impl Conductor {
         result
     }
 }
-
-use diesel::Connection;

@@ -11,7 +11,7 @@ pub mod schema;
 pub mod volume_connectors;
 pub mod volume_targets;
 
-pub use pool::{AnyConnection, Backend, Db};
+pub use pool::{AnyConnection, Backend, Db, write_transaction};
 
 /// How a list is ordered and where its page starts.
 #[derive(Clone, Debug)]

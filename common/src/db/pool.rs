@@ -189,6 +189,34 @@ impl Db {
     }
 }
 
+/// Runs `work` in a transaction that writes. On SQLite it begins `IMMEDIATE`: a deferred
+/// transaction that reads before it writes cannot wait for a concurrent writer (the busy
+/// timeout does not apply to that upgrade) and fails at once with "database is locked".
+pub fn write_transaction<T, F>(conn: &mut AnyConnection, work: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    match work(conn) {
+        Ok(value) => {
+            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) =
+                <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)
+            {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
 type MigrationResult = Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>>;
 
 fn run_migrations(conn: &mut AnyConnection) -> MigrationResult {
