@@ -66,7 +66,7 @@ summary() {
     printf '\n==================== test summary ====================\n'
     local i
     for i in "${!NAMES[@]}"; do
-        printf '%-48s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}"
+        printf '%-60s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}"
     done
     if [ "$FAILED" -ne 0 ]; then
         printf 'RESULT: FAILED\n'
