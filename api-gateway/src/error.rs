@@ -98,12 +98,8 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if self.status == StatusCode::SERVICE_UNAVAILABLE || self.status == StatusCode::CONFLICT {
-            // Clients back off by this many seconds before retrying.
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
+        // No Retry-After: Ironic sends none, and python-ironicclient fails to build its
+        // error from a response that has one.
         response
     }
 }

@@ -1417,7 +1417,11 @@ async fn patch_on_a_locked_node_is_409() {
     let patch = json!([op("add", "/extra/a", json!(1))]);
     let r = app.patch(&item(CONNECTORS, &uuid_of(&c)), &patch).await;
     r.expect_error(409, &[&node.uuid, "other-host"]);
-    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(
+        r.header("retry-after"),
+        None,
+        "python-ironicclient breaks on Retry-After"
+    );
     app.patch(&item(TARGETS, &uuid_of(&t)), &patch)
         .await
         .expect_error(409, &["locked"]);
