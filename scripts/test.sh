@@ -6,7 +6,10 @@
 #                                                  (cargo test -p api-gateway --test volume)
 #   3. the client tests: openstacksdk, the `baremetal` CLI and Nova's call sequence
 #      (pytest tests/clients), against the embedded `sanlink` on SQLite and against
-#      the production topology (`conductor` + `api-gateway` over RabbitMQ) on PostgreSQL
+#      the production topology (two `conductor`s + `api-gateway` over RabbitMQ) on
+#      PostgreSQL and on MariaDB
+#   4. the fault tests (pytest tests/faults): a conductor killed mid-stream and a
+#      RabbitMQ restart under load, on PostgreSQL and on MariaDB
 #
 # Needs running PostgreSQL, MariaDB and RabbitMQ servers (see README.md; .ci/run starts them).
 # Environment:
@@ -16,8 +19,11 @@
 #                   `sanlink`, default "sqlite"; "postgres" and "mysql" use a fresh
 #                   database `sanlink_clients` on the servers above
 #   CLIENT_TEST_PRODUCTION  backends the client tests run on against the production
-#                   topology (`conductor` + `api-gateway` over RabbitMQ), default
-#                   "postgres"; empty to skip
+#                   topology (two `conductor`s + `api-gateway` over RabbitMQ), default
+#                   "postgres mysql"; empty to skip
+#   FAULT_TEST_DATABASES  backends of the fault tests (tests/faults: a conductor killed
+#                   mid-stream, RabbitMQ restarted under load), default "postgres mysql";
+#                   they restart the local RabbitMQ, so run them on a broker of your own
 #   TEST_AMQP_URL   RabbitMQ for those, default amqp://guest:guest@127.0.0.1:5672/%2f
 #   PYTHON          interpreter for the virtual environment, default python3
 # Extra arguments are passed to pytest (e.g. scripts/test.sh -k cli -x).
@@ -32,10 +38,11 @@ REQUIREMENTS="$ROOT/tests/clients/requirements.txt"
 PG_URL="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/}"
 MYSQL_URL="${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/}"
 CLIENT_DBS="${CLIENT_TEST_DATABASES-sqlite}"
-PRODUCTION_DBS="${CLIENT_TEST_PRODUCTION-postgres}"
+PRODUCTION_DBS="${CLIENT_TEST_PRODUCTION-postgres mysql}"
 
 declare -a NAMES=() RESULTS=()
 FAILED=0
+FAULT_DBS="${FAULT_TEST_DATABASES-postgres mysql}"
 
 note() { printf '\n==> %s\n' "$*"; }
 
@@ -68,11 +75,16 @@ summary() {
     for i in "${!NAMES[@]}"; do
         printf '%-60s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}"
     done
+    local passed=0 failed=0 r
+    for r in "${RESULTS[@]}"; do
+        if [[ "$r" == ok* ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    done
     if [ "$FAILED" -ne 0 ]; then
         printf 'RESULT: FAILED\n'
     else
         printf 'RESULT: all steps passed\n'
     fi
+    printf 'steps: %d passed, %d failed\n' "$passed" "$failed"
 }
 
 # --- Python environment ------------------------------------------------------
@@ -203,6 +215,19 @@ for db in $CLIENT_DBS; do
 done
 for db in $PRODUCTION_DBS; do
     run_client_tests production "$db" "$@"
+done
+
+fault_tests() {
+    TEST_FAULTS_DATABASE="$1" "$VENV/bin/python" -m pytest -p no:cacheprovider "$ROOT/tests/faults"
+}
+
+for db in $FAULT_DBS; do
+    if [ "$VENV_OK" -ne 0 ] || [ "$BUILD_OK" -ne 0 ]; then
+        skip "fault tests ($db)" "no venv or no binaries"
+        FAILED=1
+    else
+        step "fault tests: pytest tests/faults ($db)" fault_tests "$db"
+    fi
 done
 
 summary

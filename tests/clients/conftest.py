@@ -4,7 +4,7 @@ The service under test is started once per test session, on a free loopback port
 
 * ``TEST_TOPOLOGY=embedded`` (default): one ``sanlink`` process, binary
   ``$SANLINK_BIN`` (default ``target/debug/sanlink``);
-* ``TEST_TOPOLOGY=production``: a ``conductor`` and an ``api-gateway`` process
+* ``TEST_TOPOLOGY=production``: two ``conductor`` processes and an ``api-gateway``
   (``$SANLINK_CONDUCTOR_BIN``, ``$SANLINK_GATEWAY_BIN``, default
   ``target/debug/{conductor,api-gateway}``) talking over RabbitMQ at
   ``$TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/%2f``) with
@@ -125,13 +125,19 @@ def _start(data_dir):
             ),
             "SANLINK_AMQP_PREFIX": f"sanlink-test-{uuid.uuid4().hex[:8]}",
         }
-        conductor = spawn(
-            _binary("SANLINK_CONDUCTOR_BIN", "conductor"), amqp, data_dir / "conductor.log"
-        )
-        procs = [conductor]
-        if not _wait_log(data_dir / "conductor.log", "conductor serving", conductor, deadline):
-            _stop(procs)
-            return procs, None
+        # Two conductors compete for the requests, as in a scaled-out deployment.
+        procs = []
+        for host in ("conductor-1", "conductor-2"):
+            log = data_dir / f"{host}.log"
+            proc = spawn(
+                _binary("SANLINK_CONDUCTOR_BIN", "conductor"),
+                {**amqp, "SANLINK_CONDUCTOR_HOSTNAME": host},
+                log,
+            )
+            procs.append(proc)
+            if not _wait_log(log, "conductor serving", proc, deadline):
+                _stop(procs)
+                return procs, None
         gateway = _binary("SANLINK_GATEWAY_BIN", "api-gateway")
         procs.append(spawn(gateway, amqp, data_dir / "api-gateway.log"))
     else:

@@ -37,6 +37,11 @@ use crate::error::Error;
 const REPLY_TO: &str = "amq.rabbitmq.reply-to";
 /// AMQP delivery mode 2: the broker writes the message to disk.
 const PERSISTENT: u8 = 2;
+/// A request queue nobody has consumed for this long is deleted by the broker: its
+/// requests have all expired by then, and a conductor that starts declares it again.
+const QUEUE_EXPIRES_MS: u32 = 30 * 60 * 1000;
+/// Dead letters are kept a week for inspection after the last look at their queue.
+const DEAD_LETTER_EXPIRES_MS: u32 = 7 * 24 * 60 * 60 * 1000;
 
 /// Names of the queues and exchanges, all derived from one prefix so that separate
 /// deployments (or test runs) can share a broker.
@@ -59,24 +64,15 @@ impl Topology {
     /// Declares everything both sides rely on. Idempotent, so gateways and conductors
     /// may start in any order.
     async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
-        let durable = ExchangeDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
+        // Auto-deleted once no queue is bound, i.e. when the dead-letter queue expires.
+        let exchange = ExchangeDeclareOptions { durable: true, auto_delete: true, ..Default::default() };
         channel
-            .exchange_declare(
-                self.dead_letter_exchange.as_str().into(),
-                ExchangeKind::Fanout,
-                durable,
-                FieldTable::default(),
-            )
+            .exchange_declare(self.dead_letter_exchange.as_str().into(), ExchangeKind::Fanout, exchange, FieldTable::default())
             .await?;
+        let mut dead_args = FieldTable::default();
+        dead_args.insert("x-expires".into(), AMQPValue::LongUInt(DEAD_LETTER_EXPIRES_MS));
         channel
-            .queue_declare(
-                self.dead_letter_queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
+            .queue_declare(self.dead_letter_queue.as_str().into(), QueueDeclareOptions::durable(), dead_args)
             .await?;
         channel
             .queue_bind(
@@ -92,12 +88,9 @@ impl Topology {
             "x-dead-letter-exchange".into(),
             AMQPValue::LongString(self.dead_letter_exchange.as_str().into()),
         );
+        args.insert("x-expires".into(), AMQPValue::LongUInt(QUEUE_EXPIRES_MS));
         channel
-            .queue_declare(
-                self.queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                args,
-            )
+            .queue_declare(self.queue.as_str().into(), QueueDeclareOptions::durable(), args)
             .await?;
         Ok(())
     }
