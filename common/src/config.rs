@@ -38,6 +38,16 @@ pub struct Settings {
     /// `SANLINK_HEARTBEAT_TIMEOUT`: after this long without a heartbeat a conductor is
     /// dead, and the others release the node locks it held.
     pub heartbeat_timeout: Duration,
+    /// `SANLINK_BOOT_LISTEN`: where a conductor serves iPXE scripts to booting nodes.
+    /// Default `127.0.0.1:8088`; nodes on another host need a reachable address.
+    pub boot_listen: SocketAddr,
+    /// `SANLINK_BOOT_URL`: the boot server's address as nodes see it (behind NAT or a
+    /// proxy it differs from the listen address). Default `http://<SANLINK_BOOT_LISTEN>`.
+    pub boot_url: String,
+    /// `SANLINK_IPXE_TEMPLATE`: a file replacing the built-in boot-from-volume script
+    /// template; `SANLINK_IPXE_BOOT_TEMPLATE` likewise for the generic `boot.ipxe`.
+    pub ipxe_template: Option<PathBuf>,
+    pub ipxe_boot_template: Option<PathBuf>,
 }
 
 /// A setting that could not be read: which one and why.
@@ -117,6 +127,15 @@ impl Settings {
                 reason: "must be longer than SANLINK_HEARTBEAT_INTERVAL".into(),
             });
         }
+        let boot_listen = parse(&get, "SANLINK_BOOT_LISTEN", "127.0.0.1:8088", |v| {
+            v.parse::<SocketAddr>()
+                .map_err(|e| format!("expected host:port ({e})"))
+        })?;
+        let boot_url = get("SANLINK_BOOT_URL")
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{boot_listen}"));
+        let ipxe_template = get("SANLINK_IPXE_TEMPLATE").map(PathBuf::from);
+        let ipxe_boot_template = get("SANLINK_IPXE_BOOT_TEMPLATE").map(PathBuf::from);
         let public_url = get("SANLINK_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
         Ok(Settings {
             listen,
@@ -134,6 +153,10 @@ impl Settings {
             conductor_workers,
             heartbeat_interval,
             heartbeat_timeout,
+            boot_listen,
+            boot_url,
+            ipxe_template,
+            ipxe_boot_template,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The conductor: takes a node's lock, validates, persists, and drives the hardware.
 //! It answers RPCs from the gateway through whichever transport carries them.
 
+pub mod boot;
 pub mod drivers;
 pub mod idempotency;
 pub mod manager;

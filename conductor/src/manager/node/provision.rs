@@ -194,6 +194,7 @@ fn boot_existing_volume(
     let mut info = node.driver_internal_info.clone();
     storage::populate_internal_info(node, targets, &mut info)?;
     node.driver_internal_info = info;
+    crate::boot::check_deploy(node, targets)?;
     storage::attach_volumes(node, targets)?;
     power_action(conn, node, POWER_ON)
 }

@@ -1,0 +1,161 @@
+//! The boot server: answers booting nodes' iPXE requests over HTTP in Ironic's layout.
+//!
+//! * `/boot.ipxe` — the generic entry script, always;
+//! * `/<node-uuid>/config` and `/pxelinux.cfg/<aa-bb-cc-dd-ee-ff>` (any of the node's
+//!   port MACs) — the node's boot-from-volume script.
+//!
+//! Scripts are rendered per request from the database instead of written to disk, so
+//! any conductor can serve any node and nothing is left behind: once a tear-down clears
+//! `boot_from_volume`, the node's paths answer 404.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use common::db::{Db, Page, nodes, ports, volume_connectors, volume_targets};
+use common::model::node::Node;
+use common::model::port::normalize_mac;
+use common::model::states::{ACTIVE, DEPLOYING, WAIT_CALLBACK};
+
+use super::ipxe::{Templates, bfv_options};
+
+/// States in which a node may be booting its instance from the volume.
+const SERVING_STATES: [&str; 3] = [DEPLOYING, ACTIVE, WAIT_CALLBACK];
+
+struct BootState {
+    db: Db,
+    templates: Templates,
+    boot_url: String,
+}
+
+/// The boot server's routes.
+pub fn router(db: Db, templates: Templates, boot_url: String) -> Router {
+    let state = Arc::new(BootState {
+        db,
+        templates,
+        boot_url,
+    });
+    Router::new()
+        .route("/boot.ipxe", get(boot_script))
+        .route("/pxelinux.cfg/{mac}", get(script_by_mac))
+        .route("/{node}/config", get(script_by_node))
+        .with_state(state)
+}
+
+/// Binds `listen` and serves the boot routes until the process ends; returns the bound
+/// address (useful with port 0).
+pub async fn start(
+    listen: SocketAddr,
+    db: Db,
+    settings: &common::config::Settings,
+) -> Result<SocketAddr, String> {
+    let templates = Templates::load(settings)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("SANLINK_BOOT_LISTEN {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("SANLINK_BOOT_LISTEN {listen}: {e}"))?;
+    let app = router(db, templates, settings.boot_url.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "boot server stopped");
+        }
+    });
+    tracing::info!(listen = %addr, "boot server listening");
+    Ok(addr)
+}
+
+async fn boot_script(State(state): State<Arc<BootState>>) -> Response {
+    script(state.templates.render_boot(&state.boot_url))
+}
+
+async fn script_by_node(State(state): State<Arc<BootState>>, Path(node): Path<String>) -> Response {
+    let found = state
+        .db
+        .run(move |conn| match nodes::get_by_uuid(conn, &node) {
+            Ok(node) => Ok(Some(node)),
+            Err(common::Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await;
+    node_script(&state, found).await
+}
+
+async fn script_by_mac(State(state): State<Arc<BootState>>, Path(mac): Path<String>) -> Response {
+    // Only the dashed form is a file name in Ironic's layout.
+    let Some(address) = mac.contains('-').then(|| normalize_mac(&mac)).flatten() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let found = state
+        .db
+        .run(move |conn| {
+            let page = Page {
+                sort_key: "id".into(),
+                descending: false,
+                limit: 1,
+                marker: None,
+            };
+            match ports::list(conn, None, Some(&address), &page)?.first() {
+                Some(port) => nodes::get_by_id(conn, port.node_id).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await;
+    node_script(&state, found).await
+}
+
+/// Renders the script of a node that is booting from its volume; 404 for any other.
+async fn node_script(state: &BootState, found: Result<Option<Node>, common::Error>) -> Response {
+    let node = match found {
+        Ok(Some(node)) if serves(&node) => node,
+        Ok(_) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return failure(e.to_string()),
+    };
+    let id = node.id;
+    let parts = state
+        .db
+        .run(move |conn| {
+            Ok((
+                volume_connectors::list_for_node(conn, id)?,
+                volume_targets::list_for_node(conn, id)?,
+            ))
+        })
+        .await;
+    let (connectors, targets) = match parts {
+        Ok(parts) => parts,
+        Err(e) => return failure(e.to_string()),
+    };
+    match bfv_options(&connectors, &targets) {
+        Ok(Some(options)) => script(state.templates.render_bfv(
+            &node.uuid,
+            &state.boot_url,
+            &options,
+        )),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+fn serves(node: &Node) -> bool {
+    SERVING_STATES.contains(&node.provision_state.as_str())
+        && node.driver_internal_info.contains_key("boot_from_volume")
+        && super::boots_with_ipxe(node)
+}
+
+fn script(rendered: Result<String, String>) -> Response {
+    match rendered {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+fn failure(detail: String) -> Response {
+    tracing::error!(detail, "boot script unavailable");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
