@@ -23,11 +23,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .ok_or("SANLINK_AMQP_URL is required: conductors take their work from RabbitMQ")?;
     let db = startup::open_db(&settings)?;
     startup::upgrade(&db, &settings).await?;
-    let conductor = Arc::new(Conductor::new(db, settings.clone()));
+    let conductor = Arc::new(Conductor::new(db.clone(), settings.clone()));
     conductor
         .start()
         .await
         .map_err(|e| format!("conductor start: {e}"))?;
+    // Every conductor serves boot scripts for every node, rendered from the database.
+    conductor::boot::server::start(settings.boot_listen, db.clone(), &settings).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let periodic = tokio::spawn(conductor::periodic::run(conductor.clone(), stopped.clone()));
     tokio::spawn(async move {

@@ -26,6 +26,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| format!("conductor start: {e}"))?;
+    conductor::boot::server::start(settings.boot_listen, db.clone(), &settings).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let periodic = tokio::spawn(conductor::periodic::run(conductor.clone(), stopped));
     let transport = Arc::new(MemoryTransport::new(conductor.clone()));
