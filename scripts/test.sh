@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the repository and prints a summary; exits non-zero if any step failed.
 #
-#   1. Rust unit and integration tests on SQLite   (cargo test --workspace)
+#   1. Rust unit and integration tests on SQLite   (cargo test --workspace; the Redfish
+#      tests use sushy-emulator from the virtual environment, so that is set up first)
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL
 #                                                  (cargo test -p api-gateway --test volume)
 #   3. the client tests: openstacksdk, the `baremetal` CLI and Nova's call sequence
@@ -103,14 +104,16 @@ setup_venv() {
             -r "$REQUIREMENTS" || return 1
         echo "$want" > "$stamp"
     fi
-    "$VENV/bin/python" -c 'import openstack, ironicclient, pytest' || return 1
+    "$VENV/bin/python" -c 'import openstack, ironicclient, pytest, sushy_tools' || return 1
     echo "venv ready: $VENV"
 }
 
 # --- Rust --------------------------------------------------------------------
 
 cargo_tests_sqlite() {
-    TEST_DATABASE=sqlite cargo test --workspace --no-fail-fast
+    # The Redfish tests run against the emulator that setup_venv installed.
+    TEST_DATABASE=sqlite SUSHY_EMULATOR="$VENV/bin/sushy-emulator" \
+        cargo test --workspace --no-fail-fast
 }
 
 cargo_api_tests() {

@@ -82,3 +82,24 @@ impl Conductor {
         result
     }
 }
+
+impl Conductor {
+    /// Runs `work` while holding node `node_id`'s exclusive lock but outside any
+    /// transaction, for work that talks to a BMC: a BMC call may take many seconds,
+    /// and a transaction held that long would block every other writer. `work` reads
+    /// what it needs and saves its result with [`Conductor::write`].
+    pub async fn with_node_lock_io<T, Fut>(
+        &self,
+        node_id: i64,
+        purpose: &str,
+        work: Fut,
+    ) -> Result<T, Error>
+    where
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        self.acquire(node_id, purpose).await?;
+        let result = work.await;
+        self.release(node_id).await;
+        result
+    }
+}

@@ -2,7 +2,9 @@
 //! their capabilities and how each one validates a node.
 
 pub mod hardware;
+pub mod management;
 pub mod power;
+pub mod redfish;
 pub mod storage;
 pub mod validation;
 

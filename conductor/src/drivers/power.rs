@@ -1,9 +1,16 @@
-//! Power interfaces. Only `fake` works: it stores the requested state, and reports the
-//! stored one. The BMC protocols (`ipmitool`, `redfish`) are not spoken yet, so their
+//! Power interfaces. `fake` stores the requested state and reports the stored one;
+//! `redfish` asks the node's BMC (see `redfish`). IPMI is not spoken yet, so its
 //! actions fail the way an unreachable BMC would.
+//!
+//! Reads and actions are async network I/O: callers run them outside any database
+//! transaction.
+
+use std::time::Duration;
 
 use common::model::node::Node;
 use common::model::states::{POWER_OFF, POWER_ON, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT};
+
+use super::redfish::{self, Bmc};
 
 /// Targets a power request may name.
 pub const TARGETS: [&str; 5] = [POWER_ON, POWER_OFF, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT];
@@ -28,18 +35,30 @@ pub fn resulting_state(target: &str) -> &'static str {
 }
 
 /// Reads the node's power state from its BMC.
-pub fn get_power_state(node: &Node) -> Result<Option<String>, String> {
+pub async fn get_power_state(node: &Node) -> Result<Option<String>, String> {
     match power_of(node) {
         "fake" => Ok(node.power_state.clone()),
+        "redfish" => Ok(Some(Bmc::for_node(node)?.power_state().await?)),
         _ => Err(unsupported(node)),
     }
 }
 
-/// Drives the node to `target`; on success `node.power_state` holds the new state.
-pub fn set_power_state(node: &mut Node, target: &str) -> Result<(), String> {
+/// Drives the node to `target`, waiting up to `wait` (a default when None) for the BMC
+/// to report the result; on success `node.power_state` holds the state read back.
+pub async fn set_power_state(
+    node: &mut Node,
+    target: &str,
+    wait: Option<Duration>,
+) -> Result<(), String> {
     match power_of(node) {
         "fake" => {
             node.power_state = Some(resulting_state(target).to_string());
+            Ok(())
+        }
+        "redfish" => {
+            let wait = wait.unwrap_or(redfish::DEFAULT_POWER_WAIT);
+            let state = Bmc::for_node(node)?.set_power(target, wait).await?;
+            node.power_state = Some(state);
             Ok(())
         }
         _ => Err(unsupported(node)),
@@ -59,6 +78,9 @@ pub fn validate(node: &Node) -> Result<(), String> {
         .filter(|k| !node.driver_info.contains_key(*k))
         .collect();
     if missing.is_empty() {
+        if power_of(node) == "redfish" {
+            redfish::validate(node)?;
+        }
         Ok(())
     } else {
         Err(format!(
@@ -74,25 +96,43 @@ pub fn validate(node: &Node) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn fake_power_stores_the_requested_state() {
+    #[tokio::test]
+    async fn fake_power_stores_the_requested_state() {
         let mut node = Node::default();
         node.interfaces.power = Some("fake".into());
-        assert_eq!(get_power_state(&node).unwrap(), None);
-        set_power_state(&mut node, REBOOT).unwrap();
+        assert_eq!(get_power_state(&node).await.unwrap(), None);
+        set_power_state(&mut node, REBOOT, None).await.unwrap();
         assert_eq!(node.power_state.as_deref(), Some(POWER_ON));
-        set_power_state(&mut node, SOFT_POWER_OFF).unwrap();
-        assert_eq!(get_power_state(&node).unwrap().as_deref(), Some(POWER_OFF));
+        set_power_state(&mut node, SOFT_POWER_OFF, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            get_power_state(&node).await.unwrap().as_deref(),
+            Some(POWER_OFF)
+        );
     }
 
     #[test]
-    fn real_protocols_need_an_address_and_are_not_spoken_yet() {
+    fn a_redfish_address_must_be_an_http_url() {
+        let mut node = Node::default();
+        node.interfaces.power = Some("redfish".into());
+        assert!(validate(&node).unwrap_err().contains("redfish_address"));
+        node.driver_info
+            .insert("redfish_address".into(), "gopher://bmc".into());
+        assert!(validate(&node).unwrap_err().contains("http"));
+        node.driver_info
+            .insert("redfish_address".into(), "https://bmc".into());
+        assert!(validate(&node).is_ok());
+    }
+
+    #[tokio::test]
+    async fn ipmi_needs_an_address_and_is_not_spoken_yet() {
         let mut node = Node::default();
         node.interfaces.power = Some("ipmitool".into());
         assert!(validate(&node).unwrap_err().contains("ipmi_address"));
         node.driver_info
             .insert("ipmi_address".into(), "10.0.0.1".into());
         assert!(validate(&node).is_ok());
-        assert!(set_power_state(&mut node, POWER_ON).is_err());
+        assert!(set_power_state(&mut node, POWER_ON, None).await.is_err());
     }
 }

@@ -112,7 +112,10 @@ fn validate_by_name(node: &Node, name: &str) -> Check {
         "ipmitool-socat" | "ipmitool-shellinabox" => {
             require(node, "IPMI", &["ipmi_address", "ipmi_terminal_port"])
         }
-        "redfish" => require(node, "Redfish", &["redfish_address"]),
+        "redfish" => {
+            require(node, "Redfish", &["redfish_address"])?;
+            super::redfish::validate(node)
+        }
         _ => Ok(()),
     }
 }

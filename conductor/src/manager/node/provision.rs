@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use common::Error;
-use common::db::{AnyConnection, ports, volume_connectors, volume_targets};
+use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
 use common::model::node::Node;
 use common::model::port::{Port, VIF_KEY};
 use common::model::states::{
@@ -23,7 +23,9 @@ use common::rpc::{Reply, Response};
 use super::power::power_action;
 use super::{node_id, save};
 use crate::Conductor;
+use crate::drivers::management;
 use crate::drivers::power;
+use crate::drivers::redfish::BootDevice;
 use crate::drivers::storage::{self, INTERNAL_INFO_KEYS, should_write_image};
 use crate::drivers::validation::{NodeView, validate_one};
 
@@ -82,28 +84,48 @@ pub async fn do_provisioning_action(
     configdrive: Option<Value>,
 ) -> Response {
     let id = node_id(c, &uuid).await?;
-    c.with_node_lock(id, "provision action", move |conn, mut node| {
+    // BMC calls happen between reading and saving the node, under its lock but
+    // outside any transaction.
+    c.with_node_lock_io(id, "provision action", async {
+        let (mut node, parts) =
+            c.db.run(move |conn| {
+                let node = nodes::get_by_id(conn, id)?;
+                let parts = load_parts(conn, &node)?;
+                Ok((node, parts))
+            })
+            .await?;
         check_allowed(&node, &action)?;
+        let mut remove_instance = false;
         match action.as_str() {
-            "manage" if node.provision_state == ENROLL => verify(&mut node),
+            "manage" if node.provision_state == ENROLL => verify(&mut node).await,
             "manage" => enter(&mut node, MANAGEABLE, None),
             "provide" => clean(&mut node, AVAILABLE),
             "clean" => clean(&mut node, MANAGEABLE),
             "abort" => enter(&mut node, CLEAN_FAILED, None),
-            "active" | "rebuild" => deploy(conn, &mut node, configdrive)?,
-            _ => tear_down(conn, &mut node)?,
+            "active" | "rebuild" => deploy(&mut node, &parts, configdrive).await?,
+            _ => remove_instance = tear_down(&mut node, &parts.2).await,
         }
-        save(conn, &node)?;
-        Ok(Reply::Done)
+        c.write(move |conn| {
+            if remove_instance {
+                remove_instance_leftovers(conn, &mut node)?;
+            }
+            save(conn, &node)?;
+            Ok(Reply::Done)
+        })
+        .await
     })
     .await
 }
 
 /// enroll -> verifying -> manageable: the power credentials work and the power state
 /// can be read; otherwise back to enroll.
-fn verify(node: &mut Node) {
+async fn verify(node: &mut Node) {
     enter(node, VERIFYING, Some(MANAGEABLE));
-    match power::validate(node).and_then(|()| power::get_power_state(node)) {
+    let read = match power::validate(node) {
+        Ok(()) => power::get_power_state(node).await,
+        Err(e) => Err(e),
+    };
+    match read {
         Ok(state) => {
             node.power_state = state;
             node.last_error = None;
@@ -135,17 +157,16 @@ fn load_parts(conn: &mut AnyConnection, node: &Node) -> Result<NodeParts, Error>
 }
 
 /// available/deploy failed/active -> deploying -> active or deploy failed.
-fn deploy(
-    conn: &mut AnyConnection,
+async fn deploy(
     node: &mut Node,
+    (ports, connectors, targets): &NodeParts,
     configdrive: Option<Value>,
 ) -> Result<(), Error> {
-    let (ports, connectors, targets) = load_parts(conn, node)?;
     let view = NodeView {
         node,
-        ports: &ports,
-        connectors: &connectors,
-        targets: &targets,
+        ports,
+        connectors,
+        targets,
         cinder_configured: false,
     };
     for kind in ["power", "deploy"] {
@@ -164,7 +185,7 @@ fn deploy(
     let outcome = if fake {
         Ok(())
     } else {
-        boot_existing_volume(conn, node, &targets)
+        boot_existing_volume(node, targets).await
     };
     match outcome {
         Ok(()) => {
@@ -179,11 +200,7 @@ fn deploy(
 /// What an agent-based deploy does when the instance boots from its volume: record the
 /// boot volume, attach the volumes and power on. Writing images needs the agent
 /// ramdisk, which sanlink does not drive.
-fn boot_existing_volume(
-    conn: &mut AnyConnection,
-    node: &mut Node,
-    targets: &[VolumeTarget],
-) -> Result<(), String> {
+async fn boot_existing_volume(node: &mut Node, targets: &[VolumeTarget]) -> Result<(), String> {
     if should_write_image(node, targets) {
         return Err(format!(
             "Node {} needs an image written by the {} deploy interface, which sanlink does not support; only boot from an existing volume is.",
@@ -196,20 +213,31 @@ fn boot_existing_volume(
     node.driver_internal_info = info;
     crate::boot::check_deploy(node, targets)?;
     storage::attach_volumes(node, targets)?;
-    power_action(conn, node, POWER_ON)
+    if management::boots_from_network(node) {
+        management::set_boot_device(node, BootDevice::Pxe, true)
+            .await
+            .map_err(|e| format!("Failed to set the boot device of node {}: {e}", node.uuid))?;
+    }
+    power_action(node, targets, POWER_ON, None).await
 }
 
-/// active/deploy failed/error -> deleting -> cleaning -> available. Volume targets,
-/// VIFs, the instance's fields and the boot-from-volume records are removed; volume
-/// connectors stay, since they describe the hardware.
-fn tear_down(conn: &mut AnyConnection, node: &mut Node) -> Result<(), Error> {
+/// active/deploy failed/error -> deleting: powers the node off. True when that worked
+/// and the instance's leftovers are to be removed; otherwise the node is in `error`.
+async fn tear_down(node: &mut Node, targets: &[VolumeTarget]) -> bool {
     enter(node, DELETING, Some(AVAILABLE));
     if node.interfaces.deploy.as_deref() != Some("fake")
-        && let Err(e) = power_action(conn, node, POWER_OFF)
+        && let Err(e) = power_action(node, targets, POWER_OFF, None).await
     {
         fail(node, ERROR, e);
-        return Ok(());
+        return false;
     }
+    true
+}
+
+/// deleting -> cleaning -> available. Volume targets, VIFs, the instance's fields and
+/// the boot-from-volume records are removed; volume connectors stay, since they
+/// describe the hardware.
+fn remove_instance_leftovers(conn: &mut AnyConnection, node: &mut Node) -> Result<(), Error> {
     for target in volume_targets::list_for_node(conn, node.id)? {
         volume_targets::delete(conn, &target.uuid)?;
     }

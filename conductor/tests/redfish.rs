@@ -1,0 +1,160 @@
+//! The `redfish` power and management interfaces against a real Redfish BMC: the
+//! sushy-tools emulator with its fake driver (see `support/sushy.rs`).
+//!
+//! The fake driver applies a reset one to eleven seconds after it is asked, so these
+//! tests also show that a power action waits for the BMC to report the new state.
+
+mod support;
+
+use serde_json::{Value, json};
+
+use common::model::node::Node;
+use common::model::states::{POWER_OFF, POWER_ON, REBOOT};
+use conductor::drivers::redfish::BootDevice;
+use conductor::drivers::{management, power};
+use support::sushy::{Emulator, SYSTEM_ID};
+
+fn redfish_node(driver_info: Value) -> Node {
+    let mut node = Node {
+        uuid: common::model::new_uuid(),
+        driver: "redfish".into(),
+        driver_info: driver_info.as_object().cloned().expect("an object"),
+        ..Node::default()
+    };
+    conductor::drivers::hardware::fill_and_check(&mut node).expect("redfish interfaces");
+    node
+}
+
+fn node_for(bmc: &Emulator) -> Node {
+    redfish_node(json!({
+        "redfish_address": bmc.url,
+        "redfish_system_id": SYSTEM_ID,
+        "redfish_username": "admin",
+        "redfish_password": "password",
+        "redfish_verify_ca": "false",
+    }))
+}
+
+#[tokio::test]
+async fn power_on_reboot_and_off_are_read_back_from_the_bmc() {
+    let bmc = Emulator::start().await;
+    let mut node = node_for(&bmc);
+    power::validate(&node).expect("valid driver_info");
+    assert_eq!(
+        power::get_power_state(&node).await.unwrap().as_deref(),
+        Some(POWER_OFF)
+    );
+
+    power::set_power_state(&mut node, POWER_ON, None)
+        .await
+        .unwrap();
+    assert_eq!(node.power_state.as_deref(), Some(POWER_ON));
+    assert_eq!(bmc.system(None).await["PowerState"], "On");
+
+    power::set_power_state(&mut node, REBOOT, None)
+        .await
+        .unwrap();
+    assert_eq!(node.power_state.as_deref(), Some(POWER_ON));
+    assert_eq!(bmc.system(None).await["PowerState"], "On");
+
+    power::set_power_state(&mut node, POWER_OFF, None)
+        .await
+        .unwrap();
+    assert_eq!(node.power_state.as_deref(), Some(POWER_OFF));
+    assert_eq!(bmc.system(None).await["PowerState"], "Off");
+}
+
+#[tokio::test]
+async fn boot_device_overrides_show_in_the_system_resource() {
+    let bmc = Emulator::start().await;
+    let node = node_for(&bmc);
+    management::set_boot_device(&node, BootDevice::Pxe, true)
+        .await
+        .unwrap();
+    let boot = &bmc.system(None).await["Boot"];
+    assert_eq!(boot["BootSourceOverrideTarget"], "Pxe");
+    assert_eq!(boot["BootSourceOverrideEnabled"], "Continuous");
+
+    // The emulator records the target but always reports Continuous (it ignores
+    // BootSourceOverrideEnabled), so only the target of a one-time override shows.
+    management::set_boot_device(&node, BootDevice::Disk, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        bmc.system(None).await["Boot"]["BootSourceOverrideTarget"],
+        "Hdd"
+    );
+}
+
+#[tokio::test]
+async fn the_only_system_is_used_when_no_system_id_is_given() {
+    let bmc = Emulator::start().await;
+    let node = redfish_node(json!({ "redfish_address": bmc.url }));
+    assert_eq!(
+        power::get_power_state(&node).await.unwrap().as_deref(),
+        Some(POWER_OFF)
+    );
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_named_as_such_and_the_password_is_never_shown() {
+    let bmc = Emulator::start_with_credentials("admin", "right-secret").await;
+    let mut node = redfish_node(json!({
+        "redfish_address": bmc.url,
+        "redfish_system_id": SYSTEM_ID,
+        "redfish_username": "admin",
+        "redfish_password": "wrong-secret",
+    }));
+    let error = power::set_power_state(&mut node, POWER_ON, None)
+        .await
+        .unwrap_err();
+    assert!(error.contains("wrong BMC credentials"), "{error}");
+    assert!(error.contains(&bmc.url), "{error}");
+    assert!(!error.contains("secret"), "{error}");
+    assert_eq!(
+        node.power_state, None,
+        "a failed action leaves the state alone"
+    );
+
+    node.driver_info
+        .insert("redfish_password".into(), "right-secret".into());
+    let state = power::get_power_state(&node).await.unwrap();
+    assert_eq!(state.as_deref(), Some(POWER_OFF));
+    let system = bmc.system(Some(("admin", "right-secret"))).await;
+    assert_eq!(system["PowerState"], "Off");
+}
+
+#[tokio::test]
+async fn an_unreachable_bmc_is_reported_as_unreachable() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("http://127.0.0.1:{port}");
+    let mut node = redfish_node(json!({
+        "redfish_address": address,
+        "redfish_password": "hidden-secret",
+        "redfish_username": "admin",
+    }));
+    let error = power::set_power_state(&mut node, POWER_ON, None)
+        .await
+        .unwrap_err();
+    assert!(error.contains("BMC unreachable"), "{error}");
+    assert!(error.contains(&address), "{error}");
+    assert!(error.contains("connection refused"), "{error}");
+    assert!(!error.contains("hidden-secret"), "{error}");
+}
+
+#[tokio::test]
+async fn a_wrong_system_id_names_the_missing_system() {
+    let bmc = Emulator::start().await;
+    let node = redfish_node(json!({
+        "redfish_address": bmc.url,
+        "redfish_system_id": "/redfish/v1/Systems/no-such-system",
+    }));
+    let error = power::get_power_state(&node).await.unwrap_err();
+    assert!(error.contains("no-such-system"), "{error}");
+    assert!(error.contains("redfish_system_id"), "{error}");
+}
