@@ -98,6 +98,8 @@ def _start(data_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANLINK_")}
     env.update(
         SANLINK_LISTEN=f"127.0.0.1:{port}",
+        # Several conductors share this host: each boot server takes a free port.
+        SANLINK_BOOT_LISTEN="127.0.0.1:0",
         SANLINK_DATA_DIR=str(data_dir),
         SANLINK_LOG=os.environ.get("SANLINK_LOG", "info"),
         NO_COLOR="1",

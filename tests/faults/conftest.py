@@ -63,6 +63,8 @@ class Cluster:
             ),
             SANLINK_AMQP_PREFIX=f"sanlink-faults-{uuid.uuid4().hex[:8]}",
             SANLINK_LISTEN=f"127.0.0.1:{self.port}",
+            # Several conductors share this host: each boot server takes a free port.
+            SANLINK_BOOT_LISTEN="127.0.0.1:0",
             SANLINK_RPC_TIMEOUT=str(RPC_TIMEOUT),
             SANLINK_HEARTBEAT_INTERVAL=str(HEARTBEAT_INTERVAL),
             SANLINK_HEARTBEAT_TIMEOUT=str(HEARTBEAT_TIMEOUT),
