@@ -65,14 +65,30 @@ impl Topology {
     /// may start in any order.
     async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
         // Auto-deleted once no queue is bound, i.e. when the dead-letter queue expires.
-        let exchange = ExchangeDeclareOptions { durable: true, auto_delete: true, ..Default::default() };
+        let exchange = ExchangeDeclareOptions {
+            durable: true,
+            auto_delete: true,
+            ..Default::default()
+        };
         channel
-            .exchange_declare(self.dead_letter_exchange.as_str().into(), ExchangeKind::Fanout, exchange, FieldTable::default())
+            .exchange_declare(
+                self.dead_letter_exchange.as_str().into(),
+                ExchangeKind::Fanout,
+                exchange,
+                FieldTable::default(),
+            )
             .await?;
         let mut dead_args = FieldTable::default();
-        dead_args.insert("x-expires".into(), AMQPValue::LongUInt(DEAD_LETTER_EXPIRES_MS));
+        dead_args.insert(
+            "x-expires".into(),
+            AMQPValue::LongUInt(DEAD_LETTER_EXPIRES_MS),
+        );
         channel
-            .queue_declare(self.dead_letter_queue.as_str().into(), QueueDeclareOptions::durable(), dead_args)
+            .queue_declare(
+                self.dead_letter_queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                dead_args,
+            )
             .await?;
         channel
             .queue_bind(
@@ -90,7 +106,11 @@ impl Topology {
         );
         args.insert("x-expires".into(), AMQPValue::LongUInt(QUEUE_EXPIRES_MS));
         channel
-            .queue_declare(self.queue.as_str().into(), QueueDeclareOptions::durable(), args)
+            .queue_declare(
+                self.queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                args,
+            )
             .await?;
         Ok(())
     }
