@@ -158,3 +158,19 @@ async fn a_wrong_system_id_names_the_missing_system() {
     assert!(error.contains("no-such-system"), "{error}");
     assert!(error.contains("redfish_system_id"), "{error}");
 }
+
+#[tokio::test]
+async fn a_self_signed_bmc_is_trusted_only_when_redfish_verify_ca_is_false() {
+    let bmc = Emulator::start_https().await;
+    let mut node = node_for(&bmc);
+    assert_eq!(
+        power::get_power_state(&node).await.unwrap().as_deref(),
+        Some(POWER_OFF)
+    );
+
+    node.driver_info
+        .insert("redfish_verify_ca".into(), true.into());
+    let error = power::get_power_state(&node).await.unwrap_err();
+    assert!(error.contains("certificate"), "{error}");
+    assert!(error.contains("redfish_verify_ca"), "{error}");
+}

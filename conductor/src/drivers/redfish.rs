@@ -174,7 +174,15 @@ impl Bmc {
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> String {
-        format!("BMC unreachable at {}: {}", self.shown(), cause(e))
+        let cause = cause(e);
+        // A self-signed BMC is the usual case: say how to accept it.
+        if cause.to_ascii_lowercase().contains("certificate") {
+            return format!(
+                "the BMC at {} presented a certificate that is not trusted ({cause}): set redfish_verify_ca to false to accept it",
+                self.shown()
+            );
+        }
+        format!("BMC unreachable at {}: {cause}", self.shown())
     }
 
     async fn status_error(
