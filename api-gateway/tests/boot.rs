@@ -171,3 +171,61 @@ async fn a_deploy_whose_extra_volume_lacks_credentials_fails() {
     let error = node["last_error"].as_str().unwrap_or_default();
     assert!(error.contains("no auth_username"), "{error}");
 }
+
+/// Fibre Channel boot volumes are stored and validated, but no boot interface here can
+/// boot one: validation says so, and a deploy is refused rather than reported done.
+#[tokio::test]
+async fn a_fibre_channel_boot_volume_fails_validation_and_deploy_with_the_reason() {
+    let app = TestApp::start().await;
+    let node = app
+        .post(
+            "/v1/nodes",
+            &json!({
+                "driver": "fake-hardware", "boot_interface": "ipxe",
+                "deploy_interface": "direct", "storage_interface": "external",
+                "properties": {"capabilities": "fibre_channel_boot:true"},
+            }),
+        )
+        .await
+        .expect(201)
+        .json();
+    let id = uuid(&node);
+    app.post("/v1/ports", &json!({"node_uuid": id, "address": MAC}))
+        .await
+        .expect(201);
+    app.post(
+        "/v1/volume/connectors",
+        &json!({"node_uuid": id, "type": "wwpn", "connector_id": "50:06:01:60:3e:a0:1b:01"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/v1/volume/targets",
+        &json!({"node_uuid": id, "volume_type": "fibre_channel", "boot_index": 0,
+                "volume_id": "vol-fc", "properties": {"target_wwn": "500a098280feeba5", "target_lun": 0}}),
+    )
+    .await
+    .expect(201);
+    let validation = app
+        .get(&format!("/v1/nodes/{id}/validate"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(validation["storage"]["result"], json!(true), "{validation}");
+    for kind in ["boot", "deploy"] {
+        assert_eq!(validation[kind]["result"], json!(false), "{validation}");
+        let reason = validation[kind]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("Fibre Channel"), "{kind}: {reason}");
+    }
+    put_state(&app, &id, "power", "power off").await;
+    put_state(&app, &id, "provision", "manage").await;
+    put_state(&app, &id, "provision", "provide").await;
+    app.request("PUT", &format!("/v1/nodes/{id}/states/provision"))
+        .json(&json!({"target": "active"}))
+        .send()
+        .await
+        .expect_error(400, &["Fibre Channel"]);
+    let after = app.get(&format!("/v1/nodes/{id}")).await.expect(200).json();
+    assert_eq!(after["provision_state"], "available");
+    assert_eq!(after["power_state"], "power off");
+}

@@ -127,9 +127,11 @@ fn validate_boot(view: &NodeView) -> Check {
         "fake" => Ok(()),
         "redfish-virtual-media" | "redfish-https" => {
             require(node, "Redfish", &["redfish_address"])?;
+            require_boot_volume_support(view)?;
             require_deploy_images(view)
         }
         _ => {
+            require_boot_volume_support(view)?;
             if view.ports.is_empty() {
                 return Err(format!(
                     "Node {} does not have any port associated with it.",
@@ -138,6 +140,36 @@ fn validate_boot(view: &NodeView) -> Check {
             }
             require_deploy_images(view)
         }
+    }
+}
+
+/// A node that boots from its volume needs a boot interface that can really boot that
+/// kind of volume. Only iPXE's `sanboot` can here (iSCSI); Fibre Channel needs a vendor
+/// driver programming the HBA, and Redfish offers no standard way to set up SAN boot.
+fn require_boot_volume_support(view: &NodeView) -> Check {
+    let node = view.node;
+    if should_write_image(node, view.targets) {
+        return Ok(());
+    }
+    let Some(volume) = storage::boot_volume(view.targets) else {
+        return Ok(());
+    };
+    let boot = node.interfaces.boot.as_deref().unwrap_or_default();
+    let kind = volume.volume_type.to_lowercase();
+    match (kind.as_str(), boot) {
+        ("iscsi", "ipxe" | "http-ipxe") => Ok(()),
+        ("iscsi", _) => Err(format!(
+            "Node {} boots from an iSCSI volume, which boot interface '{boot}' cannot do; set boot_interface to 'ipxe'.",
+            node.uuid
+        )),
+        ("fibre_channel", _) => Err(format!(
+            "Node {} boots from a Fibre Channel volume, but no driver available here can program Fibre Channel boot on the node's HBA; boot it from an iSCSI volume instead.",
+            node.uuid
+        )),
+        (other, _) => Err(format!(
+            "Node {} boots from a volume of type '{other}', which sanlink cannot boot; supported: 'iscsi'.",
+            node.uuid
+        )),
     }
 }
 
