@@ -65,6 +65,35 @@ impl Settings {
         Settings::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// Reads the settings from the environment over a TOML file. The file's keys are the
+    /// variables' names without `SANLINK_`, in lower case (`database_url = "..."`); an
+    /// environment variable wins over the file.
+    pub fn from_env_and_file(path: Option<&std::path::Path>) -> Result<Settings, String> {
+        let file = match path {
+            Some(p) => read_file(p)?,
+            None => Vec::new(),
+        };
+        Settings::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| file.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    /// The names of every setting, as environment variables.
+    /// Found by reading the defaults, so the list cannot drift from the code.
+    pub fn names() -> Vec<String> {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let _ = Settings::from_lookup(|name| {
+            seen.borrow_mut().push(name.to_string());
+            None
+        });
+        let mut names = seen.into_inner();
+        names.dedup();
+        names
+    }
+
     /// Reads the settings through `lookup`, so tests need not touch the environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingError> {
         let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -161,6 +190,36 @@ impl Settings {
     }
 }
 
+/// A settings file as (variable name, value) pairs; unknown keys are errors.
+fn read_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    let where_ = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("config file {where_}: {e}"))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| format!("config file {where_}: {e}"))?;
+    let known = Settings::names();
+    let mut pairs = Vec::new();
+    for (key, value) in table {
+        let name = format!("SANLINK_{}", key.to_ascii_uppercase());
+        if !known.contains(&name) {
+            return Err(format!("config file {where_}: unknown setting {key:?}"));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+                value.to_string()
+            }
+            other => {
+                return Err(format!(
+                    "config file {where_}: {key} must be a string or a number, not {other}"
+                ));
+            }
+        };
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
 fn parse<T>(
     get: &impl Fn(&'static str) -> Option<String>,
     name: &'static str,
@@ -249,6 +308,36 @@ mod tests {
         assert_eq!(e.name, "SANLINK_AMQP_URL");
         let e = with(&[("SANLINK_MAX_LIMIT", "0")]).unwrap_err();
         assert_eq!(e.name, "SANLINK_MAX_LIMIT");
+    }
+
+    #[test]
+    fn a_file_gives_values_and_the_environment_overrides_them() {
+        let dir = std::env::temp_dir().join(format!("sanlink-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sanlink.toml");
+        std::fs::write(
+            &path,
+            "max_limit = 50\nconductor_hostname = \"from-file\"\n",
+        )
+        .unwrap();
+        let s = Settings::from_env_and_file(Some(&path)).unwrap();
+        assert_eq!(s.max_limit, 50);
+        // SANLINK_CONDUCTOR_HOSTNAME is not set in the test environment.
+        assert_eq!(s.conductor_hostname, "from-file");
+        std::fs::write(&path, "no_such_setting = 1\n").unwrap();
+        let e = Settings::from_env_and_file(Some(&path)).unwrap_err();
+        assert!(e.contains("no_such_setting"), "{e}");
+        std::fs::write(&path, "max_limit = 0\n").unwrap();
+        let e = Settings::from_env_and_file(Some(&path)).unwrap_err();
+        assert!(e.contains("SANLINK_MAX_LIMIT"), "{e}");
+    }
+
+    #[test]
+    fn every_setting_has_a_name() {
+        let names = Settings::names();
+        assert!(names.iter().any(|n| n == "SANLINK_DATABASE_URL"));
+        assert!(names.iter().any(|n| n == "SANLINK_AMQP_URL"));
+        assert!(names.len() >= 15, "{names:?}");
     }
 
     #[test]

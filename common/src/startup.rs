@@ -13,9 +13,15 @@ pub fn init_logging() {
         .init();
 }
 
-/// Reads the settings, or says in one line which one is wrong.
-pub fn settings(program: &str) -> Result<Settings, String> {
-    Settings::from_env().map_err(|e| format!("{program}: {e}"))
+/// Reads the settings (environment over the file given by `--config` or
+/// `SANLINK_CONFIG`), or says in one line which one is wrong.
+pub fn settings(program: &str, config: Option<&str>) -> Result<Settings, String> {
+    let env_config = std::env::var("SANLINK_CONFIG")
+        .ok()
+        .filter(|c| !c.is_empty());
+    let path = config.map(str::to_string).or(env_config);
+    Settings::from_env_and_file(path.as_deref().map(std::path::Path::new))
+        .map_err(|e| format!("{program}: {e}"))
 }
 
 pub fn open_db(settings: &Settings) -> Result<Db, String> {
@@ -76,14 +82,26 @@ where
     Fut: std::future::Future<Output = Result<(), String>>,
 {
     init_logging();
-    let settings = match settings(program) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match args.iter().position(|a| a == "--config") {
+        Some(i) if i + 1 < args.len() => {
+            let path = args.remove(i + 1);
+            args.remove(i);
+            Some(path)
+        }
+        Some(_) => {
+            eprintln!("{program}: --config needs a file");
+            return std::process::ExitCode::from(2);
+        }
+        None => None,
+    };
+    let settings = match settings(program, config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
             return std::process::ExitCode::from(2);
         }
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         [] | ["serve"] => match tokio::runtime::Runtime::new() {
@@ -92,7 +110,7 @@ where
         },
         ["db", cmd @ ("upgrade" | "version")] => db_command(&settings, cmd),
         _ => Err(format!(
-            "usage: {program} [serve | db upgrade | db version]"
+            "usage: {program} [--config FILE] [serve | db upgrade | db version]"
         )),
     };
     match result {
