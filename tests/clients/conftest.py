@@ -10,6 +10,9 @@ The service under test is started once per test session, on a free loopback port
   ``$TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/%2f``) with
   queue names private to this run; needs a server database.
 
+The (first) conductor's boot server, which serves the iPXE scripts, listens on a
+free loopback port as well: the ``boot_url`` fixture.
+
 Nothing is built here (``scripts/test.sh`` builds the binaries first). The
 database is a fresh SQLite file in a temporary data directory, or
 ``$TEST_DATABASE_URL`` as given (creating an empty database for it is the
@@ -35,8 +38,9 @@ API_VERSION = "1.46"
 STARTUP_TIMEOUT = 60.0
 TOPOLOGY = os.environ.get("TEST_TOPOLOGY", "embedded")
 
-# The running service's processes and logs, for pytest_terminal_summary.
-_SERVER = {"logs": [], "procs": []}
+# The running service's processes and logs, for pytest_terminal_summary, and the
+# address of its (first) boot server.
+_SERVER = {"logs": [], "procs": [], "boot_url": None}
 
 
 def _free_port():
@@ -93,13 +97,18 @@ def _binary(env_var, name):
 
 
 def _start(data_dir):
-    """Starts the service; returns (processes, base URL or None)."""
+    """Starts the service; returns (processes, base URL or None).
+
+    The (first) conductor's boot server listens on a port chosen here, recorded in
+    ``_SERVER["boot_url"]``; any further conductor's boot server takes a free port.
+    """
     port = _free_port()
+    boot_listen = f"127.0.0.1:{_free_port()}"
+    _SERVER["boot_url"] = f"http://{boot_listen}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANLINK_")}
     env.update(
         SANLINK_LISTEN=f"127.0.0.1:{port}",
-        # Several conductors share this host: each boot server takes a free port.
-        SANLINK_BOOT_LISTEN="127.0.0.1:0",
+        SANLINK_BOOT_LISTEN=boot_listen,
         SANLINK_DATA_DIR=str(data_dir),
         SANLINK_LOG=os.environ.get("SANLINK_LOG", "info"),
         NO_COLOR="1",
@@ -128,12 +137,13 @@ def _start(data_dir):
             "SANLINK_AMQP_PREFIX": f"sanlink-test-{uuid.uuid4().hex[:8]}",
         }
         # Two conductors compete for the requests, as in a scaled-out deployment.
+        # Both share this host: the second one's boot server takes a free port.
         procs = []
-        for host in ("conductor-1", "conductor-2"):
+        for host, boot in (("conductor-1", boot_listen), ("conductor-2", "127.0.0.1:0")):
             log = data_dir / f"{host}.log"
             proc = spawn(
                 _binary("SANLINK_CONDUCTOR_BIN", "conductor"),
-                {**amqp, "SANLINK_CONDUCTOR_HOSTNAME": host},
+                {**amqp, "SANLINK_CONDUCTOR_HOSTNAME": host, "SANLINK_BOOT_LISTEN": boot},
                 log,
             )
             procs.append(proc)
@@ -261,6 +271,12 @@ class Api:
     def set_provision(self, ident, target, stable):
         self.put(f"/v1/nodes/{ident}/states/provision", {"target": target}, expect=202)
         return self.wait_node(ident, provision_state=stable, target_provision_state=None)
+
+
+@pytest.fixture(scope="session")
+def boot_url(sanlink):
+    """Base URL of the boot server of the service (its first conductor's)."""
+    return _SERVER["boot_url"]
 
 
 @pytest.fixture(scope="session")
