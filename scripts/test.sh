@@ -3,8 +3,9 @@
 #
 #   1. Rust unit and integration tests on SQLite   (cargo test --workspace; the Redfish
 #      tests use sushy-emulator from the virtual environment, so that is set up first)
-#   2. the API integration tests on PostgreSQL and on MariaDB/MySQL
-#                                                  (cargo test -p api-gateway --test volume)
+#   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
+#      in-process and with two conductors over RabbitMQ
+#                                   (cargo test -p api-gateway --test volume --test nodes)
 #   3. the client tests: openstacksdk, the `baremetal` CLI and Nova's call sequence
 #      (pytest tests/clients), against the embedded `sanlink` on SQLite and against
 #      the production topology (two `conductor`s + `api-gateway` over RabbitMQ) on
@@ -116,9 +117,11 @@ cargo_tests_sqlite() {
         cargo test --workspace --no-fail-fast
 }
 
+# cargo_api_tests DATABASE TRANSPORT: the API tests against a server database, with the
+# conductor in-process (memory) or two conductors over RabbitMQ (amqp).
 cargo_api_tests() {
-    TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p api-gateway --test volume --no-fail-fast
+    TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
+        cargo test -p api-gateway --test volume --test nodes --no-fail-fast
 }
 
 # --- client tests ------------------------------------------------------------
@@ -190,12 +193,10 @@ VENV_OK=0; last_ok || VENV_OK=1
 
 step "cargo test --workspace (sqlite)" cargo_tests_sqlite
 
-if [ -f "$ROOT/api-gateway/tests/volume.rs" ]; then
-    step "api-gateway volume tests (postgres)" cargo_api_tests postgres
-    step "api-gateway volume tests (mysql)" cargo_api_tests mysql
-else
-    skip "api-gateway volume tests (postgres, mysql)" "api-gateway/tests/volume.rs not present"
-fi
+for db in postgres mysql; do
+    step "api-gateway API tests ($db)" cargo_api_tests "$db" memory
+    step "api-gateway API tests ($db, two conductors over RabbitMQ)" cargo_api_tests "$db" amqp
+done
 
 step "cargo build (sanlink, api-gateway, conductor)" \
     cargo build --bin sanlink --bin api-gateway --bin conductor

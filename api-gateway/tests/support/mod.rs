@@ -26,8 +26,10 @@ use common::db::schema::nodes;
 use common::db::{Backend, Db};
 use common::model::node::Node;
 use common::model::states::{MANAGEABLE, POWER_OFF};
+use common::rpc::amqp::{self, AmqpTransport, Topology};
 use common::rpc::client::ConductorClient;
 use common::rpc::memory::MemoryTransport;
+use common::rpc::{Call as RpcCall, Request, Transport};
 use conductor::Conductor;
 
 /// The version sent when a test does not choose one: the newest, so every feature is on.
@@ -164,6 +166,53 @@ fn server_url(backend: Backend) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// How the gateway reaches its conductors: in-process (default), or with
+/// `TEST_TRANSPORT=amqp` over RabbitMQ (`TEST_AMQP_URL`) to two conductors competing
+/// for one queue, as in the production topology.
+async fn transport(db: &Db, settings: &Arc<Settings>) -> Arc<dyn Transport> {
+    let first = Arc::new(Conductor::new(db.clone(), settings.clone()));
+    first.start().await.expect("conductor starts");
+    if std::env::var("TEST_TRANSPORT").as_deref() != Ok("amqp") {
+        return Arc::new(MemoryTransport::new(first));
+    }
+    let url = std::env::var("TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let topology = Topology::new(&format!("sanlink-it-{}", uuid::Uuid::new_v4().simple()));
+    let second_settings = Arc::new(Settings {
+        conductor_hostname: format!("{}-b", settings.conductor_hostname),
+        ..(**settings).clone()
+    });
+    let second = Arc::new(Conductor::new(db.clone(), second_settings));
+    second.start().await.expect("second conductor starts");
+    for conductor in [first, second] {
+        let (url, topology) = (url.clone(), topology.clone());
+        // The stop signal is never sent: the conductors live as long as the test's runtime.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        std::mem::forget(stop);
+        tokio::spawn(async move { amqp::serve(&url, topology, conductor, 8, stopped).await });
+    }
+    // Connect once both consume, so the gateway's first view of the queue sees them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let transport = AmqpTransport::connect(&url, topology.clone())
+            .await
+            .expect("broker");
+        let probe = Request::new(
+            String::new(),
+            std::time::Duration::from_secs(5),
+            RpcCall::DestroyVolumeConnector {
+                uuid: "probe".into(),
+            },
+        );
+        match transport.call(probe).await {
+            Err(common::Error::Unavailable(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            _ => return Arc::new(transport),
+        }
+    }
+}
+
 /// A running service and what a test needs to talk to it.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -192,14 +241,9 @@ impl TestApp {
             .await
             .expect("migration task")
             .expect("migrations apply");
-        let conductor = Arc::new(Conductor::new(db.clone(), settings.clone()));
-        conductor.start().await.expect("conductor starts");
         let state = AppState {
             db: db.clone(),
-            conductor: ConductorClient::new(
-                Arc::new(MemoryTransport::new(conductor)),
-                settings.rpc_timeout,
-            ),
+            conductor: ConductorClient::new(transport(&db, &settings).await, settings.rpc_timeout),
             settings: settings.clone(),
         };
         let router = api_gateway::build_router(state);

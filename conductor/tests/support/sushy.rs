@@ -124,7 +124,11 @@ impl Emulator {
         let dir = std::env::temp_dir().join(format!("sushy-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("emulator directory");
         let mut config = format!(
-            "SUSHY_EMULATOR_FAKE_DRIVER = True\nSUSHY_EMULATOR_LISTEN_IP = '127.0.0.1'\nSUSHY_EMULATOR_LISTEN_PORT = {port}\n"
+            "SUSHY_EMULATOR_FAKE_DRIVER = True\nSUSHY_EMULATOR_LISTEN_IP = '127.0.0.1'\nSUSHY_EMULATOR_LISTEN_PORT = {port}\n\
+             SUSHY_EMULATOR_STATE_DIR = '{}'\n",
+            // The fake driver keeps its systems in a SQLite file; a directory of each
+            // emulator's own keeps parallel tests and earlier runs from sharing a system.
+            dir.join("state").display()
         );
         if let Some((user, password)) = credentials {
             let auth = dir.join("htpasswd");
