@@ -157,3 +157,34 @@ def test_a_broker_restart_fails_fast_and_recovers_without_losing_writes(cluster)
         for (u, key, n, s, _) in results:
             if u == uuid_ and s == 200:
                 assert extra.get(key) == n, (uuid_, key)
+
+
+def test_sigterm_finishes_in_flight_work_and_releases_locks_at_once(cluster):
+    nodes = make_nodes(cluster, 4)
+    connectors = make_connectors(cluster, nodes, 40)
+    results = []
+    lock = threading.Lock()
+
+    def work(i):
+        patch = [{"op": "add", "path": "/extra/seq", "value": i}]
+        r = cluster.call("PATCH", f"/v1/volume/connectors/{connectors[i]}", json=patch)
+        with lock:
+            results.append((i, r.status_code))
+
+    stopper = threading.Timer(0.3, lambda: cluster.procs["c1"].terminate())
+    stopper.start()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(work, range(len(connectors))))
+    stopper.join()
+    assert cluster.procs["c1"].wait(timeout=30) == 0, "c1 did not stop cleanly"
+
+    statuses = {s for _, s in results}
+    assert statuses <= {200} | ACCEPTABLE_FAILURES, statuses
+    for i, s in results:
+        if s == 200:
+            got = cluster.call("GET", f"/v1/volume/connectors/{connectors[i]}").json()
+            assert got["extra"].get("seq") == i, got
+    # A graceful stop releases its locks itself: nothing waits for the heartbeat timeout.
+    held = [n["uuid"] for n in cluster.call("GET", "/v1/nodes/detail").json()["nodes"]
+            if n["reservation"] == "c1"]
+    assert held == [], f"c1 still holds {held}"
