@@ -40,6 +40,20 @@ async fn add_node(c: &Conductor) -> Node {
         .unwrap()
 }
 
+fn connector(node: &Node, uuid: String, kind: &str, id: &str) -> VolumeConnector {
+    VolumeConnector {
+        id: 0,
+        uuid,
+        node_id: 0,
+        node_uuid: node.uuid.clone(),
+        connector_type: kind.into(),
+        connector_id: id.into(),
+        extra: Default::default(),
+        created_at: now(),
+        updated_at: None,
+    }
+}
+
 fn request(id: &str, call: Call) -> Request {
     Request::new(id.into(), Duration::from_secs(10), call)
 }
@@ -48,17 +62,7 @@ fn request(id: &str, call: Call) -> Request {
 async fn a_redelivered_create_returns_the_created_connector() {
     let c = conductor().await;
     let node = add_node(&c).await;
-    let connector = VolumeConnector {
-        id: 0,
-        uuid: new_uuid(),
-        node_id: 0,
-        node_uuid: node.uuid.clone(),
-        connector_type: "iqn".into(),
-        connector_id: "iqn.2024-01.org.example:n1".into(),
-        extra: Default::default(),
-        created_at: now(),
-        updated_at: None,
-    };
+    let connector = connector(&node, new_uuid(), "iqn", "iqn.2024-01.org.example:n1");
     let call = Call::CreateVolumeConnector { connector };
     let first = c.handle(request("req-1", call.clone())).await.unwrap();
     let second = c.handle(request("req-1", call.clone())).await.unwrap();
@@ -76,17 +80,7 @@ async fn a_redelivered_patch_is_not_applied_twice() {
     let c = conductor().await;
     let node = add_node(&c).await;
     let uuid = new_uuid();
-    let connector = VolumeConnector {
-        id: 0,
-        uuid: uuid.clone(),
-        node_id: 0,
-        node_uuid: node.uuid.clone(),
-        connector_type: "iqn".into(),
-        connector_id: "iqn.2024-01.org.example:n2".into(),
-        extra: Default::default(),
-        created_at: now(),
-        updated_at: None,
-    };
+    let connector = connector(&node, uuid.clone(), "iqn", "iqn.2024-01.org.example:n2");
     c.handle(request("req-a", Call::CreateVolumeConnector { connector }))
         .await
         .unwrap();
@@ -122,17 +116,7 @@ async fn a_redelivered_delete_answers_done_not_404() {
     let c = conductor().await;
     let node = add_node(&c).await;
     let uuid = new_uuid();
-    let connector = VolumeConnector {
-        id: 0,
-        uuid: uuid.clone(),
-        node_id: 0,
-        node_uuid: node.uuid.clone(),
-        connector_type: "wwpn".into(),
-        connector_id: "50:00:00:00:00:00:00:01".into(),
-        extra: Default::default(),
-        created_at: now(),
-        updated_at: None,
-    };
+    let connector = connector(&node, uuid.clone(), "wwpn", "50:00:00:00:00:00:00:01");
     c.handle(request("req-x", Call::CreateVolumeConnector { connector }))
         .await
         .unwrap();
