@@ -29,7 +29,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("SANLINK_AMQP_URL {}: {e}", redact_url(&url)))?;
     let state = AppState {
         db,
-        conductor: ConductorClient::new(Arc::new(transport), settings.rpc_timeout),
+        conductor: ConductorClient::new(transport, settings.rpc_timeout),
         settings: settings.clone(),
     };
     tracing::info!(listen = %settings.listen, broker = %redact_url(&url), "api-gateway serving");

@@ -208,7 +208,7 @@ async fn transport(db: &Db, settings: &Arc<Settings>) -> Arc<dyn Transport> {
             Err(common::Error::Unavailable(_)) if std::time::Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await
             }
-            _ => return Arc::new(transport),
+            _ => return transport,
         }
     }
 }

@@ -129,11 +129,20 @@ fn unavailable(what: &str) -> Error {
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>>;
 
+/// A connection and the channel requests are published on. Replaced as a whole when
+/// the broker closed it for good: auto-recovery heals lost connections, but a channel
+/// the broker closed with an error (say, a publish racing the recovery of the reply
+/// consumer) stays closed.
+struct Link {
+    connection: Arc<Connection>,
+    channel: Channel,
+}
+
 /// The gateway side: publishes requests and routes replies back to their callers.
 pub struct AmqpTransport {
-    _connection: Connection,
-    channel: Channel,
+    url: String,
     topology: Topology,
+    link: tokio::sync::Mutex<Arc<Link>>,
     pending: Pending,
     /// Conductors consuming the request queue, as last read from the broker. With none,
     /// a call fails at once instead of waiting out its deadline.
@@ -144,77 +153,69 @@ pub struct AmqpTransport {
 const CONSUMER_POLL: Duration = Duration::from_secs(1);
 
 impl AmqpTransport {
-    pub async fn connect(url: &str, topology: Topology) -> Result<AmqpTransport, String> {
+    /// Connects, and starts the task that keeps the consumer count fresh while the
+    /// transport lives.
+    pub async fn connect(url: &str, topology: Topology) -> Result<Arc<AmqpTransport>, String> {
+        let pending: Pending = Arc::default();
         let connection = connect(url, "sanlink-gateway")
             .await
             .map_err(|e| e.to_string())?;
-        let channel = connection
-            .create_channel()
+        let link = open_link(Arc::new(connection), &topology, &pending)
             .await
             .map_err(|e| e.to_string())?;
-        topology
-            .declare(&channel)
+        let initial = count_consumers(&link.connection, &topology)
             .await
-            .map_err(|e| e.to_string())?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        let pending: Pending = Arc::default();
-        let consumer = channel
-            .basic_consume(
-                REPLY_TO.into(),
-                "sanlink-gateway-replies".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let routes = pending.clone();
-        consumer.set_delegate(move |delivery: DeliveryResult| {
-            let routes = routes.clone();
-            async move {
-                if let Ok(Some(delivery)) = delivery {
-                    route_reply(&routes, delivery);
-                }
-            }
-        });
-        // Passive declares close their channel when the queue is missing: poll on a
-        // channel of their own.
-        let poll_channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| e.to_string())?;
-        let initial = count_consumers(&poll_channel, &topology).await.unwrap_or(0);
+            .unwrap_or(0);
         let consumers = Arc::new(AtomicU32::new(initial));
-        tokio::spawn(watch_consumers(
-            poll_channel,
-            topology.clone(),
-            Arc::downgrade(&consumers),
-        ));
-        Ok(AmqpTransport {
-            _connection: connection,
-            channel,
+        let transport = Arc::new(AmqpTransport {
+            url: url.to_string(),
             topology,
+            link: tokio::sync::Mutex::new(Arc::new(link)),
             pending,
             consumers,
-        })
+        });
+        tokio::spawn(watch_consumers(Arc::downgrade(&transport)));
+        Ok(transport)
+    }
+
+    /// The link to publish on, replaced first if the broker closed it for good.
+    async fn link(&self) -> Result<Arc<Link>, Error> {
+        let mut link = self.link.lock().await;
+        let channel = link.channel.status();
+        if channel.connected() {
+            return Ok(link.clone());
+        }
+        if channel.reconnecting() || link.connection.status().reconnecting() {
+            return Err(unavailable("The message broker is unreachable"));
+        }
+        tracing::warn!("broker channel closed; opening a new one");
+        let connection = if link.connection.status().connected() {
+            link.connection.clone()
+        } else {
+            Arc::new(connect(&self.url, "sanlink-gateway").await.map_err(|e| {
+                tracing::warn!(error = %e, "cannot reach the broker");
+                unavailable("The message broker is unreachable")
+            })?)
+        };
+        let fresh = open_link(connection, &self.topology, &self.pending)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot open a broker channel");
+                unavailable("The message broker is unreachable")
+            })?;
+        *link = Arc::new(fresh);
+        Ok(link.clone())
     }
 
     async fn publish(&self, request: &Request, correlation_id: &str) -> Result<(), Error> {
-        if !self.channel.status().connected() {
-            return Err(unavailable("The message broker is unreachable"));
-        }
+        let link = self.link().await?;
         let ttl = request.deadline_ms.saturating_sub(epoch_ms()).max(1);
         let properties = BasicProperties::default()
             .with_correlation_id(correlation_id.into())
             .with_reply_to(REPLY_TO.into())
             .with_delivery_mode(PERSISTENT)
             .with_expiration(ShortString::from(ttl.to_string()));
-        let confirm = self
+        let confirm = link
             .channel
             .basic_publish(
                 "".into(),
@@ -242,7 +243,48 @@ impl AmqpTransport {
     }
 }
 
-async fn count_consumers(channel: &Channel, topology: &Topology) -> lapin::Result<u32> {
+/// Opens the publishing channel with confirms, and the direct reply-to consumer on it
+/// (replies come back on the channel that published the request).
+async fn open_link(
+    connection: Arc<Connection>,
+    topology: &Topology,
+    pending: &Pending,
+) -> lapin::Result<Link> {
+    let channel = connection.create_channel().await?;
+    topology.declare(&channel).await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let consumer = channel
+        .basic_consume(
+            REPLY_TO.into(),
+            "sanlink-gateway-replies".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    let routes = pending.clone();
+    consumer.set_delegate(move |delivery: DeliveryResult| {
+        let routes = routes.clone();
+        async move {
+            if let Ok(Some(delivery)) = delivery {
+                route_reply(&routes, delivery);
+            }
+        }
+    });
+    Ok(Link {
+        connection,
+        channel,
+    })
+}
+
+/// Asks the broker how many consumers the request queue has. A passive declare closes
+/// its channel when the queue is missing, so each count uses a channel of its own.
+async fn count_consumers(connection: &Connection, topology: &Topology) -> lapin::Result<u32> {
+    let channel = connection.create_channel().await?;
     let queue = channel
         .queue_declare(
             topology.queue.as_str().into(),
@@ -252,23 +294,19 @@ async fn count_consumers(channel: &Channel, topology: &Topology) -> lapin::Resul
             },
             FieldTable::default(),
         )
-        .await?;
-    Ok(queue.consumer_count())
+        .await;
+    let _ = channel.close(200, "counted".into()).await;
+    Ok(queue?.consumer_count())
 }
 
 /// Keeps the consumer count fresh for as long as the transport exists.
-async fn watch_consumers(
-    channel: Channel,
-    topology: Topology,
-    consumers: std::sync::Weak<AtomicU32>,
-) {
+async fn watch_consumers(transport: std::sync::Weak<AmqpTransport>) {
     loop {
         tokio::time::sleep(CONSUMER_POLL).await;
-        let Some(count) = consumers.upgrade() else {
-            return;
-        };
-        if let Ok(n) = count_consumers(&channel, &topology).await {
-            count.store(n, Ordering::Relaxed);
+        let Some(t) = transport.upgrade() else { return };
+        let link = t.link.lock().await.clone();
+        if let Ok(n) = count_consumers(&link.connection, &t.topology).await {
+            t.consumers.store(n, Ordering::Relaxed);
         }
     }
 }
