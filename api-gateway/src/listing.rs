@@ -124,6 +124,16 @@ impl ListParams {
         })
     }
 
+    /// The database page this list asks for, starting after the row `marker` names.
+    pub fn page(&self, marker: Option<i64>) -> common::db::Page {
+        common::db::Page {
+            sort_key: self.sort_key.clone(),
+            descending: self.descending,
+            limit: self.limit,
+            marker,
+        }
+    }
+
     /// Keeps the fields the request asked for (always with `links`).
     pub fn select(&self, c: &Collection, mut item: Map<String, Value>) -> Map<String, Value> {
         if self.detail {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::{Map, Value, json};
 
-use common::db::{self, nodes};
+use common::db::nodes;
 use common::model::node::{INTERFACES, Node, is_valid_name};
 use common::model::states;
 use common::model::{canonical_uuid, new_uuid, now};
@@ -276,12 +276,7 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
         Some(m) => Some(state.db.run(move |conn| nodes::id_of(conn, &m)).await?),
         None => None,
     };
-    let page = db::Page {
-        sort_key: params.sort_key.clone(),
-        descending: params.descending,
-        limit: params.limit,
-        marker,
-    };
+    let page = params.page(marker);
     let filter2 = filter.clone();
     let found = state
         .db

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use common::db::{self, ports};
+use common::db::ports;
 use common::model::port::{ADDRESS_MAX, Port, normalize_mac};
 use common::model::{canonical_uuid, isoformat, new_uuid, now};
 use common::schema::{self, Kind, field};
@@ -182,12 +182,7 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
         Some(m) => Some(state.db.run(move |conn| ports::id_of(conn, &m)).await?),
         None => None,
     };
-    let page = db::Page {
-        sort_key: params.sort_key.clone(),
-        descending: params.descending,
-        limit: params.limit,
-        marker,
-    };
+    let page = params.page(marker);
     let found = state
         .db
         .run(move |conn| ports::list(conn, node_id, address.as_deref(), &page))

@@ -244,12 +244,7 @@ async fn list_request(
 
 impl ListRequest {
     fn page(&self) -> db::Page {
-        db::Page {
-            sort_key: self.params.sort_key.clone(),
-            descending: self.params.descending,
-            limit: self.params.limit,
-            marker: self.marker_id,
-        }
+        self.params.page(self.marker_id)
     }
 
     fn respond(
