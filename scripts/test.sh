@@ -12,6 +12,10 @@
 #      PostgreSQL and on MariaDB
 #   4. the fault tests (pytest tests/faults): a conductor killed mid-stream and a
 #      RabbitMQ restart under load, on PostgreSQL and on MariaDB
+#   5. the end-to-end test (tests/e2e/run.sh): a QEMU machine, powered through Redfish,
+#      boots its iSCSI volume with iPXE through sanlink, embedded and in the production
+#      topology; as root, since it installs its packages (tests/e2e/install-deps.sh)
+#      and runs in a network namespace of its own
 #
 # Needs running PostgreSQL, MariaDB and RabbitMQ servers (see README.md; .ci/run starts them).
 # Environment:
@@ -27,6 +31,8 @@
 #                   mid-stream, RabbitMQ restarted under load), default "postgres mysql";
 #                   they restart the local RabbitMQ, so run them on a broker of your own
 #   TEST_AMQP_URL   RabbitMQ for those, default amqp://guest:guest@127.0.0.1:5672/%2f
+#   E2E_TOPOLOGIES  topologies of the end-to-end test, default "embedded production";
+#                   empty to skip
 #   PYTHON          interpreter for the virtual environment, default python3
 # Extra arguments are passed to pytest (e.g. scripts/test.sh -k cli -x).
 
@@ -45,6 +51,7 @@ PRODUCTION_DBS="${CLIENT_TEST_PRODUCTION-postgres mysql}"
 declare -a NAMES=() RESULTS=()
 FAILED=0
 FAULT_DBS="${FAULT_TEST_DATABASES-postgres mysql}"
+E2E_TOPOLOGIES="${E2E_TOPOLOGIES-embedded production}"
 
 note() { printf '\n==> %s\n' "$*"; }
 
@@ -231,6 +238,28 @@ for db in $FAULT_DBS; do
         FAILED=1
     else
         step "fault tests: pytest tests/faults ($db)" fault_tests "$db"
+    fi
+done
+
+# e2e_tests TOPOLOGY: a machine boots its SAN volume through sanlink (tests/e2e).
+e2e_tests() {
+    tests/e2e/install-deps.sh >/dev/null || return 1
+    TEST_TOPOLOGY="$1" SANLINK_BIN="$ROOT/target/debug/sanlink" \
+        SANLINK_API_GATEWAY_BIN="$ROOT/target/debug/api-gateway" \
+        SANLINK_CONDUCTOR_BIN="$ROOT/target/debug/conductor" \
+        timeout --signal=TERM 600 tests/e2e/run.sh
+}
+
+for topology in $E2E_TOPOLOGIES; do
+    name="e2e: a machine boots its iSCSI volume ($topology)"
+    if [ "$BUILD_OK" -ne 0 ]; then
+        skip "$name" "no binaries"
+        FAILED=1
+    elif [ "$(id -u)" -ne 0 ]; then
+        skip "$name" "needs root (network namespace, tgtd, libvirtd)"
+        FAILED=1
+    else
+        step "$name" e2e_tests "$topology"
     fi
 done
 
