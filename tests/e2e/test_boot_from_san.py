@@ -8,12 +8,17 @@ BMC; iPXE fetches sanlink's script and attaches the volume. The boot counts only
 the serial console shows this run's nonce, written into the volume's second sector.
 """
 
+import os
+import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import BMC_URL, BOOT_SERVER, wait_until
+from conftest import API_URL, BMC_URL, BOOT_SERVER, REPO, wait_until
 
 BOOT_TIMEOUT = 120  # about 6 s of it is iPXE's own fixed waits under emulation
 # What the served script prints when iPXE cannot attach the volume.
@@ -140,3 +145,50 @@ def test_the_san_refuses_a_machine_without_the_right_keys(cloud, machine, san, e
     assert "Could not open SAN device" in machine.console()
     assert target.banner not in machine.console()
     tear_down(cloud, node, machine)
+
+
+def walkthrough_blocks():
+    """The command blocks of docs/boot-from-volume.md, in order."""
+    text = (REPO / "docs" / "boot-from-volume.md").read_text()
+    return re.findall(r"^```bash\n(.*?)^```", text, flags=re.M | re.S)
+
+
+def run_blocks(blocks, env):
+    """Runs shell blocks as a reader would paste them, stopping at the first failure."""
+    script = "set -euo pipefail\n" + "\n".join(blocks)
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_the_walkthrough_in_the_docs_boots_the_machine(cloud, machine, san, evidence):
+    setup, enroll_block, deploy_block, tear_down_block = walkthrough_blocks()
+    node_iqn, secret = initiator(), "chap-secret-docs"
+    target = san(node_iqn, CHAP_USER, secret)
+    env = {
+        **os.environ,
+        # The venv's `baremetal` first.
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "OS_ENDPOINT": API_URL, "NAME": machine.name, "BMC_URL": BMC_URL,
+        "SYSTEM_ID": machine.system_path, "MAC": machine.mac, "INITIATOR_IQN": node_iqn,
+        "TARGET_PORTAL": target.portal, "TARGET_IQN": target.iqn,
+        "TARGET_LUN": str(target.lun), "CHAP_USER": CHAP_USER, "CHAP_SECRET": secret,
+    }
+    shown = run_blocks([setup, enroll_block], env)
+    # The CLI shows the target it created, with the CHAP secret masked.
+    assert target.iqn in shown and secret not in shown, shown
+    node = cloud.get_node(machine.name)
+    evidence["served script"] = lambda: script(node).text
+
+    shown = run_blocks([setup, deploy_block], env)
+    assert "\npower on\nactive\n" in shown, shown  # `node show -f value`
+    assert console_shows(machine, target.banner, ATTACH_FAILED) == target.banner
+
+    shown = run_blocks([setup, tear_down_block], env)
+    assert "\npower off\navailable\n" in shown, shown
+    node = cloud.get_node(node.id)
+    assert (node.provision_state, node.power_state) == ("available", "power off")
+    assert machine.state() == "shut off"
+    assert list(cloud.volume_targets(node=node.id)) == []
+    cloud.delete_node(node)
