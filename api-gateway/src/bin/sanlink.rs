@@ -26,7 +26,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| format!("conductor start: {e}"))?;
-    conductor::boot::server::start(settings.boot_listen, db.clone(), &settings).await?;
+    // The API's listener serves /metrics for the whole process; the boot server
+    // serves only boot scripts here.
+    conductor::boot::server::start(settings.boot_listen, db.clone(), &settings, None).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let periodic = tokio::spawn(conductor::periodic::run(conductor.clone(), stopped));
     let transport = Arc::new(MemoryTransport::new(conductor.clone()));
