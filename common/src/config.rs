@@ -288,11 +288,6 @@ impl Settings {
         }
     }
 
-    /// The names of every setting, as environment variables.
-    pub fn names() -> Vec<String> {
-        SETTINGS.iter().map(|s| s.name.to_string()).collect()
-    }
-
     /// Reads the settings through `lookup`, so tests need not touch the environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Problems> {
         let r = Reader {
