@@ -26,12 +26,13 @@ impl Transport for MemoryTransport {
         let bytes = encode(&request);
         let handler = self.handler.clone();
         // The conductor's work runs in its own task: a caller that gives up does not
-        // cancel a mutation half-way.
-        let work = tokio::spawn(async move {
+        // cancel a mutation half-way. It stays in the caller's span, so its log lines
+        // show under the API request that caused them.
+        let work = tokio::spawn(tracing::Instrument::in_current_span(async move {
             let request: Request = decode(&bytes).map_err(Error::Internal)?;
             let reply = handler.handle(request).await;
             decode::<Response>(&encode(&reply)).map_err(Error::Internal)?
-        });
+        }));
         match tokio::time::timeout(wait, work).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => Err(Error::Internal(format!("conductor task failed: {e}"))),
