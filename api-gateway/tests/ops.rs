@@ -196,6 +196,8 @@ async fn readiness_names_a_broker_that_is_down() {
     assert_eq!(body["checks"]["database"]["status"], "ok");
     assert_eq!(body["checks"]["broker"]["status"], "down");
 
+    delete_queues(&Topology::new(&prefix)).await;
+
     // A conductor's check: it connects to the broker URL of its settings.
     let closed = format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port());
     let checks: Vec<Arc<dyn Check>> = vec![Arc::new(BrokerUrlCheck(closed))];
@@ -210,6 +212,21 @@ async fn readiness_names_a_broker_that_is_down() {
     let (status, body) = get(&format!("{base}/readyz")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["checks"]["broker"]["status"], "ok");
+}
+
+/// Removes a test's queues from the shared broker instead of leaving them to expire.
+async fn delete_queues(topology: &Topology) {
+    use lapin::options::QueueDeleteOptions;
+    let connection = lapin::Connection::connect(&amqp_url(), Default::default())
+        .await
+        .expect("broker");
+    let channel = connection.create_channel().await.expect("channel");
+    for queue in [&topology.queue, &topology.dead_letter_queue] {
+        let _ = channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
+    }
+    let _ = connection.close(200, "done".into()).await;
 }
 
 /// `host:port` of a URL.
@@ -356,7 +373,7 @@ async fn grows(series: &str, floor: f64) -> bool {
 
 #[tokio::test]
 async fn redelivered_and_dead_lettered_requests_are_counted() {
-    use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeleteOptions};
+    use lapin::options::{BasicGetOptions, BasicPublishOptions};
     use lapin::{BasicProperties, Connection, ConnectionProperties};
 
     let app = TestApp::start().await;
@@ -453,10 +470,6 @@ async fn redelivered_and_dead_lettered_requests_are_counted() {
 
     stop.send(true).unwrap();
     second.await.unwrap().expect("second conductor ran");
-    for queue in [&topology.queue, &topology.dead_letter_queue] {
-        let _ = channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
     let _ = connection.close(200, "done".into()).await;
+    delete_queues(&topology).await;
 }
