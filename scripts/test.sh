@@ -6,8 +6,10 @@
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
 #      in-process and with two conductors over RabbitMQ
 #                                   (cargo test -p api-gateway --test volume --test nodes)
-#   3. the client tests: openstacksdk, the `baremetal` CLI and Nova's call sequence
-#      (pytest tests/clients), against the embedded `sanlink` on SQLite and against
+#   3. the client tests: openstacksdk, the `baremetal` CLI, Nova's call sequence and
+#      the operations (request ids in the logs, /healthz, /readyz, /metrics, the admin
+#      commands, the commands of docs/operations.md; they need curl, sqlite3, pg_dump
+#      and mariadb-dump) (pytest tests/clients), against the embedded `sanlink` on SQLite and against
 #      the production topology (two `conductor`s + `api-gateway` over RabbitMQ) on
 #      PostgreSQL and on MariaDB
 #   4. the fault tests (pytest tests/faults): a conductor killed mid-stream and a

@@ -4,22 +4,38 @@
 pub mod app;
 pub mod error;
 pub mod extract;
+pub mod http_metrics;
 pub mod listing;
 pub mod request_id;
 pub mod routes;
 pub mod server;
 pub mod version;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 
+use common::ops::{Check, Ops};
+use common::rpc::client::ConductorClient;
+
 use crate::app::AppState;
 use crate::error::ApiError;
 
-/// The whole API as one router.
+/// The whole API as one router, with the operator endpoints (`/healthz`, `/readyz`,
+/// `/metrics`) beside it, outside the API's middleware.
 pub fn build_router(state: AppState) -> Router {
+    let mut checks: Vec<Arc<dyn Check>> = Vec::new();
+    if state.conductor.has_broker() {
+        checks.push(Arc::new(BrokerCheck(state.conductor.clone())));
+    }
+    let ops = Ops::new(state.db.clone(), state.settings.heartbeat_timeout, checks);
+    ops.router().merge(api_router(state))
+}
+
+fn api_router(state: AppState) -> Router {
     Router::new()
         .route("/", axum::routing::get(routes::root::root))
         .route("/v1", axum::routing::get(routes::root::v1))
@@ -44,5 +60,20 @@ pub fn build_router(state: AppState) -> Router {
             .into_response()
         }))
         .layer(middleware::from_fn(request_id::middleware))
+        .layer(middleware::from_fn(http_metrics::middleware))
         .with_state(state)
+}
+
+/// Readiness of the broker the gateway reaches conductors through.
+struct BrokerCheck(ConductorClient);
+
+#[async_trait::async_trait]
+impl Check for BrokerCheck {
+    fn name(&self) -> &'static str {
+        "broker"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0.check_broker().await
+    }
 }

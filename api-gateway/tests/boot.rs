@@ -82,6 +82,7 @@ async fn a_deployed_boot_from_volume_node_is_served_its_script_until_torn_down()
         "127.0.0.1:0".parse().unwrap(),
         app.db.clone(),
         &app.settings,
+        None,
     )
     .await
     .expect("boot server starts");

@@ -1,9 +1,177 @@
-//! Settings every sanlink process honours, read from `SANLINK_*` environment variables.
-//! A bad value stops start-up with one line naming the setting and the reason.
+//! Settings every sanlink process honours: `SANLINK_*` environment variables over an
+//! optional TOML file.
+//!
+//! [`SETTINGS`] is the one list of settings: the parser takes each default from it, and
+//! `docs/configuration.md` is generated from it ([`reference`]), so the documentation
+//! cannot drift from the code. Reading reports every bad setting at once.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// What a setting is when nobody sets it.
+#[derive(Clone, Copy, Debug)]
+pub enum DefaultValue {
+    /// This value, parsed like a given one.
+    Value(&'static str),
+    /// Worked out from other settings or the machine, as described.
+    Derived(&'static str),
+    /// Unset: the feature is off, or the built-in applies, as described.
+    Unset(&'static str),
+}
+
+/// One setting as the reference documents it.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    /// The environment variable; the file's key is the rest in lower case.
+    pub name: &'static str,
+    pub default: DefaultValue,
+    pub meaning: &'static str,
+    /// May be given in a file instead (`<NAME>_FILE` / `<key>_file`), for secrets.
+    pub secret: bool,
+}
+
+const fn setting(name: &'static str, default: DefaultValue, meaning: &'static str) -> Setting {
+    Setting {
+        name,
+        default,
+        meaning,
+        secret: false,
+    }
+}
+
+const fn secret(name: &'static str, default: DefaultValue, meaning: &'static str) -> Setting {
+    Setting {
+        name,
+        default,
+        meaning,
+        secret: true,
+    }
+}
+
+use DefaultValue::{Derived, Unset, Value};
+
+/// Every setting, in the order the reference lists them.
+pub const SETTINGS: &[Setting] = &[
+    setting(
+        "SANLINK_LISTEN",
+        Value("127.0.0.1:6385"),
+        "address and port of the API (`host:port`)",
+    ),
+    setting(
+        "SANLINK_DATA_DIR",
+        Value("./data"),
+        "where the embedded SQLite database lives",
+    ),
+    secret(
+        "SANLINK_DATABASE_URL",
+        Derived("`sqlite://<data dir>/sanlink.sqlite`"),
+        "`sqlite://<path>`, `postgres://user:pw@host:port/db` or `mysql://user:pw@host:port/db`; TLS options go in the URL's query (see the operator guide)",
+    ),
+    secret(
+        "SANLINK_AMQP_URL",
+        Unset("unset"),
+        "`amqp://` or `amqps://` URL of RabbitMQ; required by `api-gateway` and `conductor`; `sanlink` (embedded mode) always uses its in-process transport",
+    ),
+    setting(
+        "SANLINK_AMQP_PREFIX",
+        Value("sanlink"),
+        "prefix of the RabbitMQ queue and exchange names",
+    ),
+    setting(
+        "SANLINK_CONDUCTOR_HOSTNAME",
+        Derived("the machine's host name"),
+        "the name a conductor registers with and holds node locks under (shown in a node's `reservation`)",
+    ),
+    setting(
+        "SANLINK_RPC_TIMEOUT",
+        Value("60"),
+        "seconds the gateway waits for a conductor's answer",
+    ),
+    setting(
+        "SANLINK_NODE_LOCKED_RETRY_ATTEMPTS",
+        Value("3"),
+        "how often a busy node lock is tried before the caller gets 409",
+    ),
+    setting(
+        "SANLINK_NODE_LOCKED_RETRY_INTERVAL",
+        Value("1"),
+        "seconds between those attempts",
+    ),
+    setting(
+        "SANLINK_MAX_LIMIT",
+        Value("1000"),
+        "the largest page a list returns (`limit` above it is capped)",
+    ),
+    setting(
+        "SANLINK_PUBLIC_URL",
+        Derived("the request's host"),
+        "base URL used in `links` and `next`",
+    ),
+    setting(
+        "SANLINK_DB_MAX_CONNECTIONS",
+        Value("10"),
+        "database connection pool size per process",
+    ),
+    setting(
+        "SANLINK_CONDUCTOR_WORKERS",
+        Value("16"),
+        "requests one conductor works on at once",
+    ),
+    setting(
+        "SANLINK_HEARTBEAT_INTERVAL",
+        Value("10"),
+        "seconds between a conductor's heartbeats",
+    ),
+    setting(
+        "SANLINK_HEARTBEAT_TIMEOUT",
+        Value("60"),
+        "seconds without a heartbeat after which a conductor counts as gone and its node locks are released; must exceed the interval",
+    ),
+    setting(
+        "SANLINK_BOOT_LISTEN",
+        Value("127.0.0.1:8088"),
+        "where each conductor serves iPXE scripts (`/boot.ipxe`, `/pxelinux.cfg/<mac>`, `/<node-uuid>/config`) and its `/metrics`, `/healthz` and `/readyz`; use an address booting nodes can reach",
+    ),
+    setting(
+        "SANLINK_BOOT_URL",
+        Derived("`http://<SANLINK_BOOT_LISTEN>`"),
+        "the boot server's address as nodes see it, written into the scripts",
+    ),
+    setting(
+        "SANLINK_IPXE_TEMPLATE",
+        Unset("built in"),
+        "path of a minijinja template replacing the boot-from-volume script (`conductor/templates/ipxe_bfv.ipxe` shows the variables)",
+    ),
+    setting(
+        "SANLINK_IPXE_BOOT_TEMPLATE",
+        Unset("built in"),
+        "path of a template replacing the generic `boot.ipxe` (`conductor/templates/boot.ipxe`)",
+    ),
+    setting(
+        "SANLINK_LOG",
+        Value("info"),
+        "log filter, `tracing` env-filter syntax (e.g. `debug`, `api_gateway=debug,info`); logs go to standard error",
+    ),
+    setting(
+        "SANLINK_LOG_FORMAT",
+        Value("text"),
+        "`text` (human-readable) or `json` (one JSON object a line, with the request's span and its `request_id`)",
+    ),
+];
+
+/// The setting named `name`, if there is one.
+pub fn find(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.name == name)
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -39,133 +207,158 @@ pub struct Settings {
     /// dead, and the others release the node locks it held.
     pub heartbeat_timeout: Duration,
     /// `SANLINK_BOOT_LISTEN`: where a conductor serves iPXE scripts to booting nodes.
-    /// Default `127.0.0.1:8088`; nodes on another host need a reachable address.
     pub boot_listen: SocketAddr,
     /// `SANLINK_BOOT_URL`: the boot server's address as nodes see it (behind NAT or a
-    /// proxy it differs from the listen address). Default `http://<SANLINK_BOOT_LISTEN>`.
+    /// proxy it differs from the listen address).
     pub boot_url: String,
     /// `SANLINK_IPXE_TEMPLATE`: a file replacing the built-in boot-from-volume script
     /// template; `SANLINK_IPXE_BOOT_TEMPLATE` likewise for the generic `boot.ipxe`.
     pub ipxe_template: Option<PathBuf>,
     pub ipxe_boot_template: Option<PathBuf>,
+    /// `SANLINK_LOG`: the log filter.
+    pub log: String,
+    /// `SANLINK_LOG_FORMAT`: text or JSON lines.
+    pub log_format: LogFormat,
 }
 
 /// A setting that could not be read: which one and why.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid setting {name}={value:?}: {reason}")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SettingError {
-    pub name: &'static str,
-    pub value: String,
+    pub name: String,
+    /// The value as given, passwords redacted; none when the problem is not a value.
+    pub value: Option<String>,
     pub reason: String,
 }
 
+impl std::fmt::Display for SettingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.value {
+            Some(value) => write!(
+                f,
+                "invalid setting {}={value:?}: {}",
+                self.name, self.reason
+            ),
+            None => write!(f, "{}: {}", self.name, self.reason),
+        }
+    }
+}
+
+impl std::error::Error for SettingError {}
+
+/// Every problem found in a configuration, one a line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problems(pub Vec<SettingError>);
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+impl std::error::Error for Problems {}
+
 impl Settings {
     /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<Settings, SettingError> {
+    pub fn from_env() -> Result<Settings, Problems> {
         Settings::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads the settings from the environment over a TOML file. The file's keys are the
     /// variables' names without `SANLINK_`, in lower case (`database_url = "..."`); an
-    /// environment variable wins over the file.
-    pub fn from_env_and_file(path: Option<&std::path::Path>) -> Result<Settings, String> {
-        let file = match path {
-            Some(p) => read_file(p)?,
-            None => Vec::new(),
+    /// environment variable wins over the file. Every problem, in the file or in a
+    /// value, is reported.
+    pub fn from_env_and_file(path: Option<&Path>) -> Result<Settings, Problems> {
+        let (file, mut problems) = match path {
+            Some(p) => read_file(p),
+            None => (Vec::new(), Vec::new()),
         };
-        Settings::from_lookup(|name| {
+        let settings = Settings::from_lookup(|name| {
             std::env::var(name)
                 .ok()
                 .or_else(|| file.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        })
-        .map_err(|e| e.to_string())
-    }
-
-    /// The names of every setting, as environment variables.
-    /// Found by reading the defaults, so the list cannot drift from the code.
-    pub fn names() -> Vec<String> {
-        let seen = std::cell::RefCell::new(Vec::new());
-        let _ = Settings::from_lookup(|name| {
-            seen.borrow_mut().push(name.to_string());
-            None
         });
-        let mut names = seen.into_inner();
-        names.dedup();
-        names
+        match settings {
+            Ok(s) if problems.is_empty() => Ok(s),
+            Ok(_) => Err(Problems(problems)),
+            Err(Problems(more)) => {
+                problems.extend(more);
+                Err(Problems(problems))
+            }
+        }
     }
 
     /// Reads the settings through `lookup`, so tests need not touch the environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingError> {
-        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        let listen = parse(&get, "SANLINK_LISTEN", "127.0.0.1:6385", |v| {
-            v.parse::<SocketAddr>()
-                .map_err(|e| format!("expected host:port ({e})"))
-        })?;
-        let data_dir = PathBuf::from(get("SANLINK_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let database_url = match get("SANLINK_DATABASE_URL") {
-            Some(url) => {
-                crate::db::Backend::from_url(&url).map_err(|reason| SettingError {
-                    name: "SANLINK_DATABASE_URL",
-                    value: redact_url(&url),
-                    reason,
-                })?;
-                url
-            }
-            None => format!("sqlite://{}", data_dir.join("sanlink.sqlite").display()),
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Problems> {
+        let r = Reader {
+            lookup: &lookup,
+            problems: RefCell::new(Vec::new()),
         };
-        let amqp_url = match get("SANLINK_AMQP_URL") {
-            Some(url) if !(url.starts_with("amqp://") || url.starts_with("amqps://")) => {
-                return Err(SettingError {
-                    name: "SANLINK_AMQP_URL",
-                    value: redact_url(&url),
-                    reason: "expected an amqp:// or amqps:// URL".into(),
-                });
+        let listen = r.parse("SANLINK_LISTEN", socket_addr);
+        let data_dir = PathBuf::from(r.text("SANLINK_DATA_DIR"));
+        let database_url = r
+            .optional("SANLINK_DATABASE_URL", |url| {
+                crate::db::Backend::from_url(url).map(|_| url.to_string())
+            })
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sanlink.sqlite").display()));
+        let amqp_url = r.optional("SANLINK_AMQP_URL", |url| {
+            if url.starts_with("amqp://") || url.starts_with("amqps://") {
+                Ok(url.to_string())
+            } else {
+                Err("expected an amqp:// or amqps:// URL".into())
             }
-            other => other,
-        };
-        let conductor_hostname = get("SANLINK_CONDUCTOR_HOSTNAME").unwrap_or_else(default_hostname);
-        let rpc_timeout = parse(&get, "SANLINK_RPC_TIMEOUT", "60", seconds)?;
-        let node_locked_retry_attempts =
-            parse(&get, "SANLINK_NODE_LOCKED_RETRY_ATTEMPTS", "3", |v| {
-                positive(v).map(|n| n as u32)
-            })?;
-        let node_locked_retry_interval =
-            parse(&get, "SANLINK_NODE_LOCKED_RETRY_INTERVAL", "1", seconds)?;
-        let max_limit = parse(&get, "SANLINK_MAX_LIMIT", "1000", |v| {
-            positive(v).map(|n| n as i64)
-        })?;
-        let db_max_connections = parse(&get, "SANLINK_DB_MAX_CONNECTIONS", "10", |v| {
+        });
+        let conductor_hostname = r
+            .optional("SANLINK_CONDUCTOR_HOSTNAME", |v| Ok(v.to_string()))
+            .unwrap_or_else(default_hostname);
+        let rpc_timeout = r.parse("SANLINK_RPC_TIMEOUT", seconds);
+        let node_locked_retry_attempts = r.parse("SANLINK_NODE_LOCKED_RETRY_ATTEMPTS", |v| {
             positive(v).map(|n| n as u32)
-        })?;
-        let amqp_prefix = get("SANLINK_AMQP_PREFIX").unwrap_or_else(|| "sanlink".into());
-        let conductor_workers = parse(
-            &get,
-            "SANLINK_CONDUCTOR_WORKERS",
-            "16",
-            |v| match positive(v) {
-                Ok(n) if n <= u16::MAX as u64 => Ok(n as u16),
-                _ => Err("expected a whole number from 1 to 65535".into()),
-            },
-        )?;
-        let heartbeat_interval = parse(&get, "SANLINK_HEARTBEAT_INTERVAL", "10", seconds)?;
-        let heartbeat_timeout = parse(&get, "SANLINK_HEARTBEAT_TIMEOUT", "60", seconds)?;
+        });
+        let node_locked_retry_interval = r.parse("SANLINK_NODE_LOCKED_RETRY_INTERVAL", seconds);
+        let max_limit = r.parse("SANLINK_MAX_LIMIT", |v| positive(v).map(|n| n as i64));
+        let db_max_connections = r.parse("SANLINK_DB_MAX_CONNECTIONS", |v| {
+            positive(v).map(|n| n as u32)
+        });
+        let amqp_prefix = r.text("SANLINK_AMQP_PREFIX");
+        let conductor_workers = r.parse("SANLINK_CONDUCTOR_WORKERS", |v| match positive(v) {
+            Ok(n) if n <= u16::MAX as u64 => Ok(n as u16),
+            _ => Err("expected a whole number from 1 to 65535".into()),
+        });
+        let heartbeat_interval = r.parse("SANLINK_HEARTBEAT_INTERVAL", seconds);
+        let heartbeat_timeout = r.parse("SANLINK_HEARTBEAT_TIMEOUT", seconds);
         if heartbeat_timeout <= heartbeat_interval {
-            return Err(SettingError {
-                name: "SANLINK_HEARTBEAT_TIMEOUT",
-                value: format!("{}", heartbeat_timeout.as_secs_f64()),
-                reason: "must be longer than SANLINK_HEARTBEAT_INTERVAL".into(),
-            });
+            r.problem(
+                "SANLINK_HEARTBEAT_TIMEOUT",
+                Some(format!("{}", heartbeat_timeout.as_secs_f64())),
+                "must be longer than SANLINK_HEARTBEAT_INTERVAL",
+            );
         }
-        let boot_listen = parse(&get, "SANLINK_BOOT_LISTEN", "127.0.0.1:8088", |v| {
-            v.parse::<SocketAddr>()
-                .map_err(|e| format!("expected host:port ({e})"))
-        })?;
-        let boot_url = get("SANLINK_BOOT_URL")
-            .map(|u| u.trim().trim_end_matches('/').to_string())
+        let boot_listen = r.parse("SANLINK_BOOT_LISTEN", socket_addr);
+        let boot_url = r
+            .optional("SANLINK_BOOT_URL", |u| {
+                Ok(u.trim_end_matches('/').to_string())
+            })
             .unwrap_or_else(|| format!("http://{boot_listen}"));
-        let ipxe_template = get("SANLINK_IPXE_TEMPLATE").map(PathBuf::from);
-        let ipxe_boot_template = get("SANLINK_IPXE_BOOT_TEMPLATE").map(PathBuf::from);
-        let public_url = get("SANLINK_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        let ipxe_template = r.optional("SANLINK_IPXE_TEMPLATE", |v| Ok(PathBuf::from(v)));
+        let ipxe_boot_template = r.optional("SANLINK_IPXE_BOOT_TEMPLATE", |v| Ok(PathBuf::from(v)));
+        let public_url = r.optional("SANLINK_PUBLIC_URL", |u| {
+            Ok(u.trim_end_matches('/').to_string())
+        });
+        let log = r.parse("SANLINK_LOG", |v| {
+            tracing_subscriber::EnvFilter::try_new(v)
+                .map(|_| v.to_string())
+                .map_err(|e| format!("not a log filter ({e})"))
+        });
+        let log_format = r.parse("SANLINK_LOG_FORMAT", |v| match v {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected text or json".into()),
+        });
+        let problems = r.problems.into_inner();
+        if !problems.is_empty() {
+            return Err(Problems(problems));
+        }
         Ok(Settings {
             listen,
             data_dir,
@@ -186,23 +379,120 @@ impl Settings {
             boot_url,
             ipxe_template,
             ipxe_boot_template,
+            log,
+            log_format,
         })
     }
 }
 
-/// A settings file as (variable name, value) pairs; unknown keys are errors.
-fn read_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
-    let where_ = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("config file {where_}: {e}"))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e| format!("config file {where_}: {e}"))?;
-    let known = Settings::names();
+/// Reads settings through a lookup and collects every problem instead of stopping at
+/// the first, so that an operator fixes a file in one go.
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: RefCell<Vec<SettingError>>,
+}
+
+impl Reader<'_> {
+    fn problem(&self, name: &str, value: Option<String>, reason: impl Into<String>) {
+        self.problems.borrow_mut().push(SettingError {
+            name: name.to_string(),
+            value,
+            reason: reason.into(),
+        });
+    }
+
+    /// The value given for `name`, directly or, for a secret, in the file that
+    /// `<name>_FILE` names (its content, without the trailing newline).
+    fn given(&self, name: &'static str) -> Option<String> {
+        let setting = find(name).unwrap_or_else(|| panic!("{name} is missing from SETTINGS"));
+        let get = |n: &str| (self.lookup)(n).filter(|v| !v.trim().is_empty());
+        let direct = get(name);
+        if !setting.secret {
+            return direct;
+        }
+        let file_name = format!("{name}_FILE");
+        match (direct, get(&file_name)) {
+            (Some(_), Some(path)) => {
+                self.problem(
+                    &file_name,
+                    Some(path),
+                    format!("give {name} or {file_name}, not both"),
+                );
+                None
+            }
+            (direct, None) => direct,
+            (None, Some(path)) => match std::fs::read_to_string(path.trim()) {
+                Ok(text) => Some(text.trim_end_matches(['\r', '\n']).to_string()),
+                Err(e) => {
+                    self.problem(&file_name, Some(path), format!("cannot read the file: {e}"));
+                    None
+                }
+            },
+        }
+    }
+
+    /// The given value, else the default of a setting that has one.
+    fn text(&self, name: &'static str) -> String {
+        match (self.given(name), find(name).map(|s| s.default)) {
+            (Some(v), _) => v,
+            (None, Some(Value(default))) => default.to_string(),
+            (None, _) => panic!("{name} has no default value"),
+        }
+    }
+
+    /// Parses the given value or the default. A bad value is recorded and the default
+    /// stands in, so reading can go on to the other settings.
+    fn parse<T>(&self, name: &'static str, convert: impl Fn(&str) -> Result<T, String>) -> T {
+        let value = self.text(name);
+        convert(value.trim()).unwrap_or_else(|reason| {
+            self.problem(name, Some(redact_url(&value)), reason);
+            let Some(Value(default)) = find(name).map(|s| s.default) else {
+                unreachable!("text() gave a default")
+            };
+            convert(default).unwrap_or_else(|e| panic!("default of {name} is invalid: {e}"))
+        })
+    }
+
+    /// Parses a setting that has no default value; none when unset or bad (recorded).
+    fn optional<T>(
+        &self,
+        name: &'static str,
+        convert: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = self.given(name)?;
+        match convert(value.trim()) {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                self.problem(name, Some(redact_url(&value)), reason);
+                None
+            }
+        }
+    }
+}
+
+/// A settings file as (variable name, value) pairs, and its problems: unknown keys,
+/// values that are neither strings nor numbers, a file that does not read or parse.
+fn read_file(path: &Path) -> (Vec<(String, String)>, Vec<SettingError>) {
+    let file = format!("config file {}", path.display());
+    let problem = |reason: String| SettingError {
+        name: file.clone(),
+        value: None,
+        reason,
+    };
+    let table: toml::Table = match std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| text.parse().map_err(|e: toml::de::Error| e.to_string()))
+    {
+        Ok(table) => table,
+        Err(e) => return (Vec::new(), vec![problem(e.trim().to_string())]),
+    };
     let mut pairs = Vec::new();
+    let mut problems = Vec::new();
     for (key, value) in table {
         let name = format!("SANLINK_{}", key.to_ascii_uppercase());
-        if !known.contains(&name) {
-            return Err(format!("config file {where_}: unknown setting {key:?}"));
+        if !file_keys().contains(&name) {
+            problems.push(problem(format!("unknown setting {key:?}")));
+            continue;
         }
         let value = match value {
             toml::Value::String(s) => s,
@@ -210,28 +500,71 @@ fn read_file(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
                 value.to_string()
             }
             other => {
-                return Err(format!(
-                    "config file {where_}: {key} must be a string or a number, not {other}"
-                ));
+                problems.push(problem(format!(
+                    "{key} must be a string or a number, not {other}"
+                )));
+                continue;
             }
         };
         pairs.push((name, value));
     }
-    Ok(pairs)
+    (pairs, problems)
 }
 
-fn parse<T>(
-    get: &impl Fn(&'static str) -> Option<String>,
-    name: &'static str,
-    default: &str,
-    convert: impl Fn(&str) -> Result<T, String>,
-) -> Result<T, SettingError> {
-    let value = get(name).unwrap_or_else(|| default.to_string());
-    convert(value.trim()).map_err(|reason| SettingError {
-        name,
-        value,
-        reason,
-    })
+/// The variables a file may set: every setting, and `<NAME>_FILE` for secrets.
+fn file_keys() -> Vec<String> {
+    SETTINGS
+        .iter()
+        .flat_map(|s| {
+            let file = s.secret.then(|| format!("{}_FILE", s.name));
+            std::iter::once(s.name.to_string()).chain(file)
+        })
+        .collect()
+}
+
+/// The configuration reference (`docs/configuration.md`), generated from [`SETTINGS`].
+pub fn reference() -> String {
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         <!-- Generated from common/src/config.rs by `sanlink config-reference`; \
+         a test fails when this file differs. -->\n\n\
+         Settings come from environment variables, over an optional TOML file given with \
+         `--config FILE` (or `SANLINK_CONFIG=FILE`) whose keys are the variable names \
+         without `SANLINK_`, in lower case (`SANLINK_RPC_TIMEOUT` is `rpc_timeout`). \
+         A variable wins over the file. `sanlink check-config [--config FILE]` reports \
+         every problem of a configuration at once; a process with a bad setting does \
+         not start.\n\n\
+         Secrets (marked below) may instead be read from a file: `SANLINK_<NAME>_FILE` \
+         in the environment, or `<name>_file` in the TOML file, holds the path of a file \
+         whose content, without its trailing newline, is the value (as with Docker or \
+         Kubernetes secrets). Giving both the value and its file is an error.\n\n\
+         | variable | file key | default | meaning |\n|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let key = s.name.trim_start_matches("SANLINK_").to_ascii_lowercase();
+        let default = match s.default {
+            Value(v) => format!("`{v}`"),
+            Derived(d) | Unset(d) => d.to_string(),
+        };
+        let meaning = if s.secret {
+            format!(
+                "{} (secret: also `{}_FILE` / `{key}_file`)",
+                s.meaning, s.name
+            )
+        } else {
+            s.meaning.to_string()
+        };
+        out.push_str(&format!(
+            "| `{}` | `{key}` | {default} | {meaning} |\n",
+            s.name
+        ));
+    }
+    out
+}
+
+fn socket_addr(v: &str) -> Result<SocketAddr, String> {
+    v.parse::<SocketAddr>()
+        .map_err(|e| format!("expected host:port ({e})"))
 }
 
 fn positive(v: &str) -> Result<u64, String> {
@@ -275,7 +608,7 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn with(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, Problems> {
         let pairs: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -288,6 +621,10 @@ mod tests {
         })
     }
 
+    fn names(problems: &Problems) -> Vec<&str> {
+        problems.0.iter().map(|p| p.name.as_str()).collect()
+    }
+
     #[test]
     fn defaults_are_the_embedded_mode() {
         let s = with(&[]).unwrap();
@@ -295,25 +632,55 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://./data/sanlink.sqlite");
         assert!(s.amqp_url.is_none());
         assert_eq!(s.node_locked_retry_attempts, 3);
+        assert_eq!(s.log_format, LogFormat::Text);
     }
 
     #[test]
     fn bad_values_name_the_setting() {
         let e = with(&[("SANLINK_LISTEN", "nowhere")]).unwrap_err();
-        assert_eq!(e.name, "SANLINK_LISTEN");
+        assert_eq!(names(&e), ["SANLINK_LISTEN"]);
         let e = with(&[("SANLINK_DATABASE_URL", "oracle://u:pw@h/db")]).unwrap_err();
-        assert_eq!(e.name, "SANLINK_DATABASE_URL");
+        assert_eq!(names(&e), ["SANLINK_DATABASE_URL"]);
         assert!(!e.to_string().contains("pw"), "password leaked: {e}");
         let e = with(&[("SANLINK_AMQP_URL", "http://x")]).unwrap_err();
-        assert_eq!(e.name, "SANLINK_AMQP_URL");
+        assert_eq!(names(&e), ["SANLINK_AMQP_URL"]);
         let e = with(&[("SANLINK_MAX_LIMIT", "0")]).unwrap_err();
-        assert_eq!(e.name, "SANLINK_MAX_LIMIT");
+        assert_eq!(names(&e), ["SANLINK_MAX_LIMIT"]);
+        let e = with(&[("SANLINK_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_LOG_FORMAT"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let e = with(&[
+            ("SANLINK_LISTEN", "nowhere"),
+            ("SANLINK_MAX_LIMIT", "0"),
+            ("SANLINK_AMQP_URL", "http://x"),
+            ("SANLINK_HEARTBEAT_INTERVAL", "90"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            names(&e),
+            [
+                "SANLINK_LISTEN",
+                "SANLINK_AMQP_URL",
+                "SANLINK_MAX_LIMIT",
+                "SANLINK_HEARTBEAT_TIMEOUT"
+            ]
+        );
+        assert_eq!(e.to_string().lines().count(), 4, "{e}");
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sanlink-config-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]
     fn a_file_gives_values_and_the_environment_overrides_them() {
-        let dir = std::env::temp_dir().join(format!("sanlink-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("file");
         let path = dir.join("sanlink.toml");
         std::fs::write(
             &path,
@@ -324,20 +691,72 @@ mod tests {
         assert_eq!(s.max_limit, 50);
         // SANLINK_CONDUCTOR_HOSTNAME is not set in the test environment.
         assert_eq!(s.conductor_hostname, "from-file");
-        std::fs::write(&path, "no_such_setting = 1\n").unwrap();
+        std::fs::write(&path, "no_such_setting = 1\nmax_limit = 0\nlisten = [1]\n").unwrap();
         let e = Settings::from_env_and_file(Some(&path)).unwrap_err();
-        assert!(e.contains("no_such_setting"), "{e}");
-        std::fs::write(&path, "max_limit = 0\n").unwrap();
-        let e = Settings::from_env_and_file(Some(&path)).unwrap_err();
-        assert!(e.contains("SANLINK_MAX_LIMIT"), "{e}");
+        let text = e.to_string();
+        assert!(text.contains("no_such_setting"), "{text}");
+        assert!(text.contains("listen must be a string"), "{text}");
+        assert!(text.contains("SANLINK_MAX_LIMIT"), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn every_setting_has_a_name() {
-        let names = Settings::names();
-        assert!(names.iter().any(|n| n == "SANLINK_DATABASE_URL"));
-        assert!(names.iter().any(|n| n == "SANLINK_AMQP_URL"));
-        assert!(names.len() >= 15, "{names:?}");
+    fn secrets_may_come_from_files() {
+        let dir = scratch("secret");
+        let secret = dir.join("db-url");
+        std::fs::write(&secret, "postgres://u:pw@h/db\n").unwrap();
+        let path = secret.display().to_string();
+        let s = with(&[("SANLINK_DATABASE_URL_FILE", &path)]).unwrap();
+        assert_eq!(s.database_url, "postgres://u:pw@h/db");
+        let e = with(&[
+            ("SANLINK_DATABASE_URL_FILE", &path),
+            ("SANLINK_DATABASE_URL", "sqlite://x"),
+        ])
+        .unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_DATABASE_URL_FILE"]);
+        let e = with(&[("SANLINK_AMQP_URL_FILE", "/no/such/file")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_AMQP_URL_FILE"]);
+        let toml = dir.join("sanlink.toml");
+        std::fs::write(&toml, format!("database_url_file = {path:?}\n")).unwrap();
+        let s = Settings::from_env_and_file(Some(&toml)).unwrap();
+        assert_eq!(s.database_url, "postgres://u:pw@h/db");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_default_value_parses() {
+        for s in SETTINGS {
+            if let Value(v) = s.default {
+                let e = with(&[(s.name, v)]);
+                assert!(e.is_ok(), "{}: {e:?}", s.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_setting_is_read_and_documented() {
+        let seen = RefCell::new(Vec::new());
+        let _ = Settings::from_lookup(|name| {
+            seen.borrow_mut().push(name.to_string());
+            None
+        });
+        let seen = seen.into_inner();
+        for s in SETTINGS {
+            assert!(seen.iter().any(|n| n == s.name), "{} is never read", s.name);
+        }
+    }
+
+    /// `docs/configuration.md` is what the code generates; regenerate it with
+    /// `cargo run --bin sanlink -- config-reference > docs/configuration.md`.
+    #[test]
+    fn the_reference_in_docs_is_up_to_date() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
+        let written = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            written == reference(),
+            "docs/configuration.md is out of date: run \
+             `cargo run --bin sanlink -- config-reference > docs/configuration.md`"
+        );
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Types and storage shared by sanlink's gateway and conductors.
 
+pub mod admin;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod metrics;
 pub mod model;
+pub mod ops;
 pub mod patch;
 pub mod rpc;
 pub mod schema;

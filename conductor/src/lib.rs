@@ -126,6 +126,7 @@ impl Handler for Conductor {
     async fn handle(&self, request: Request) -> Response {
         let method = request.call.method();
         let span = tracing::info_span!("rpc", method, request_id = %request.request_id);
+        let start = std::time::Instant::now();
         let work = async {
             if idempotency::already_applied(self, &request.request_id).await {
                 tracing::info!("request already applied; answering from the current state");
@@ -135,10 +136,14 @@ impl Handler for Conductor {
         };
         let reply = tracing::Instrument::instrument(work, span.clone()).await;
         let _guard = span.enter();
+        let elapsed_ms = start.elapsed().as_millis() as u64;
+        // One line per request, so that its id shows in this conductor's log.
         match &reply {
-            Err(common::Error::Internal(detail)) => tracing::error!(detail, "request failed"),
-            Err(e) => tracing::info!(error = %e, "request refused"),
-            Ok(_) => tracing::debug!("request done"),
+            Err(common::Error::Internal(detail)) => {
+                tracing::error!(detail, elapsed_ms, "request failed")
+            }
+            Err(e) => tracing::info!(error = %e, elapsed_ms, "request refused"),
+            Ok(_) => tracing::info!(elapsed_ms, "request done"),
         }
         reply
     }

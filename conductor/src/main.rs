@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use common::config::{Settings, redact_url};
+use common::ops::{BrokerUrlCheck, Check, Ops};
 use common::rpc::amqp::{self, Topology};
 use common::startup;
 use conductor::Conductor;
@@ -29,7 +30,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("conductor start: {e}"))?;
     // Every conductor serves boot scripts for every node, rendered from the database.
-    conductor::boot::server::start(settings.boot_listen, db.clone(), &settings).await?;
+    // ... and its /healthz, /readyz and /metrics, on the same listener.
+    let broker: Arc<dyn Check> = Arc::new(BrokerUrlCheck(url.clone()));
+    let ops = Ops::new(db.clone(), settings.heartbeat_timeout, vec![broker]);
+    conductor::boot::server::start(settings.boot_listen, db.clone(), &settings, Some(ops)).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let periodic = tokio::spawn(conductor::periodic::run(conductor.clone(), stopped.clone()));
     tokio::spawn(async move {

@@ -15,6 +15,11 @@ impl Conductor {
     pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<(), Error> {
         let attempts = self.settings.node_locked_retry_attempts.max(1);
         let mut attempt = 1;
+        let start = std::time::Instant::now();
+        let waited = |outcome: &'static str| {
+            metrics::histogram!(common::metrics::NODE_LOCK_WAIT, "outcome" => outcome)
+                .record(start.elapsed().as_secs_f64());
+        };
         loop {
             let host = self.hostname().to_string();
             match self
@@ -28,11 +33,14 @@ impl Conductor {
                 }
                 Err(e) => {
                     if let Error::NodeLocked { node, holder } = &e {
+                        waited("locked");
+                        metrics::counter!(common::metrics::NODE_LOCKED).increment(1);
                         tracing::info!(node, holder, purpose, "node is locked");
                     }
                     return Err(e);
                 }
                 Ok(()) => {
+                    waited("acquired");
                     tracing::debug!(node_id, purpose, "node lock taken");
                     return Ok(());
                 }

@@ -10,8 +10,10 @@ The service under test is started once per test session, on a free loopback port
   ``$TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/%2f``) with
   queue names private to this run; needs a server database.
 
-The (first) conductor's boot server, which serves the iPXE scripts, listens on a
-free loopback port as well: the ``boot_url`` fixture.
+The (first) conductor's boot server, which serves the iPXE scripts and the
+conductor's /healthz, /readyz and /metrics, listens on a free loopback port as
+well: the ``boot_url`` fixture. In the production topology the conductors log JSON
+lines (``SANLINK_LOG_FORMAT=json``) and the gateway text.
 
 Nothing is built here (``scripts/test.sh`` builds the binaries first). The
 database is a fresh SQLite file in a temporary data directory, or
@@ -40,7 +42,7 @@ TOPOLOGY = os.environ.get("TEST_TOPOLOGY", "embedded")
 
 # The running service's processes and logs, for pytest_terminal_summary, and the
 # address of its (first) boot server.
-_SERVER = {"logs": [], "procs": [], "boot_url": None}
+_SERVER = {"logs": [], "procs": [], "boot_url": None, "env": None, "data_dir": None}
 
 
 def _free_port():
@@ -129,6 +131,8 @@ def _start(data_dir):
                 stderr=subprocess.STDOUT, cwd=data_dir,
             )
 
+    _SERVER["env"] = env
+    _SERVER["data_dir"] = data_dir
     if TOPOLOGY == "production":
         amqp = {
             "SANLINK_AMQP_URL": os.environ.get(
@@ -136,6 +140,7 @@ def _start(data_dir):
             ),
             "SANLINK_AMQP_PREFIX": f"sanlink-test-{uuid.uuid4().hex[:8]}",
         }
+        _SERVER["env"] = {**env, **amqp}
         # Two conductors compete for the requests, as in a scaled-out deployment.
         # Both share this host: the second one's boot server takes a free port.
         procs = []
@@ -143,7 +148,9 @@ def _start(data_dir):
             log = data_dir / f"{host}.log"
             proc = spawn(
                 _binary("SANLINK_CONDUCTOR_BIN", "conductor"),
-                {**amqp, "SANLINK_CONDUCTOR_HOSTNAME": host, "SANLINK_BOOT_LISTEN": boot},
+                # Conductors log JSON lines, the gateway text: both formats get used.
+                {**amqp, "SANLINK_CONDUCTOR_HOSTNAME": host, "SANLINK_BOOT_LISTEN": boot,
+                 "SANLINK_LOG_FORMAT": "json"},
                 log,
             )
             procs.append(proc)
@@ -277,6 +284,18 @@ class Api:
 def boot_url(sanlink):
     """Base URL of the boot server of the service (its first conductor's)."""
     return _SERVER["boot_url"]
+
+
+@pytest.fixture(scope="session")
+def service(sanlink):
+    """How the service runs: its environment (``SANLINK_*`` settings), data directory
+    and log files, for running the admin commands against it and reading its logs."""
+    return {
+        "env": dict(_SERVER["env"]),
+        "data_dir": Path(_SERVER["data_dir"]),
+        "logs": [Path(p) for p in _SERVER["logs"]],
+        "topology": TOPOLOGY,
+    }
 
 
 @pytest.fixture(scope="session")

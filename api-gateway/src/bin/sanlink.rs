@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use api_gateway::app::AppState;
 use common::config::{Settings, redact_url};
+use common::ops::Ops;
 use common::rpc::client::ConductorClient;
 use common::rpc::memory::MemoryTransport;
 use common::startup;
@@ -26,7 +27,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .start()
         .await
         .map_err(|e| format!("conductor start: {e}"))?;
-    conductor::boot::server::start(settings.boot_listen, db.clone(), &settings).await?;
+    // The boot listener serves the operator endpoints as a conductor's does, so that
+    // probes and scrapes are configured alike in both topologies.
+    let ops = Ops::new(db.clone(), settings.heartbeat_timeout, Vec::new());
+    conductor::boot::server::start(settings.boot_listen, db.clone(), &settings, Some(ops)).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let periodic = tokio::spawn(conductor::periodic::run(conductor.clone(), stopped));
     let transport = Arc::new(MemoryTransport::new(conductor.clone()));

@@ -170,6 +170,35 @@ impl Db {
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 
+    /// Runs blocking database work on the calling thread, for command-line tools.
+    pub fn with_conn<T>(
+        &self,
+        work: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| Error::Unavailable(format!("The database is unavailable: {e}")))?;
+        work(&mut conn)
+    }
+
+    /// Answers whether the database takes a query (for readiness). One connection
+    /// attempt only: the pool's own wait would outlast a probe's patience.
+    pub async fn ping(&self) -> Result<(), String> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = match pool.try_get() {
+                Some(conn) => conn,
+                None => pool
+                    .get_timeout(Duration::from_secs(2))
+                    .map_err(|e| e.to_string())?,
+            };
+            conn.batch_execute("SELECT 1").map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
     /// Applies every pending migration for this backend; returns the versions applied.
     pub fn upgrade(&self) -> Result<Vec<String>, String> {
         let mut conn = self.pool.get().map_err(|e| e.to_string())?;

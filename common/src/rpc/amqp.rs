@@ -365,8 +365,25 @@ impl Transport for AmqpTransport {
         match tokio::time::timeout(wait, rx).await {
             Ok(Ok(bytes)) => decode::<Response>(&bytes)
                 .map_err(|e| Error::Internal(format!("undecodable reply: {e}")))?,
-            Ok(Err(_)) | Err(_) => Err(unavailable("No conductor answered in time")),
+            Ok(Err(_)) | Err(_) => {
+                let method = request.call.method();
+                metrics::counter!(crate::metrics::RPC_TIMEOUTS, "method" => method).increment(1);
+                Err(unavailable("No conductor answered in time"))
+            }
         }
+    }
+
+    fn has_broker(&self) -> bool {
+        true
+    }
+
+    /// A round-trip to the broker over the gateway's own link.
+    async fn check_broker(&self) -> Result<(), String> {
+        let link = self.link().await.map_err(|e| e.to_string())?;
+        count_consumers(&link.connection, &self.topology)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("broker: {e}"))
     }
 }
 
@@ -442,13 +459,22 @@ async fn process(handler: Arc<dyn Handler>, channel: Channel, delivery: Delivery
         Ok(r) => {
             return dead_letter(
                 &delivery,
+                "version",
                 &format!("unsupported message version {}", r.version),
             )
             .await;
         }
-        Err(e) => return dead_letter(&delivery, &format!("undecodable message: {e}")).await,
+        Err(e) => {
+            return dead_letter(
+                &delivery,
+                "undecodable",
+                &format!("undecodable message: {e}"),
+            )
+            .await;
+        }
     };
     if delivery.redelivered {
+        metrics::counter!(crate::metrics::RPC_REDELIVERED).increment(1);
         tracing::info!(request_id = %request.request_id, "request redelivered");
     }
     let reply = handler.handle(request).await;
@@ -475,7 +501,8 @@ async fn process(handler: Arc<dyn Handler>, channel: Channel, delivery: Delivery
     }
 }
 
-async fn dead_letter(delivery: &Delivery, reason: &str) {
+async fn dead_letter(delivery: &Delivery, kind: &'static str, reason: &str) {
+    metrics::counter!(crate::metrics::RPC_DEAD_LETTERED, "reason" => kind).increment(1);
     tracing::error!(reason, bytes = delivery.data.len(), "request dead-lettered");
     if let Err(e) = delivery
         .acker
@@ -484,4 +511,15 @@ async fn dead_letter(delivery: &Delivery, reason: &str) {
     {
         tracing::warn!(error = %e, "could not dead-letter request");
     }
+}
+
+/// Connects to the broker and disconnects: the readiness check of a conductor, whose
+/// consuming connection is not shared.
+pub async fn probe(url: &str) -> Result<(), String> {
+    let props = ConnectionProperties::default().with_connection_name("sanlink-probe".into());
+    let connection = Connection::connect(url, props)
+        .await
+        .map_err(|e| format!("broker: {e}"))?;
+    let _ = connection.close(200, "probed".into()).await;
+    Ok(())
 }

@@ -28,10 +28,26 @@ impl ConductorClient {
         ConductorClient { transport, timeout }
     }
 
+    pub fn has_broker(&self) -> bool {
+        self.transport.has_broker()
+    }
+
+    pub async fn check_broker(&self) -> Result<(), String> {
+        self.transport.check_broker().await
+    }
+
     async fn call(&self, request_id: &str, call: Call) -> Result<Reply, Error> {
         let method = call.method();
         let request = Request::new(request_id.to_string(), self.timeout, call);
+        let start = std::time::Instant::now();
         let reply = self.transport.call(request).await;
+        let outcome = match &reply {
+            Ok(_) => "ok",
+            Err(Error::Unavailable(_)) => "unavailable",
+            Err(_) => "error",
+        };
+        metrics::histogram!(crate::metrics::RPC_DURATION, "method" => method, "outcome" => outcome)
+            .record(start.elapsed().as_secs_f64());
         if let Err(e) = &reply {
             tracing::debug!(method, error = %e, "conductor call failed");
         }

@@ -22,21 +22,26 @@ impl MemoryTransport {
 impl Transport for MemoryTransport {
     async fn call(&self, request: Request) -> Response {
         let wait = Duration::from_millis(request.deadline_ms.saturating_sub(epoch_ms()));
+        let method = request.call.method();
         let bytes = encode(&request);
         let handler = self.handler.clone();
         // The conductor's work runs in its own task: a caller that gives up does not
-        // cancel a mutation half-way.
-        let work = tokio::spawn(async move {
+        // cancel a mutation half-way. It stays in the caller's span, so its log lines
+        // show under the API request that caused them.
+        let work = tokio::spawn(tracing::Instrument::in_current_span(async move {
             let request: Request = decode(&bytes).map_err(Error::Internal)?;
             let reply = handler.handle(request).await;
             decode::<Response>(&encode(&reply)).map_err(Error::Internal)?
-        });
+        }));
         match tokio::time::timeout(wait, work).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => Err(Error::Internal(format!("conductor task failed: {e}"))),
-            Err(_) => Err(Error::Unavailable(
-                "The conductor did not answer in time, please retry later.".into(),
-            )),
+            Err(_) => {
+                metrics::counter!(crate::metrics::RPC_TIMEOUTS, "method" => method).increment(1);
+                Err(Error::Unavailable(
+                    "The conductor did not answer in time, please retry later.".into(),
+                ))
+            }
         }
     }
 }

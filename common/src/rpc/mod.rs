@@ -215,4 +215,14 @@ pub trait Handler: Send + Sync + 'static {
 pub trait Transport: Send + Sync + 'static {
     /// Delivers `request` and waits for the reply until the request's deadline.
     async fn call(&self, request: Request) -> Response;
+
+    /// True when calls ride a message broker (which readiness then checks).
+    fn has_broker(&self) -> bool {
+        false
+    }
+
+    /// Checks that the broker takes requests; only asked when there is one.
+    async fn check_broker(&self) -> Result<(), String> {
+        Ok(())
+    }
 }

@@ -47,12 +47,14 @@ pub fn router(db: Db, templates: Templates, boot_url: String) -> Router {
         .with_state(state)
 }
 
-/// Binds `listen` and serves the boot routes until the process ends; returns the bound
-/// address (useful with port 0).
+/// Binds `listen` and serves the boot routes, with the conductor's `/healthz`,
+/// `/readyz` and `/metrics` when `ops` is given, until the process ends; returns the
+/// bound address (useful with port 0).
 pub async fn start(
     listen: SocketAddr,
     db: Db,
     settings: &common::config::Settings,
+    ops: Option<common::ops::Ops>,
 ) -> Result<SocketAddr, String> {
     let templates = Templates::load(settings)?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -61,7 +63,10 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| format!("SANLINK_BOOT_LISTEN {listen}: {e}"))?;
-    let app = router(db, templates, settings.boot_url.clone());
+    let mut app = router(db, templates, settings.boot_url.clone());
+    if let Some(ops) = ops {
+        app = app.merge(ops.router());
+    }
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "boot server stopped");

@@ -166,7 +166,18 @@ impl Bmc {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        let start = std::time::Instant::now();
+        let sent = request.send().await;
+        let kind = match &sent {
+            Err(_) => Some("unreachable"),
+            Ok(r) if matches!(r.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                Some("credentials")
+            }
+            Ok(r) if !r.status().is_success() => Some("status"),
+            Ok(_) => None,
+        };
+        record_call(&method, start.elapsed(), kind);
+        let response = sent.map_err(|e| self.transport_error(&e))?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -336,6 +347,17 @@ impl Bmc {
 
 /// The ResetType that takes a system in `current` state to `target`; None when it is
 /// there already. Reboots of a powered-off system power it on, as Ironic does.
+/// Times a BMC call, and counts it as an error of `kind` when it failed.
+fn record_call(method: &Method, elapsed: std::time::Duration, kind: Option<&'static str>) {
+    use common::metrics::{BMC_DURATION, BMC_ERRORS};
+    let outcome = if kind.is_some() { "error" } else { "ok" };
+    metrics::histogram!(BMC_DURATION, "method" => method.to_string(), "outcome" => outcome)
+        .record(elapsed.as_secs_f64());
+    if let Some(kind) = kind {
+        metrics::counter!(BMC_ERRORS, "kind" => kind).increment(1);
+    }
+}
+
 fn reset_type(target: &str, current: &str) -> Option<&'static str> {
     let on = current == POWER_ON;
     match target {
