@@ -13,4 +13,4 @@ if [ ! -x "$VENV/bin/python" ]; then
     exit 3
 fi
 exec unshare --net -- bash -c 'ip link set lo up && exec "$@"' bash \
-    "$VENV/bin/python" -m pytest -p no:cacheprovider "$ROOT/tests/e2e" "$@"
+    "$VENV/bin/python" -m pytest "$ROOT/tests/e2e" "$@"
