@@ -130,7 +130,7 @@ cargo_tests_sqlite() {
 # conductor in-process (memory) or two conductors over RabbitMQ (amqp).
 cargo_api_tests() {
     TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p api-gateway --test volume --test nodes --no-fail-fast
+        cargo test -p api-gateway --test volume --test nodes --test limits --no-fail-fast
 }
 
 # --- client tests ------------------------------------------------------------

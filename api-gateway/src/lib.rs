@@ -51,6 +51,7 @@ fn api_router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(middleware::from_fn(version::middleware))
+        .layer(middleware::from_fn(extract::reject_nul))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
             ApiError::new(
