@@ -2,6 +2,7 @@
 //! conductors (writes).
 
 pub mod app;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod http_metrics;
@@ -18,6 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 
+use common::config::Auth;
 use common::ops::{Check, Ops};
 use common::rpc::client::ConductorClient;
 
@@ -32,7 +34,15 @@ pub fn build_router(state: AppState) -> Router {
         checks.push(Arc::new(BrokerCheck(state.conductor.clone())));
     }
     let ops = Ops::new(state.db.clone(), state.settings.heartbeat_timeout, checks);
-    ops.router().merge(api_router(state))
+    let auth = state.settings.auth.clone();
+    let router = ops.router().merge(api_router(state));
+    match auth {
+        Auth::NoAuth => router,
+        // Outermost, so that nothing else runs for a caller without credentials.
+        Auth::HttpBasic { user_file } => {
+            router.layer(middleware::from_fn_with_state(user_file, auth::middleware))
+        }
+    }
 }
 
 fn api_router(state: AppState) -> Router {
