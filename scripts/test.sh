@@ -13,7 +13,8 @@
 #      the production topology (two `conductor`s + `api-gateway` over RabbitMQ) on
 #      PostgreSQL and on MariaDB
 #   4. the fault tests (pytest tests/faults): a conductor killed mid-stream and a
-#      RabbitMQ restart under load, on PostgreSQL and on MariaDB
+#      RabbitMQ restart under load, on PostgreSQL and on MariaDB, and a restart of a
+#      private PostgreSQL server (initdb + pg_ctl in a temporary directory) under load
 #   5. the end-to-end test (tests/e2e/run.sh): a QEMU machine, powered through Redfish,
 #      boots its iSCSI volume with iPXE through sanlink, embedded and in the production
 #      topology; as root, since it installs its packages (tests/e2e/install-deps.sh)
