@@ -6,7 +6,8 @@
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
 #      in-process and with two conductors over RabbitMQ
 #                                   (cargo test -p api-gateway --test volume --test nodes)
-#   3. the client tests: openstacksdk, the `baremetal` CLI, Nova's call sequence and
+#   3. the client tests: openstacksdk, the `baremetal` CLI (also with HTTP basic
+#      authentication), secrets absent from responses and debug logs, Nova's call sequence and
 #      the operations (request ids in the logs, /healthz, /readyz, /metrics, the admin
 #      commands, the commands of docs/operations.md; they need curl, sqlite3, pg_dump
 #      and mariadb-dump) (pytest tests/clients), against the embedded `sanlink` on SQLite and against
