@@ -17,7 +17,7 @@ const REALM: &str = "Basic realm=\"Baremetal API\"";
 /// Paths anyone may call: version discovery (as in Ironic) and the liveness and
 /// readiness probes, which say only whether the process and its dependencies are up.
 fn is_public(method: &Method, path: &str) -> bool {
-    let discovery = matches!(path, "/" | "/v1");
+    let discovery = matches!(path, "/" | "/v1" | "/v1/openapi.json");
     let probe = matches!(path, "/healthz" | "/readyz");
     (method == Method::GET || method == Method::HEAD) && (discovery || probe)
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod http_metrics;
 pub mod listing;
+pub mod openapi;
 pub mod request_id;
 pub mod routes;
 pub mod server;
@@ -16,8 +17,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use common::config::Auth;
 use common::ops::{Check, Ops};
@@ -46,12 +50,15 @@ pub fn build_router(state: AppState) -> Router {
 }
 
 fn api_router(state: AppState) -> Router {
-    Router::new()
-        .route("/", axum::routing::get(routes::root::root))
-        .route("/v1", axum::routing::get(routes::root::v1))
-        .merge(routes::volume::router())
-        .merge(routes::nodes::router())
-        .merge(routes::ports::router())
+    let (routes, doc) = documented_routes().split_for_parts();
+    let doc = openapi::document(doc);
+    routes
+        .route(
+            OPENAPI_PATH,
+            axum::routing::get(
+                || async move { ([(header::CONTENT_TYPE, "application/json")], doc) },
+            ),
+        )
         .fallback(|| async { ApiError::not_found_path() })
         .method_not_allowed_fallback(|| async {
             ApiError::routing(
@@ -73,6 +80,25 @@ fn api_router(state: AppState) -> Router {
         .layer(middleware::from_fn(request_id::middleware))
         .layer(middleware::from_fn(http_metrics::middleware))
         .with_state(state)
+}
+
+/// Where the OpenAPI document is served (no version header needed).
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
+/// Every API route with its OpenAPI operation: the router and the document are built
+/// from the same annotated handlers.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(routes::root::root))
+        .routes(routes!(routes::root::v1))
+        .merge(routes::volume::router())
+        .merge(routes::nodes::router())
+        .merge(routes::ports::router())
+}
+
+/// The OpenAPI document of the API, as served at [`OPENAPI_PATH`].
+pub fn openapi_document() -> String {
+    openapi::document(documented_routes().into_openapi())
 }
 
 /// Readiness of the broker the gateway reaches conductors through.
