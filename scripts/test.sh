@@ -13,6 +13,9 @@
 #      and mariadb-dump) (pytest tests/clients), against the embedded `sanlink` on SQLite and against
 #      the production topology (two `conductor`s + `api-gateway` over RabbitMQ) on
 #      PostgreSQL and on MariaDB
+#   3b. the API fuzzer (tests/fuzz/run.sh): schemathesis, in its own .venv-fuzz, runs
+#      every operation of docs/openapi.json against an embedded `sanlink` with a fixed
+#      seed and example count; any 5xx or response off the documented schema fails it
 #   4. the fault tests (pytest tests/faults): a conductor killed mid-stream and a
 #      RabbitMQ restart under load, on PostgreSQL and on MariaDB, and a restart of a
 #      private PostgreSQL server (initdb + pg_ctl in a temporary directory) under load
@@ -118,6 +121,22 @@ setup_venv() {
     fi
     "$VENV/bin/python" -c 'import openstack, ironicclient, pytest, sushy_tools' || return 1
     echo "venv ready: $VENV"
+}
+
+# The fuzzer's own environment: schemathesis pins versions openstacksdk's may not share.
+setup_fuzz_venv() {
+    local python="${PYTHON:-python3}" venv="$ROOT/.venv-fuzz" reqs="$ROOT/tests/fuzz/requirements.txt"
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
+        rm -rf "$venv"
+        "$python" -m venv "$venv" || return 1
+    fi
+    local stamp="$venv/.requirements.sha256" want
+    want="$(sha256sum "$reqs" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$reqs" || return 1
+        echo "$want" > "$stamp"
+    fi
+    "$venv/bin/schemathesis" --version
 }
 
 # --- Rust --------------------------------------------------------------------
@@ -231,6 +250,19 @@ done
 for db in $PRODUCTION_DBS; do
     run_client_tests production "$db" "$@"
 done
+
+fuzz_tests() {
+    setup_fuzz_venv || return 1
+    SANLINK_BIN="$ROOT/target/debug/sanlink" SCHEMATHESIS="$ROOT/.venv-fuzz/bin/schemathesis" \
+        timeout 600 "$ROOT/tests/fuzz/run.sh"
+}
+
+if [ "$BUILD_OK" -ne 0 ]; then
+    skip "fuzz: schemathesis against docs/openapi.json" "no binaries"
+    FAILED=1
+else
+    step "fuzz: schemathesis against docs/openapi.json" fuzz_tests
+fi
 
 fault_tests() {
     TEST_FAULTS_DATABASE="$1" "$VENV/bin/python" -m pytest -p no:cacheprovider "$ROOT/tests/faults"
