@@ -16,6 +16,9 @@ SCHEMATHESIS="${SCHEMATHESIS:-$ROOT/.venv-fuzz/bin/schemathesis}"
 SEED="${FUZZ_SEED:-20261126}"
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-25}"
 CHECKS="not_a_server_error,response_schema_conformance"
+# Every request at the newest version: below 1.32 the volume API is a 404, and the
+# version header's parsing has property tests of its own (api-gateway/tests/parsers.rs).
+VERSION=1.46
 
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -44,11 +47,12 @@ if ! curl -fsS "$base/v1/openapi.json" | cmp -s - "$ROOT/docs/openapi.json"; the
 fi
 
 echo "schemathesis $("$SCHEMATHESIS" --version | awk '{print $NF}'): seed=$SEED" \
-     "max-examples=$MAX_EXAMPLES per operation, checks=$CHECKS, phases=examples,coverage,fuzzing," \
+     "max-examples=$MAX_EXAMPLES per operation, checks=$CHECKS, version header $VERSION, phases=examples,coverage,fuzzing,stateful," \
      "against $base (embedded sanlink, SQLite), schema docs/openapi.json"
 "$SCHEMATHESIS" run "$ROOT/docs/openapi.json" --url "$base" \
     --checks "$CHECKS" --seed "$SEED" --max-examples "$MAX_EXAMPLES" \
-    --phases examples,coverage,fuzzing --workers 1 --request-timeout 30 --no-color
+    --header "X-OpenStack-Ironic-API-Version: $VERSION" \
+    --phases examples,coverage,fuzzing,stateful --workers 1 --request-timeout 30 --no-color
 rc=$?
 if [ "$rc" -ne 0 ]; then
     echo "---- sanlink log (last 80 lines) ----"
