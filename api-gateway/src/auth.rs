@@ -14,8 +14,9 @@ use common::htpasswd::UserFile;
 
 const REALM: &str = "Basic realm=\"Baremetal API\"";
 
-/// Paths anyone may call: version discovery (as in Ironic) and the liveness and
-/// readiness probes, which say only whether the process and its dependencies are up.
+/// Paths anyone may call: version discovery (as in Ironic), the API's OpenAPI
+/// description, and the liveness and readiness probes, which say only whether the
+/// process and its dependencies are up.
 fn is_public(method: &Method, path: &str) -> bool {
     let discovery = matches!(path, "/" | "/v1" | "/v1/openapi.json");
     let probe = matches!(path, "/healthz" | "/readyz");
@@ -157,6 +158,7 @@ mod tests {
         assert!(is_public(&Method::GET, "/"));
         assert!(is_public(&Method::GET, "/v1"));
         assert!(is_public(&Method::GET, "/healthz"));
+        assert!(is_public(&Method::GET, "/v1/openapi.json"));
         assert!(!is_public(&Method::GET, "/metrics"));
         assert!(!is_public(&Method::GET, "/v1/nodes"));
         assert!(!is_public(&Method::POST, "/v1"));

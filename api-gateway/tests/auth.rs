@@ -79,7 +79,7 @@ fn assert_refused(reply: &support::Reply, status: u16, message: &str) {
 async fn every_endpoint_but_discovery_and_probes_needs_credentials() {
     let users = UserFile::new(&[("admin", "Adm1n-pw")]);
     let app = start(&users).await;
-    for path in ["/", "/v1", "/healthz", "/readyz"] {
+    for path in ["/", "/v1", "/v1/openapi.json", "/healthz", "/readyz"] {
         let reply = app.get(path).await;
         assert!(
             reply.status == 200 || (path == "/readyz" && reply.status == 503),
