@@ -7,8 +7,9 @@
 //! (the handlers build their JSON by hand; these describe it), the query parameters,
 //! and the version header and Ironic error responses every operation has.
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Required};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
@@ -308,6 +309,11 @@ impl Modify for Shared {
                         .entry(status.to_string())
                         .or_insert_with(|| error.clone().into());
                 }
+                for response in op.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        add_response_headers(response);
+                    }
+                }
             }
         }
     }
@@ -324,6 +330,36 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut Operation> {
     .into_iter()
     .filter_map(|o| o.as_mut())
     .collect()
+}
+
+/// The headers every response carries: the supported version range and the request
+/// id; the version used when it was valid.
+fn add_response_headers(response: &mut Response) {
+    let headers = [
+        (
+            "X-OpenStack-Ironic-API-Minimum-Version",
+            "oldest supported microversion (1.1)",
+        ),
+        (
+            "X-OpenStack-Ironic-API-Maximum-Version",
+            "newest supported microversion (1.46)",
+        ),
+        (
+            VERSION_HEADER,
+            "the microversion the request was served at (absent when it was refused)",
+        ),
+        (
+            "X-OpenStack-Request-Id",
+            "`req-<uuid>`, also on every log line about the request",
+        ),
+    ];
+    for (name, description) in headers {
+        let header = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(description))
+            .build();
+        response.headers.insert(name.to_string(), header);
+    }
 }
 
 fn version_header() -> Parameter {
