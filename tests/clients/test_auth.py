@@ -101,3 +101,28 @@ def test_baremetal_cli_with_http_basic(basic_service):
     refused = run("node", "list", password="wrong")
     assert refused.returncode != 0
     assert "401" in refused.stderr or "Unauthorized" in refused.stderr or "Incorrect" in refused.stderr, refused.stderr
+
+
+def test_metrics_need_credentials_and_probes_do_not(basic_service):
+    assert requests.get(basic_service + "/healthz").status_code == 200
+    assert requests.get(basic_service + "/v1/openapi.json").status_code == 200
+    assert requests.get(basic_service + "/metrics").status_code == 401
+    metrics = requests.get(basic_service + "/metrics", auth=(USER, PASSWORD))
+    assert metrics.status_code == 200 and "sanlink_http_requests_total" in metrics.text
+
+
+def test_noauth_does_not_start_on_a_non_loopback_address(tmp_path):
+    binary = str(conftest._binary("SANLINK_BIN", "sanlink"))
+    env = {k: v for k, v in conftest.os.environ.items() if not k.startswith("SANLINK_")}
+    env.update(SANLINK_LISTEN=f"0.0.0.0:{conftest._free_port()}", SANLINK_DATA_DIR=str(tmp_path),
+               SANLINK_BOOT_LISTEN=f"127.0.0.1:{conftest._free_port()}")
+    check = subprocess.run([binary, "check-config"], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert check.returncode == 1, check
+    assert "SANLINK_AUTH_STRATEGY" in check.stderr and "SANLINK_NOAUTH_ALLOW_REMOTE" in check.stderr
+    start = subprocess.run([binary], env=env, capture_output=True, text=True, timeout=60)
+    assert start.returncode == 2 and "noauth" in start.stderr, start
+    # Explicitly allowed, the same configuration is valid.
+    allowed = subprocess.run([binary, "check-config"], env={**env, "SANLINK_NOAUTH_ALLOW_REMOTE": "true"},
+                             capture_output=True, text=True, timeout=60)
+    assert allowed.returncode == 0, allowed.stderr
