@@ -1,15 +1,16 @@
 """HTTP basic authentication (SANLINK_AUTH_STRATEGY=http_basic) with the real clients:
-openstacksdk (``auth_type: http_basic``) and the ``baremetal`` CLI, against an embedded
-``sanlink`` of its own. Without credentials, or with wrong ones, both fail with 401."""
+openstacksdk (``auth_type: http_basic``) and the ``baremetal`` CLI, against a service
+of its own in the session's topology (own_service.py). Without credentials, or with
+wrong ones, both fail with 401."""
 
 import subprocess
-import time
 
 import bcrypt
 import pytest
 import requests
 
 import conftest
+from own_service import OwnService
 
 USER = "sanlink-admin"
 PASSWORD = "Basic-auth-pw-7f3a"
@@ -21,29 +22,10 @@ def basic_service(tmp_path_factory):
     users = data_dir / "htpasswd"
     digest = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=5)).decode()
     users.write_text(f"{USER}:{digest}\n")
-    port = conftest._free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in conftest.os.environ.items() if not k.startswith("SANLINK_")}
-    env.update(
-        SANLINK_LISTEN=f"127.0.0.1:{port}",
-        SANLINK_BOOT_LISTEN=f"127.0.0.1:{conftest._free_port()}",
-        SANLINK_DATA_DIR=str(data_dir),
-        SANLINK_AUTH_STRATEGY="http_basic",
-        SANLINK_HTTP_BASIC_AUTH_USER_FILE=str(users),
-    )
-    log = open(data_dir / "sanlink.log", "ab")
-    proc = subprocess.Popen(
-        [str(conftest._binary("SANLINK_BIN", "sanlink"))], env=env, stdout=log,
-        stderr=subprocess.STDOUT, cwd=data_dir,
-    )
-    try:
-        assert conftest._wait_http(base, [proc], time.monotonic() + 60), (
-            (data_dir / "sanlink.log").read_text()
-        )
-        yield base
-    finally:
-        conftest._stop([proc])
-        log.close()
+    service = OwnService(data_dir, SANLINK_AUTH_STRATEGY="http_basic",
+                         SANLINK_HTTP_BASIC_AUTH_USER_FILE=str(users)).start()
+    yield service.base
+    service.stop()
 
 
 def sdk(base, password=PASSWORD):

@@ -3,13 +3,13 @@ credentials are masked in API responses and error messages, and absent from the 
 of every process, at debug level.
 
 The test starts its own service at ``SANLINK_LOG=debug`` in the session's topology
-(embedded, or a conductor and a gateway over RabbitMQ with queue names of its own),
+(own_service.py: embedded, or a conductor and a gateway over RabbitMQ with queue names
+of its own),
 runs a sequence with distinctive secrets, stops the processes and reads every log.
 On PostgreSQL the database URL carries a password (the test server trusts local
 connections, so any password is accepted) that must not be logged either.
 """
 
-import subprocess
 import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
@@ -18,6 +18,7 @@ import pytest
 import requests
 
 import conftest
+from own_service import OwnService
 
 TAG = uuid.uuid4().hex[:10]
 CHAP = f"chap-secret-{TAG}"
@@ -40,55 +41,19 @@ def _with_password(url, password):
 
 @pytest.fixture(scope="module")
 def debug_service(tmp_path_factory):
-    """(base URL, log files, secrets to look for) of a service logging at debug level."""
-    data_dir = tmp_path_factory.mktemp("sanlink-secrets")
-    port = conftest._free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in conftest.os.environ.items() if not k.startswith("SANLINK_")}
-    env.update(
-        SANLINK_LISTEN=f"127.0.0.1:{port}",
-        SANLINK_BOOT_LISTEN=f"127.0.0.1:{conftest._free_port()}",
-        SANLINK_DATA_DIR=str(data_dir),
-        SANLINK_LOG="debug",
-        SANLINK_RPC_TIMEOUT="20",
-        NO_COLOR="1",
-    )
+    """(base URL, log files, secrets to look for, processes) of a service at debug level."""
+    settings = {"SANLINK_LOG": "debug", "SANLINK_RPC_TIMEOUT": "20"}
     secrets = [CHAP, CHAP_2, BMC, BMC_2, BMC_IN_URL, PATCH_SECRET]
     database = conftest.os.environ.get("TEST_DATABASE_URL", "")
     if database.startswith("postgres"):
-        env["SANLINK_DATABASE_URL"] = _with_password(database, DB_PASSWORD)
+        settings["SANLINK_DATABASE_URL"] = _with_password(database, DB_PASSWORD)
         secrets.append(DB_PASSWORD)
-    elif database:
-        env["SANLINK_DATABASE_URL"] = database
-    procs, logs = [], []
-
-    def spawn(binary, name, extra):
-        log = data_dir / f"{name}.log"
-        logs.append(log)
-        with open(log, "ab") as out:
-            procs.append(subprocess.Popen([str(binary)], env={**env, **extra}, stdout=out,
-                                          stderr=subprocess.STDOUT, cwd=data_dir))
-        return log
-
-    deadline = time.monotonic() + 60
-    if conftest.TOPOLOGY == "production":
-        amqp_url = conftest.os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
-        amqp = {"SANLINK_AMQP_URL": amqp_url,
-                "SANLINK_AMQP_PREFIX": f"sanlink-secrets-{TAG}"}
+    service = OwnService(tmp_path_factory.mktemp("sanlink-secrets"), **settings).start()
+    if service.broker_credentials:
         # The broker's password: guest's is not distinctive, its URL form is.
-        broker = urlsplit(amqp_url)
-        secrets.append(f"{broker.username}:{broker.password}@")
-        log = spawn(conftest._binary("SANLINK_CONDUCTOR_BIN", "conductor"), "conductor",
-                    {**amqp, "SANLINK_CONDUCTOR_HOSTNAME": f"secrets-{TAG}"})
-        assert conftest._wait_log(log, "conductor serving", procs[0], deadline), log.read_text()
-        spawn(conftest._binary("SANLINK_GATEWAY_BIN", "api-gateway"), "api-gateway", amqp)
-    else:
-        spawn(conftest._binary("SANLINK_BIN", "sanlink"), "sanlink", {})
-    try:
-        assert conftest._wait_http(base, procs, deadline), [p.read_text() for p in logs]
-        yield base, logs, secrets, procs
-    finally:
-        conftest._stop(procs)
+        secrets.append(service.broker_credentials)
+    yield service.base, service.logs, secrets, service.procs
+    service.stop()
 
 
 def call(method, url, body=None, expect=None):
