@@ -102,6 +102,14 @@ def test_secrets_are_masked_in_responses_and_absent_from_every_log(debug_service
     ])
     api("PUT", f"/nodes/{node['uuid']}/states/power", {"target": "power off"})
     api("GET", f"/nodes/{node['uuid']}/validate")
+    # ... and inside an address that is refused: its error names it, masked.
+    api("PATCH", f"/nodes/{node['uuid']}", [
+        {"op": "replace", "path": "/driver_info/redfish_address",
+         "value": f"ftp://admin:{BMC_IN_URL}@127.0.0.1:9"},
+    ])
+    refused = api("GET", f"/nodes/{node['uuid']}/validate", expect=200).json()
+    assert "redfish_address" in refused["power"]["reason"], refused
+    api("PUT", f"/nodes/{node['uuid']}/states/power", {"target": "power on"})
 
     # CHAP secrets of an iSCSI volume target, on a fake node that is powered off (as
     # target updates need).

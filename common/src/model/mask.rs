@@ -57,7 +57,7 @@ fn mask_value(v: &Value) -> Value {
 
 /// Masks the password of a URL's user info (`http://admin:pw@bmc` becomes
 /// `http://admin:******@bmc`): BMC addresses may carry their credentials.
-fn mask_url_password(s: &str) -> String {
+pub fn mask_url_password(s: &str) -> String {
     let Some(scheme_end) = s.find("://") else {
         return s.to_string();
     };
