@@ -6,14 +6,19 @@
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
 #      in-process and with two conductors over RabbitMQ
 #                                   (cargo test -p api-gateway --test volume --test nodes)
-#   3. the client tests: openstacksdk, the `baremetal` CLI, Nova's call sequence and
+#   3. the client tests: openstacksdk, the `baremetal` CLI (also with HTTP basic
+#      authentication), secrets absent from responses and debug logs, Nova's call sequence and
 #      the operations (request ids in the logs, /healthz, /readyz, /metrics, the admin
 #      commands, the commands of docs/operations.md; they need curl, sqlite3, pg_dump
 #      and mariadb-dump) (pytest tests/clients), against the embedded `sanlink` on SQLite and against
 #      the production topology (two `conductor`s + `api-gateway` over RabbitMQ) on
 #      PostgreSQL and on MariaDB
+#   3b. the API fuzzer (tests/fuzz/run.sh): schemathesis, in its own .venv-fuzz, runs
+#      every operation of docs/openapi.json against an embedded `sanlink` with a fixed
+#      seed and example count; any 5xx or response off the documented schema fails it
 #   4. the fault tests (pytest tests/faults): a conductor killed mid-stream and a
-#      RabbitMQ restart under load, on PostgreSQL and on MariaDB
+#      RabbitMQ restart under load, on PostgreSQL and on MariaDB, and a restart of a
+#      private PostgreSQL server (initdb + pg_ctl in a temporary directory) under load
 #   5. the end-to-end test (tests/e2e/run.sh): a QEMU machine, powered through Redfish,
 #      boots its iSCSI volume with iPXE through sanlink, embedded and in the production
 #      topology; as root, since it installs its packages (tests/e2e/install-deps.sh)
@@ -118,6 +123,22 @@ setup_venv() {
     echo "venv ready: $VENV"
 }
 
+# The fuzzer's own environment: schemathesis pins versions openstacksdk's may not share.
+setup_fuzz_venv() {
+    local python="${PYTHON:-python3}" venv="$ROOT/.venv-fuzz" reqs="$ROOT/tests/fuzz/requirements.txt"
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
+        rm -rf "$venv"
+        "$python" -m venv "$venv" || return 1
+    fi
+    local stamp="$venv/.requirements.sha256" want
+    want="$(sha256sum "$reqs" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$reqs" || return 1
+        echo "$want" > "$stamp"
+    fi
+    "$venv/bin/schemathesis" --version
+}
+
 # --- Rust --------------------------------------------------------------------
 
 cargo_tests_sqlite() {
@@ -130,7 +151,7 @@ cargo_tests_sqlite() {
 # conductor in-process (memory) or two conductors over RabbitMQ (amqp).
 cargo_api_tests() {
     TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p api-gateway --test volume --test nodes --no-fail-fast
+        cargo test -p api-gateway --test volume --test nodes --test limits --no-fail-fast
 }
 
 # --- client tests ------------------------------------------------------------
@@ -229,6 +250,19 @@ done
 for db in $PRODUCTION_DBS; do
     run_client_tests production "$db" "$@"
 done
+
+fuzz_tests() {
+    setup_fuzz_venv || return 1
+    SANLINK_BIN="$ROOT/target/debug/sanlink" SCHEMATHESIS="$ROOT/.venv-fuzz/bin/schemathesis" \
+        timeout 600 "$ROOT/tests/fuzz/run.sh"
+}
+
+if [ "$BUILD_OK" -ne 0 ]; then
+    skip "fuzz: schemathesis against docs/openapi.json" "no binaries"
+    FAILED=1
+else
+    step "fuzz: schemathesis against docs/openapi.json" fuzz_tests
+fi
 
 fault_tests() {
     TEST_FAULTS_DATABASE="$1" "$VENV/bin/python" -m pytest -p no:cacheprovider "$ROOT/tests/faults"

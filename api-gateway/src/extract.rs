@@ -122,3 +122,19 @@ pub fn uuid_param(value: &str, name: &str) -> Result<String, ApiError> {
     common::model::canonical_uuid(value)
         .ok_or_else(|| ApiError::bad_request(format!("Expected UUID for {name}: {value}")))
 }
+
+/// Refuses a request whose path or query holds an escaped NUL (`%00`): no identifier or
+/// filter contains one, and PostgreSQL fails on it instead of finding nothing.
+pub async fn reject_nul(
+    req: Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    let uri = req.uri();
+    let has_nul = |s: &str| s.contains("%00");
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        return Err(ApiError::bad_request(
+            "The request URI contains a NUL character (%00).",
+        ));
+    }
+    Ok(next.run(req).await)
+}

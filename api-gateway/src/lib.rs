@@ -2,10 +2,12 @@
 //! conductors (writes).
 
 pub mod app;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod http_metrics;
 pub mod listing;
+pub mod openapi;
 pub mod request_id;
 pub mod routes;
 pub mod server;
@@ -15,9 +17,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use common::config::Auth;
 use common::ops::{Check, Ops};
 use common::rpc::client::ConductorClient;
 
@@ -32,16 +38,27 @@ pub fn build_router(state: AppState) -> Router {
         checks.push(Arc::new(BrokerCheck(state.conductor.clone())));
     }
     let ops = Ops::new(state.db.clone(), state.settings.heartbeat_timeout, checks);
-    ops.router().merge(api_router(state))
+    let auth = state.settings.auth.clone();
+    let router = ops.router().merge(api_router(state));
+    match auth {
+        Auth::NoAuth => router,
+        // Outermost, so that nothing else runs for a caller without credentials.
+        Auth::HttpBasic { user_file } => {
+            router.layer(middleware::from_fn_with_state(user_file, auth::middleware))
+        }
+    }
 }
 
 fn api_router(state: AppState) -> Router {
-    Router::new()
-        .route("/", axum::routing::get(routes::root::root))
-        .route("/v1", axum::routing::get(routes::root::v1))
-        .merge(routes::volume::router())
-        .merge(routes::nodes::router())
-        .merge(routes::ports::router())
+    let (routes, doc) = documented_routes().split_for_parts();
+    let doc = openapi::document(doc);
+    routes
+        .route(
+            OPENAPI_PATH,
+            axum::routing::get(
+                || async move { ([(header::CONTENT_TYPE, "application/json")], doc) },
+            ),
+        )
         .fallback(|| async { ApiError::not_found_path() })
         .method_not_allowed_fallback(|| async {
             ApiError::routing(
@@ -51,6 +68,7 @@ fn api_router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(middleware::from_fn(version::middleware))
+        .layer(middleware::from_fn(extract::reject_nul))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
             ApiError::new(
@@ -62,6 +80,25 @@ fn api_router(state: AppState) -> Router {
         .layer(middleware::from_fn(request_id::middleware))
         .layer(middleware::from_fn(http_metrics::middleware))
         .with_state(state)
+}
+
+/// Where the OpenAPI document is served (no version header needed).
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
+/// Every API route with its OpenAPI operation: the router and the document are built
+/// from the same annotated handlers.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(routes::root::root))
+        .routes(routes!(routes::root::v1))
+        .merge(routes::volume::router())
+        .merge(routes::nodes::router())
+        .merge(routes::ports::router())
+}
+
+/// The OpenAPI document of the API, as served at [`OPENAPI_PATH`].
+pub fn openapi_document() -> String {
+    openapi::document(documented_routes().into_openapi())
 }
 
 /// Readiness of the broker the gateway reaches conductors through.

@@ -60,6 +60,21 @@ pub const SETTINGS: &[Setting] = &[
         "address and port of the API (`host:port`)",
     ),
     setting(
+        "SANLINK_AUTH_STRATEGY",
+        Value("noauth"),
+        "`noauth` (no authentication) or `http_basic` (HTTP basic authentication against `SANLINK_HTTP_BASIC_AUTH_USER_FILE`), as Ironic's `[DEFAULT]auth_strategy`; with `http_basic` every API call but `GET /` and `GET /v1`, and the gateway's `/metrics`, needs credentials",
+    ),
+    setting(
+        "SANLINK_HTTP_BASIC_AUTH_USER_FILE",
+        Unset("unset"),
+        "Apache htpasswd file of the API's users, bcrypt hashes only (`htpasswd -B`); required by `http_basic`; read again on every request, so users can be added without a restart",
+    ),
+    setting(
+        "SANLINK_NOAUTH_ALLOW_REMOTE",
+        Value("false"),
+        "`true` lets `noauth` serve the API on an address other than loopback; without it such a configuration does not start",
+    ),
+    setting(
         "SANLINK_DATA_DIR",
         Value("./data"),
         "where the embedded SQLite database lives",
@@ -166,6 +181,15 @@ pub fn find(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
 }
 
+/// How API callers authenticate (Ironic's `auth_strategy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone who reaches the API may call it.
+    NoAuth,
+    /// HTTP basic authentication against this htpasswd file.
+    HttpBasic { user_file: PathBuf },
+}
+
 /// How logs are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -177,6 +201,8 @@ pub enum LogFormat {
 pub struct Settings {
     /// `SANLINK_LISTEN`: where the API listens.
     pub listen: SocketAddr,
+    /// `SANLINK_AUTH_STRATEGY` and `SANLINK_HTTP_BASIC_AUTH_USER_FILE`: who may call the API.
+    pub auth: Auth,
     /// `SANLINK_DATA_DIR`: where the embedded SQLite database lives.
     pub data_dir: PathBuf,
     /// `SANLINK_DATABASE_URL`: `sqlite://`, `postgres://` or `mysql://`.
@@ -295,6 +321,7 @@ impl Settings {
             problems: RefCell::new(Vec::new()),
         };
         let listen = r.parse("SANLINK_LISTEN", socket_addr);
+        let auth = auth(&r, listen);
         let data_dir = PathBuf::from(r.text("SANLINK_DATA_DIR"));
         let database_url = r
             .optional("SANLINK_DATABASE_URL", |url| {
@@ -361,6 +388,7 @@ impl Settings {
         }
         Ok(Settings {
             listen,
+            auth,
             data_dir,
             database_url,
             amqp_url,
@@ -562,6 +590,53 @@ pub fn reference() -> String {
     out
 }
 
+/// The authentication settings. `noauth` on an address other than loopback would open
+/// the API to whoever reaches it, so it needs `SANLINK_NOAUTH_ALLOW_REMOTE=true`.
+fn auth(r: &Reader, listen: SocketAddr) -> Auth {
+    let strategy = r.parse("SANLINK_AUTH_STRATEGY", |v| match v {
+        "noauth" | "http_basic" => Ok(v.to_string()),
+        _ => Err("expected noauth or http_basic".into()),
+    });
+    let user_file = r.optional("SANLINK_HTTP_BASIC_AUTH_USER_FILE", |v| {
+        let path = PathBuf::from(v);
+        crate::htpasswd::UserFile::read(&path).map(|_| path)
+    });
+    let allow_remote = r.parse("SANLINK_NOAUTH_ALLOW_REMOTE", boolean);
+    if strategy == "http_basic" {
+        return match user_file {
+            Some(user_file) => Auth::HttpBasic { user_file },
+            None => {
+                if r.given("SANLINK_HTTP_BASIC_AUTH_USER_FILE").is_none() {
+                    r.problem(
+                        "SANLINK_HTTP_BASIC_AUTH_USER_FILE",
+                        None,
+                        "required by SANLINK_AUTH_STRATEGY=http_basic",
+                    );
+                }
+                Auth::NoAuth
+            }
+        };
+    }
+    if !listen.ip().is_loopback() && !allow_remote {
+        r.problem(
+            "SANLINK_AUTH_STRATEGY",
+            Some(strategy),
+            format!(
+                "noauth serves the API to anyone who reaches {listen}; use http_basic, listen on loopback, or set SANLINK_NOAUTH_ALLOW_REMOTE=true"
+            ),
+        );
+    }
+    Auth::NoAuth
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
 fn socket_addr(v: &str) -> Result<SocketAddr, String> {
     v.parse::<SocketAddr>()
         .map_err(|e| format!("expected host:port ({e})"))
@@ -633,6 +708,53 @@ mod tests {
         assert!(s.amqp_url.is_none());
         assert_eq!(s.node_locked_retry_attempts, 3);
         assert_eq!(s.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn noauth_off_loopback_needs_an_explicit_allowance() {
+        let e = with(&[("SANLINK_LISTEN", "0.0.0.0:6385")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_AUTH_STRATEGY"]);
+        assert!(e.to_string().contains("SANLINK_NOAUTH_ALLOW_REMOTE"), "{e}");
+        let s = with(&[
+            ("SANLINK_LISTEN", "0.0.0.0:6385"),
+            ("SANLINK_NOAUTH_ALLOW_REMOTE", "true"),
+        ])
+        .unwrap();
+        assert_eq!(s.auth, Auth::NoAuth);
+        assert_eq!(
+            with(&[("SANLINK_LISTEN", "[::1]:6385")]).unwrap().auth,
+            Auth::NoAuth
+        );
+    }
+
+    #[test]
+    fn http_basic_needs_a_readable_bcrypt_user_file() {
+        let e = with(&[("SANLINK_AUTH_STRATEGY", "http_basic")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_HTTP_BASIC_AUTH_USER_FILE"]);
+        let dir = std::env::temp_dir().join(format!("sanlink-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let md5 = dir.join("md5");
+        std::fs::write(&md5, "admin:$apr1$abc$def\n").unwrap();
+        let bad = [
+            ("SANLINK_AUTH_STRATEGY", "http_basic"),
+            ("SANLINK_HTTP_BASIC_AUTH_USER_FILE", md5.to_str().unwrap()),
+        ];
+        let e = with(&bad).unwrap_err();
+        assert!(e.to_string().contains("only bcrypt"), "{e}");
+        let good = dir.join("good");
+        let hash = bcrypt::hash("pw", 4).unwrap();
+        std::fs::write(&good, format!("admin:{hash}\n")).unwrap();
+        let s = with(&[
+            ("SANLINK_AUTH_STRATEGY", "http_basic"),
+            ("SANLINK_HTTP_BASIC_AUTH_USER_FILE", good.to_str().unwrap()),
+            // Any address is fine with credentials.
+            ("SANLINK_LISTEN", "0.0.0.0:6385"),
+        ])
+        .unwrap();
+        assert_eq!(s.auth, Auth::HttpBasic { user_file: good });
+        let e = with(&[("SANLINK_AUTH_STRATEGY", "keystone")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_AUTH_STRATEGY"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod htpasswd;
 pub mod metrics;
 pub mod model;
 pub mod ops;

@@ -121,6 +121,20 @@ pub fn check_allowed(ops: &[PatchOperation], allowed: &[&str]) -> Result<(), Err
     Ok(())
 }
 
+/// An operation as an error message shows it: the value of a secret-looking path
+/// (`/driver_info/redfish_password`, `/properties/auth_password`) masked, since the
+/// message goes back to the client and into the logs.
+fn shown(op: &PatchOperation) -> String {
+    let mut v = serde_json::to_value(op).unwrap_or_default();
+    let secret = op_path(op)
+        .split('/')
+        .any(crate::model::mask::is_secret_key);
+    if let (true, Some(value)) = (secret, v.get_mut("value")) {
+        *value = Value::String(crate::model::mask::MASK.into());
+    }
+    v.to_string()
+}
+
 /// Applies operations one at a time to `doc`. `add` on an existing member replaces it, as
 /// RFC 6902 says for objects; `replace` or `remove` of a missing member fails.
 pub fn apply(doc: &JsonObject, ops: &[PatchOperation]) -> Result<JsonObject, Error> {
@@ -129,14 +143,32 @@ pub fn apply(doc: &JsonObject, ops: &[PatchOperation]) -> Result<JsonObject, Err
         // A top-level `add` of a member the document lacks is how clients set a field
         // that is null, so null fields are present as keys in `doc`.
         json_patch::patch(&mut value, &Patch(vec![op.clone()])).map_err(|e| {
-            Error::invalid(format!(
-                "Couldn't apply patch '{}'. Reason: {e}",
-                serde_json::to_string(op).unwrap_or_default()
-            ))
+            Error::invalid(format!("Couldn't apply patch '{}'. Reason: {e}", shown(op)))
         })?;
     }
     match value {
         Value::Object(obj) => Ok(obj),
         _ => Err(Error::invalid("The patch replaced the whole document.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_failed_patch_of_a_secret_does_not_echo_its_value() {
+        let ops = parse(&json!([{"op": "replace", "path": "/driver_info/redfish_password", "value": "hunter2"}])).unwrap();
+        let e = apply(&JsonObject::new(), &ops).unwrap_err().to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("******") && e.contains("/driver_info/redfish_password"),
+            "{e}"
+        );
+        let ops =
+            parse(&json!([{"op": "replace", "path": "/extra/colour", "value": "blue"}])).unwrap();
+        let e = apply(&JsonObject::new(), &ops).unwrap_err().to_string();
+        assert!(e.contains("blue"), "{e}");
     }
 }

@@ -117,10 +117,11 @@ fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
             ))),
             None => Err(type_error(f.name, v, "integer")),
         },
-        Kind::Object => v
-            .as_object()
-            .map(|_| ())
-            .ok_or_else(|| type_error(f.name, v, "object")),
+        Kind::Object => {
+            v.as_object()
+                .ok_or_else(|| type_error(f.name, v, "object"))?;
+            check_document(f.name, v)
+        }
         Kind::Bool => v
             .as_bool()
             .map(|_| ())
@@ -138,8 +139,48 @@ fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
     }
 }
 
-/// Rejects strings longer than the column (or empty where a value is needed).
+/// Deepest nesting of objects and arrays accepted in a JSON field (`extra`,
+/// `properties`, ...). Ironic sets none; a bound keeps serialising, masking and
+/// patching such documents cheap, and nobody's metadata is this deep.
+pub const MAX_DEPTH: usize = 32;
+
+/// Largest serialised JSON field accepted. Every document column holds at least 16 MiB
+/// (MySQL's MEDIUMTEXT); this bound also stops a document growing past it patch by patch.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// Checks the nesting depth and serialised size of a JSON field.
+pub fn check_document(field: &str, v: &Value) -> Result<(), Error> {
+    if depth(v) > MAX_DEPTH {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {field}. The value is nested too deeply: at most {MAX_DEPTH} levels of objects and arrays are allowed."
+        )));
+    }
+    let size = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX);
+    if size > MAX_DOCUMENT_BYTES {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {field}. The value is too large: {size} bytes as JSON, at most {MAX_DOCUMENT_BYTES} are allowed."
+        )));
+    }
+    Ok(())
+}
+
+/// Levels of objects and arrays in `v` (a scalar is 0, `{}` is 1).
+pub fn depth(v: &Value) -> usize {
+    match v {
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Rejects strings longer than the column, and NUL characters, which PostgreSQL cannot
+/// store in a text column.
 pub fn check_len(field: &str, s: &str, max: usize) -> Result<(), Error> {
+    if s.contains('\0') {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {field}. The value contains a NUL character."
+        )));
+    }
     let len = s.chars().count();
     if len > max {
         return Err(Error::invalid(format!(

@@ -139,6 +139,13 @@ async fn garbage_is_dead_lettered_and_the_conductor_keeps_serving() {
         common::rpc::encode(
             &serde_json::json!({"version": 1, "request_id": "r", "deadline_ms": 1, "call": {"method": "format_disk", "args": {}}}),
         ),
+        // Empty, a bare integer, fields of the wrong types, and 256 KiB of noise.
+        Vec::new(),
+        common::rpc::encode(&42),
+        common::rpc::encode(
+            &serde_json::json!({"version": "1", "request_id": 7, "deadline_ms": "soon", "call": []}),
+        ),
+        noise(256 * 1024),
     ];
     for body in &bodies {
         channel
@@ -174,6 +181,19 @@ async fn garbage_is_dead_lettered_and_the_conductor_keeps_serving() {
 }
 
 /// Deletes a test's queues and exchange, which are durable.
+/// `len` pseudo-random bytes (a fixed sequence, so that a failure repeats).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 async fn remove(topology: &Topology) {
     let conn = Connection::connect(&url(), ConnectionProperties::default())
         .await

@@ -49,9 +49,9 @@ def fresh_database(name):
 
 
 class Cluster:
-    def __init__(self, workdir):
+    def __init__(self, workdir, db_url=None):
         self.workdir = workdir
-        self.db_url = fresh_database("sanlink_faults")
+        self.db_url = db_url or fresh_database("sanlink_faults")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SANLINK_")}

@@ -5,12 +5,12 @@ mod actions;
 mod body;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use common::db::nodes;
 use common::model::node::{INTERFACES, Node, is_valid_name};
@@ -26,33 +26,18 @@ use crate::version::Version;
 
 pub use body::{check_allowed_fields, field_allowed, node_json};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/nodes", get(list_nodes).post(create_node))
-        .route("/v1/nodes/detail", get(list_nodes_detail))
-        .route(
-            "/v1/nodes/{ident}",
-            get(show_node).patch(update_node).delete(delete_node),
-        )
-        .route("/v1/nodes/{ident}/states", get(actions::states))
-        .route("/v1/nodes/{ident}/states/power", put(actions::power))
-        .route(
-            "/v1/nodes/{ident}/states/provision",
-            put(actions::provision),
-        )
-        .route(
-            "/v1/nodes/{ident}/maintenance",
-            put(actions::maintenance_on).delete(actions::maintenance_off),
-        )
-        .route("/v1/nodes/{ident}/validate", get(actions::validate))
-        .route(
-            "/v1/nodes/{ident}/vifs",
-            get(actions::list_vifs).post(actions::attach_vif),
-        )
-        .route(
-            "/v1/nodes/{ident}/vifs/{vif}",
-            axum::routing::delete(actions::detach_vif),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_nodes, create_node))
+        .routes(routes!(list_nodes_detail))
+        .routes(routes!(show_node, update_node, delete_node))
+        .routes(routes!(actions::states))
+        .routes(routes!(actions::power))
+        .routes(routes!(actions::provision))
+        .routes(routes!(actions::maintenance_on, actions::maintenance_off))
+        .routes(routes!(actions::validate))
+        .routes(routes!(actions::list_vifs, actions::attach_vif))
+        .routes(routes!(actions::detach_vif))
 }
 
 /// Node lists without `detail` show these fields.
@@ -180,6 +165,14 @@ fn not_acceptable(msg: &str) -> ApiError {
     common::Error::NotAcceptable(format!("Request not acceptable. {msg}")).into()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}",
+    tag = "nodes",
+    summary = "Show a node",
+    params(("ident" = String, Path, description = "node name or UUID"), crate::openapi::FieldsQuery),
+    responses((status = 200, description = "OK", body = crate::openapi::Node))
+)]
 async fn show_node(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -308,10 +301,26 @@ fn filter_pairs(q: &Query) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes",
+    tag = "nodes",
+    summary = "List nodes",
+    params(crate::openapi::ListQuery, crate::openapi::NodeListFilter),
+    responses((status = 200, description = "OK", body = crate::openapi::NodeList))
+)]
 async fn list_nodes(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Json<Value>> {
     list(state, ctx, q, false).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/detail",
+    tag = "nodes",
+    summary = "List nodes with every field",
+    params(crate::openapi::ListQuery, crate::openapi::NodeListFilter),
+    responses((status = 200, description = "OK", body = crate::openapi::NodeList))
+)]
 async fn list_nodes_detail(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -362,6 +371,14 @@ fn new_node(body: &Map<String, Value>, version: Version) -> Node {
     node
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/nodes",
+    tag = "nodes",
+    summary = "Create a node",
+    request_body = crate::openapi::NodeCreate,
+    responses((status = 201, description = "Created", body = crate::openapi::Node))
+)]
 async fn create_node(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -386,6 +403,15 @@ async fn create_node(
         .into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/nodes/{ident}",
+    tag = "nodes",
+    summary = "Update a node (JSON Patch)",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    request_body = Vec<crate::openapi::PatchOperation>,
+    responses((status = 200, description = "OK", body = crate::openapi::Node))
+)]
 async fn update_node(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -403,6 +429,14 @@ async fn update_node(
     Ok(Json(Value::Object(node_json(&ctx, &node, true))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/nodes/{ident}",
+    tag = "nodes",
+    summary = "Delete a node",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 204, description = "Deleted"))
+)]
 async fn delete_node(
     State(state): State<AppState>,
     ctx: Ctx,

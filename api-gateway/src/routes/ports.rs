@@ -2,12 +2,12 @@
 //! exist in sanlink, so their lists are always empty.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use common::db::ports;
 use common::model::port::{ADDRESS_MAX, Port, normalize_mac};
@@ -20,16 +20,13 @@ use crate::extract::{JsonBody, Query, uuid_param};
 use crate::listing::{Collection, ListParams, parse_fields};
 use crate::version::Version;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/ports", get(list_ports).post(create_port))
-        .route("/v1/ports/detail", get(list_ports_detail))
-        .route(
-            "/v1/ports/{uuid}",
-            get(show_port).patch(update_port).delete(delete_port),
-        )
-        .route("/v1/portgroups", get(list_portgroups))
-        .route("/v1/portgroups/detail", get(list_portgroups))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_ports, create_port))
+        .routes(routes!(list_ports_detail))
+        .routes(routes!(show_port, update_port, delete_port))
+        .routes(routes!(list_portgroups))
+        .routes(routes!(list_portgroups_detail))
 }
 
 const FIELDS: [&str; 11] = [
@@ -204,10 +201,26 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
     Ok(Json(body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ports",
+    tag = "ports",
+    summary = "List ports",
+    params(crate::openapi::ListQuery, crate::openapi::NodeFilter, ("address" = Option<String>, Query, description = "MAC address")),
+    responses((status = 200, description = "OK", body = crate::openapi::PortList))
+)]
 async fn list_ports(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Json<Value>> {
     list(state, ctx, q, false).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ports/detail",
+    tag = "ports",
+    summary = "List ports with every field",
+    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
+    responses((status = 200, description = "OK", body = crate::openapi::PortList))
+)]
 async fn list_ports_detail(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -216,6 +229,14 @@ async fn list_ports_detail(
     list(state, ctx, q, true).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/ports/{uuid}",
+    tag = "ports",
+    summary = "Show a port",
+    params(("uuid" = String, Path, description = "UUID"), crate::openapi::FieldsQuery),
+    responses((status = 200, description = "OK", body = crate::openapi::Port))
+)]
 async fn show_port(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -255,6 +276,14 @@ fn uuid_of(body: &Map<String, Value>, key: &str) -> Option<String> {
         .and_then(canonical_uuid)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/ports",
+    tag = "ports",
+    summary = "Create a port",
+    request_body = crate::openapi::PortCreate,
+    responses((status = 201, description = "Created", body = crate::openapi::Port))
+)]
 async fn create_port(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -301,6 +330,15 @@ async fn create_port(
         .into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/ports/{uuid}",
+    tag = "ports",
+    summary = "Update a port (JSON Patch)",
+    params(("uuid" = String, Path, description = "UUID")),
+    request_body = Vec<crate::openapi::PatchOperation>,
+    responses((status = 200, description = "OK", body = crate::openapi::Port))
+)]
 async fn update_port(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -318,6 +356,14 @@ async fn update_port(
     Ok(Json(Value::Object(port_json(&ctx, &port))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/ports/{uuid}",
+    tag = "ports",
+    summary = "Delete a port",
+    params(("uuid" = String, Path, description = "UUID")),
+    responses((status = 204, description = "Deleted"))
+)]
 async fn delete_port(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -329,6 +375,14 @@ async fn delete_port(
 }
 
 /// Portgroups came with 1.23; the filters are checked as Ironic checks them.
+#[utoipa::path(
+    get,
+    path = "/v1/portgroups",
+    tag = "ports",
+    summary = "List port groups (always empty; 1.23)",
+    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
+    responses((status = 200, description = "OK", body = crate::openapi::PortgroupList))
+)]
 async fn list_portgroups(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -350,4 +404,21 @@ async fn list_portgroups(
         uuid_param(marker, "marker")?;
     }
     Ok(Json(json!({ "portgroups": [] })))
+}
+
+/// `/v1/portgroups/detail`: the same empty list.
+#[utoipa::path(
+    get,
+    path = "/v1/portgroups/detail",
+    tag = "ports",
+    summary = "List port groups with every field",
+    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
+    responses((status = 200, description = "OK", body = crate::openapi::PortgroupList))
+)]
+async fn list_portgroups_detail(
+    state: State<AppState>,
+    ctx: Ctx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    list_portgroups(state, ctx, q).await
 }

@@ -16,6 +16,13 @@ fn version_object(ctx: &Ctx) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "discovery",
+    summary = "API versions",
+    responses((status = 200, description = "OK", body = Object))
+)]
 pub async fn root(ctx: Ctx) -> Json<Value> {
     let v = version_object(&ctx);
     Json(json!({
@@ -26,6 +33,13 @@ pub async fn root(ctx: Ctx) -> Json<Value> {
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1",
+    tag = "discovery",
+    summary = "The v1 API's resources",
+    responses((status = 200, description = "OK", body = Object))
+)]
 pub async fn v1(ctx: Ctx) -> Json<Value> {
     let base = &ctx.base_url;
     let mut doc = json!({

@@ -2,12 +2,13 @@
 //! database; every write is a conductor RPC.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::MethodRouter;
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use common::db::{self, nodes, volume_connectors, volume_targets};
 use common::model::mask::mask_secrets;
@@ -22,48 +23,25 @@ use crate::extract::{JsonBody, Query, uuid_param};
 use crate::listing::{Collection, ListParams};
 use crate::version;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/volume", get(volume_root))
-        .route(
-            "/v1/volume/connectors",
-            get(list_connectors).post(create_connector),
-        )
-        .route(
-            "/v1/volume/connectors/{uuid}",
-            get(show_connector)
-                .patch(update_connector)
-                .delete(delete_connector),
-        )
-        .route("/v1/volume/targets", get(list_targets).post(create_target))
-        .route(
-            "/v1/volume/targets/{uuid}",
-            get(show_target).patch(update_target).delete(delete_target),
-        )
-        .route(
-            "/v1/nodes/{ident}/volume",
-            get(node_volume_root).fallback(nested_malformed),
-        )
-        .route(
-            "/v1/nodes/{ident}/volume/connectors",
-            get(node_connectors)
-                .post(nested_create_connector)
-                .fallback(nested_malformed),
-        )
-        .route(
-            "/v1/nodes/{ident}/volume/connectors/{uuid}",
-            get(nested_show_connector).fallback(nested_malformed),
-        )
-        .route(
-            "/v1/nodes/{ident}/volume/targets",
-            get(node_targets)
-                .post(nested_create_target)
-                .fallback(nested_malformed),
-        )
-        .route(
-            "/v1/nodes/{ident}/volume/targets/{uuid}",
-            get(nested_show_target).fallback(nested_malformed),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    // Other methods on the nested paths are "Malformed request URI", as in Ironic.
+    let malformed = || MethodRouter::new().fallback(nested_malformed);
+    OpenApiRouter::new()
+        .routes(routes!(volume_root))
+        .routes(routes!(list_connectors, create_connector))
+        .routes(routes!(show_connector, update_connector, delete_connector))
+        .routes(routes!(list_targets, create_target))
+        .routes(routes!(show_target, update_target, delete_target))
+        .routes(routes!(node_volume_root))
+        .route("/v1/nodes/{ident}/volume", malformed())
+        .routes(routes!(node_connectors, nested_create_connector))
+        .route("/v1/nodes/{ident}/volume/connectors", malformed())
+        .routes(routes!(nested_show_connector))
+        .route("/v1/nodes/{ident}/volume/connectors/{uuid}", malformed())
+        .routes(routes!(node_targets, nested_create_target))
+        .route("/v1/nodes/{ident}/volume/targets", malformed())
+        .routes(routes!(nested_show_target))
+        .route("/v1/nodes/{ident}/volume/targets/{uuid}", malformed())
 }
 
 pub const CONNECTORS: Collection = Collection {
@@ -164,6 +142,13 @@ fn links_doc(ctx: &Ctx, prefix: &str) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volume",
+    tag = "volume",
+    summary = "Links to the volume resources (1.32)",
+    responses((status = 200, description = "OK", body = Object))
+)]
 async fn volume_root(ctx: Ctx) -> ApiResult<Json<Value>> {
     require_volume(&ctx)?;
     Ok(Json(links_doc(&ctx, "volume")))
@@ -179,6 +164,14 @@ fn check_ident(ident: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/volume",
+    tag = "volume",
+    summary = "Links to a node's volume resources",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 200, description = "OK", body = Object))
+)]
 async fn node_volume_root(ctx: Ctx, Path(ident): Path<String>) -> ApiResult<Json<Value>> {
     require_volume(&ctx)?;
     check_ident(&ident)?;
@@ -312,6 +305,14 @@ async fn targets(
     Ok(req.respond(&ctx, &TARGETS, items))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volume/connectors",
+    tag = "volume",
+    summary = "List volume connectors",
+    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
+    responses((status = 200, description = "OK", body = crate::openapi::ConnectorList))
+)]
 async fn list_connectors(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -320,10 +321,26 @@ async fn list_connectors(
     connectors(state, ctx, q, None).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volume/targets",
+    tag = "volume",
+    summary = "List volume targets",
+    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
+    responses((status = 200, description = "OK", body = crate::openapi::TargetList))
+)]
 async fn list_targets(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Json<Value>> {
     targets(state, ctx, q, None).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/volume/connectors",
+    tag = "volume",
+    summary = "List a node's volume connectors",
+    params(("ident" = String, Path, description = "node name or UUID"), crate::openapi::ListQuery),
+    responses((status = 200, description = "OK", body = crate::openapi::ConnectorList))
+)]
 async fn node_connectors(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -333,6 +350,14 @@ async fn node_connectors(
     connectors(state, ctx, q, Some(ident)).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/volume/targets",
+    tag = "volume",
+    summary = "List a node's volume targets",
+    params(("ident" = String, Path, description = "node name or UUID"), crate::openapi::ListQuery),
+    responses((status = 200, description = "OK", body = crate::openapi::TargetList))
+)]
 async fn node_targets(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -357,6 +382,14 @@ fn subset(mut item: Map<String, Value>, fields: Option<Vec<String>>) -> Map<Stri
     item
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volume/connectors/{uuid}",
+    tag = "volume",
+    summary = "Show a volume connector",
+    params(("uuid" = String, Path, description = "UUID"), crate::openapi::FieldsQuery),
+    responses((status = 200, description = "OK", body = crate::openapi::Connector))
+)]
 async fn show_connector(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -376,6 +409,14 @@ async fn show_connector(
     ))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/volume/targets/{uuid}",
+    tag = "volume",
+    summary = "Show a volume target",
+    params(("uuid" = String, Path, description = "UUID"), crate::openapi::FieldsQuery),
+    responses((status = 200, description = "OK", body = crate::openapi::Target))
+)]
 async fn show_target(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -393,6 +434,14 @@ async fn show_target(
 }
 
 /// Nested single-item GET: 404 when the item is missing, else a malformed URI.
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/volume/connectors/{uuid}",
+    tag = "volume",
+    summary = "Refused: show connectors at /v1/volume/connectors/{uuid}",
+    params(("ident" = String, Path, description = "node name or UUID"), ("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Malformed request URI", body = crate::openapi::Error))
+)]
 async fn nested_show_connector(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -408,6 +457,14 @@ async fn nested_show_connector(
     Err(ApiError::malformed_uri())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/volume/targets/{uuid}",
+    tag = "volume",
+    summary = "Refused: show targets at /v1/volume/targets/{uuid}",
+    params(("ident" = String, Path, description = "node name or UUID"), ("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Malformed request URI", body = crate::openapi::Error))
+)]
 async fn nested_show_target(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -479,6 +536,14 @@ fn created(ctx: &Ctx, path: String, body: Map<String, Value>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volume/connectors",
+    tag = "volume",
+    summary = "Create a volume connector",
+    request_body = crate::openapi::ConnectorCreate,
+    responses((status = 201, description = "Created", body = crate::openapi::Connector))
+)]
 async fn create_connector(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -508,6 +573,14 @@ async fn create_connector(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/volume/targets",
+    tag = "volume",
+    summary = "Create a volume target",
+    request_body = crate::openapi::TargetCreate,
+    responses((status = 201, description = "Created", body = crate::openapi::Target))
+)]
 async fn create_target(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -544,6 +617,15 @@ async fn create_target(
 
 /// POST under a node: the body is checked first (an unknown node is still the body's
 /// 400), then the nested path itself is refused.
+#[utoipa::path(
+    post,
+    path = "/v1/nodes/{ident}/volume/connectors",
+    tag = "volume",
+    summary = "Refused: create connectors at /v1/volume/connectors",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    request_body = Object,
+    responses((status = 400, description = "Malformed request URI", body = crate::openapi::Error))
+)]
 async fn nested_create_connector(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -554,6 +636,15 @@ async fn nested_create_connector(
     Err(ApiError::malformed_uri())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/nodes/{ident}/volume/targets",
+    tag = "volume",
+    summary = "Refused: create targets at /v1/volume/targets",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    request_body = Object,
+    responses((status = 400, description = "Malformed request URI", body = crate::openapi::Error))
+)]
 async fn nested_create_target(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -564,6 +655,15 @@ async fn nested_create_target(
     Err(ApiError::malformed_uri())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/volume/connectors/{uuid}",
+    tag = "volume",
+    summary = "Update a volume connector (JSON Patch)",
+    params(("uuid" = String, Path, description = "UUID")),
+    request_body = Vec<crate::openapi::PatchOperation>,
+    responses((status = 200, description = "OK", body = crate::openapi::Connector))
+)]
 async fn update_connector(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -580,6 +680,15 @@ async fn update_connector(
     Ok(Json(Value::Object(connector_json(&ctx, &c))))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/volume/targets/{uuid}",
+    tag = "volume",
+    summary = "Update a volume target (JSON Patch)",
+    params(("uuid" = String, Path, description = "UUID")),
+    request_body = Vec<crate::openapi::PatchOperation>,
+    responses((status = 200, description = "OK", body = crate::openapi::Target))
+)]
 async fn update_target(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -596,6 +705,14 @@ async fn update_target(
     Ok(Json(Value::Object(target_json(&ctx, &t))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/volume/connectors/{uuid}",
+    tag = "volume",
+    summary = "Delete a volume connector",
+    params(("uuid" = String, Path, description = "UUID")),
+    responses((status = 204, description = "Deleted"))
+)]
 async fn delete_connector(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -610,6 +727,14 @@ async fn delete_connector(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/volume/targets/{uuid}",
+    tag = "volume",
+    summary = "Delete a volume target",
+    params(("uuid" = String, Path, description = "UUID")),
+    responses((status = 204, description = "Deleted"))
+)]
 async fn delete_target(
     State(state): State<AppState>,
     ctx: Ctx,

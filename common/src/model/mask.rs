@@ -50,9 +50,27 @@ fn mask_value(v: &Value) -> Value {
     match v {
         Value::Object(o) => Value::Object(mask_secrets(o)),
         Value::Array(items) => Value::Array(items.iter().map(mask_value).collect()),
-        Value::String(s) => Value::String(mask_inline(s)),
+        Value::String(s) => Value::String(mask_url_password(&mask_inline(s))),
         other => other.clone(),
     }
+}
+
+/// Masks the password of a URL's user info (`http://admin:pw@bmc` becomes
+/// `http://admin:******@bmc`): BMC addresses may carry their credentials.
+pub fn mask_url_password(s: &str) -> String {
+    let Some(scheme_end) = s.find("://") else {
+        return s.to_string();
+    };
+    let rest = &s[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return s.to_string();
+    };
+    let Some(colon) = rest[..at].find(':') else {
+        return s.to_string();
+    };
+    let user_end = scheme_end + 3 + colon;
+    format!("{}:{MASK}{}", &s[..user_end], &s[scheme_end + 3 + at..])
 }
 
 /// Scrubs `password=...`-style fragments inside a string.
@@ -86,6 +104,21 @@ fn mask_inline(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn masks_passwords_in_urls() {
+        let masked = mask_secrets(
+            json!({"redfish_address": "https://admin:pw@bmc:8443/redfish?x=1", "plain": "http://bmc/a@b", "user_only": "http://admin@bmc"})
+                .as_object()
+                .unwrap(),
+        );
+        assert_eq!(
+            masked["redfish_address"],
+            "https://admin:******@bmc:8443/redfish?x=1"
+        );
+        assert_eq!(masked["plain"], "http://bmc/a@b");
+        assert_eq!(masked["user_only"], "http://admin@bmc");
+    }
 
     #[test]
     fn masks_secret_keys_at_any_depth() {

@@ -67,11 +67,13 @@ fn address(info: &JsonObject) -> Result<Url, String> {
     } else {
         format!("https://{raw}")
     };
+    // Errors end up in last_error and the logs: never with a password from the address.
+    let shown = common::model::mask::mask_url_password(&raw);
     let url = Url::parse(&with_scheme)
-        .map_err(|e| format!("redfish_address {raw:?} is not a valid URL: {e}"))?;
+        .map_err(|e| format!("redfish_address {shown:?} is not a valid URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!(
-            "redfish_address {raw:?} must be an http:// or https:// URL with a host"
+            "redfish_address {shown:?} must be an http:// or https:// URL with a host"
         ));
     }
     Ok(url)
@@ -429,6 +431,11 @@ mod tests {
     fn an_address_needs_a_host_and_gets_https_by_default() {
         assert!(validate(&node(json!({}))).unwrap_err().contains("required"));
         assert!(validate(&node(json!({"redfish_address": "ftp://bmc"}))).is_err());
+        let e = validate(&node(json!({"redfish_address": "ftp://admin:hunter2@bmc"}))).unwrap_err();
+        assert!(
+            !e.contains("hunter2") && e.contains("admin:******@bmc"),
+            "{e}"
+        );
         let bmc = Bmc::for_node(&node(json!({"redfish_address": "10.0.0.9:8443/"}))).unwrap();
         assert_eq!(bmc.base, "https://10.0.0.9:8443");
     }

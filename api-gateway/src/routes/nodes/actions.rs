@@ -52,6 +52,14 @@ fn target_of(obj: &Map<String, Value>) -> ApiResult<String> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/states",
+    tag = "nodes",
+    summary = "A node's power and provision states",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 200, description = "OK", body = Object))
+)]
 pub async fn states(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -79,6 +87,15 @@ fn power_timeout(obj: &Map<String, Value>, ctx: &Ctx) -> ApiResult<Option<u64>> 
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/nodes/{ident}/states/power",
+    tag = "nodes",
+    summary = "Change a node's power state",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    request_body = crate::openapi::StateTarget,
+    responses((status = 202, description = "Accepted"))
+)]
 pub async fn power(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -171,6 +188,15 @@ fn check_clean_steps(target: &str, steps: Option<&Value>) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/nodes/{ident}/states/provision",
+    tag = "nodes",
+    summary = "Change a node's provision state",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    request_body = crate::openapi::StateTarget,
+    responses((status = 202, description = "Accepted"))
+)]
 pub async fn provision(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -208,6 +234,15 @@ fn maintenance_reason(q: &Query, raw: &Bytes) -> ApiResult<Option<String>> {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/nodes/{ident}/maintenance",
+    tag = "nodes",
+    summary = "Put a node in maintenance",
+    params(("ident" = String, Path, description = "node name or UUID"), ("reason" = Option<String>, Query, description = "why")),
+    request_body = Object,
+    responses((status = 202, description = "Accepted"))
+)]
 pub async fn maintenance_on(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -225,6 +260,14 @@ pub async fn maintenance_on(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/nodes/{ident}/maintenance",
+    tag = "nodes",
+    summary = "Take a node out of maintenance",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 202, description = "Accepted"))
+)]
 pub async fn maintenance_off(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -238,6 +281,14 @@ pub async fn maintenance_off(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/validate",
+    tag = "nodes",
+    summary = "Validate a node's interfaces",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 200, description = "OK", body = Object))
+)]
 pub async fn validate(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -280,6 +331,14 @@ fn check_vif(vif: &str) -> ApiResult<()> {
     Ok(common::schema::check_len("id", vif, VIF_MAX)?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/vifs",
+    tag = "nodes",
+    summary = "List a node's VIFs (1.28)",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 200, description = "OK", body = crate::openapi::VifList))
+)]
 pub async fn list_vifs(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -299,6 +358,15 @@ pub async fn list_vifs(
     Ok(Json(json!({ "vifs": vifs })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/nodes/{ident}/vifs",
+    tag = "nodes",
+    summary = "Attach a VIF",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    request_body = crate::openapi::Vif,
+    responses((status = 204, description = "Attached"))
+)]
 pub async fn attach_vif(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -325,6 +393,14 @@ pub async fn attach_vif(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/nodes/{ident}/vifs/{vif}",
+    tag = "nodes",
+    summary = "Detach a VIF",
+    params(("ident" = String, Path, description = "node name or UUID"), ("vif" = String, Path, description = "VIF id")),
+    responses((status = 204, description = "Detached"))
+)]
 pub async fn detach_vif(
     State(state): State<AppState>,
     ctx: Ctx,
