@@ -2,8 +2,8 @@
 the outage the API answers 503 quickly (no hang, no 500, no stack trace), it recovers by
 itself, and every write it acknowledged is there afterwards.
 
-Runs whatever TEST_FAULTS_DATABASE says: the database here is always the private
-PostgreSQL.
+The database here is always the private PostgreSQL, whatever TEST_FAULTS_DATABASE
+says; scripts/test.sh runs this file in its PostgreSQL fault step only.
 """
 
 import threading
