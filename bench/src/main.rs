@@ -85,6 +85,12 @@ struct Args {
         default_value = "mysql://root@127.0.0.1:3306"
     )]
     mysql_url: String,
+    /// Where `sanlink`, `api-gateway` and `conductor` are; default: next to this binary.
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Skip measuring the floor.
+    #[arg(long)]
+    no_floor: bool,
     /// Only these scenarios (keys as in the JSON, comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -110,7 +116,7 @@ impl Args {
     }
 
     fn measures_floor(&self) -> bool {
-        !self.quick
+        !self.quick && !self.no_floor
     }
 
     fn window(&self) -> (Duration, Duration) {
@@ -183,6 +189,10 @@ async fn run(args: &Args, service_cpu: Option<usize>) -> Result<Report> {
         mysql: args.mysql_url.clone(),
     };
     let work = absolute(&args.work_dir)?;
+    let bins = match &args.bin_dir {
+        Some(dir) => absolute(dir)?,
+        None => service::bin_dir()?,
+    };
     std::fs::create_dir_all(&work)?;
     let (_, duration) = args.window();
     let mut report = Report {
@@ -205,7 +215,7 @@ async fn run(args: &Args, service_cpu: Option<usize>) -> Result<Report> {
     for topology in args.topologies() {
         let dir = work.join(topology.key());
         let _ = std::fs::remove_dir_all(&dir);
-        let running = topology::start(topology, &dir, &servers, service_cpu)
+        let running = topology::start(topology, &bins, &dir, &servers, service_cpu)
             .await
             .with_context(|| format!("starting {}", topology.name()))?;
         let result = run_scenarios(

@@ -174,17 +174,17 @@ fn launches(
 /// database, which is the start that is timed and kept.
 pub async fn start(
     topology: Topology,
+    bins: &Path,
     work: &Path,
     servers: &Servers,
     cpu: Option<usize>,
 ) -> Result<Running> {
-    let bins = service::bin_dir()?;
     std::fs::create_dir_all(work)?;
     let database_url = match servers.server_of(topology) {
         Some(server) => Some(fresh_database(server, DATABASE)?),
         None => None,
     };
-    let (api, launches) = launches(topology, &bins, work, database_url.as_deref(), servers, cpu)?;
+    let (api, launches) = launches(topology, bins, work, database_url.as_deref(), servers, cpu)?;
     for first_start in [true, false] {
         let mut procs = Vec::new();
         for launch in &launches {
