@@ -428,14 +428,22 @@ async fn nested_malformed(ctx: Ctx) -> ApiResult<()> {
     Err(ApiError::malformed_uri())
 }
 
-/// Checks a create body and its node, common to both resources.
+/// Checks a create body against the resource's schema. Whether its node exists is
+/// checked once, by the conductor, in the transaction that stores the new row.
+fn checked_body(body: JsonBody, fields: &[schema::Field]) -> ApiResult<Map<String, Value>> {
+    let body = body.object()?;
+    schema::check(&body, fields)?;
+    Ok(body)
+}
+
+/// Checks a create body and its node, for the nested paths, which refuse the request
+/// without calling the conductor.
 async fn checked_create_body(
     state: &AppState,
     body: JsonBody,
     fields: &[schema::Field],
 ) -> ApiResult<Map<String, Value>> {
-    let body = body.object()?;
-    schema::check(&body, fields)?;
+    let body = checked_body(body, fields)?;
     let node_uuid = body["node_uuid"].as_str().unwrap_or_default().to_string();
     let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
     let known = state
@@ -485,7 +493,7 @@ async fn create_connector(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(&ctx)?;
-    let body = checked_create_body(&state, body, &limits::CONNECTOR_SCHEMA).await?;
+    let body = checked_body(body, &limits::CONNECTOR_SCHEMA)?;
     let connector = VolumeConnector {
         id: 0,
         uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
@@ -514,7 +522,7 @@ async fn create_target(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(&ctx)?;
-    let body = checked_create_body(&state, body, &limits::TARGET_SCHEMA).await?;
+    let body = checked_body(body, &limits::TARGET_SCHEMA)?;
     let target = VolumeTarget {
         id: 0,
         uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
