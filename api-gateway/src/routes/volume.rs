@@ -1,6 +1,8 @@
 //! The volume API: connectors and targets (spec: volume-api.md). Reads come from the
 //! database; every write is a conductor RPC.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -186,20 +188,16 @@ async fn node_volume_root(ctx: Ctx, Path(ident): Path<String>) -> ApiResult<Json
 }
 
 /// Resolves a `node` filter or parent ident to its internal id (404 if unknown).
-async fn node_id(state: &AppState, ident: String) -> ApiResult<i64> {
-    check_ident(&ident)?;
-    Ok(state.db.run(move |conn| nodes::id_of(conn, &ident)).await?)
-}
-
 /// One list request for either resource.
 struct ListRequest {
     params: ListParams,
-    node_id: Option<i64>,
     node_filter: Option<String>,
-    marker_id: Option<i64>,
+    is_connectors: bool,
 }
 
-async fn list_request(
+/// Checks a list request's parameters; the node and the marker it names are looked up
+/// with the list itself, in one trip to the database.
+fn list_request(
     state: &AppState,
     ctx: &Ctx,
     q: &Query,
@@ -212,41 +210,43 @@ async fn list_request(
     ])?;
     let params = ListParams::parse(q, c, state.settings.max_limit)?;
     let node_filter = parent.or_else(|| q.get("node").map(str::to_string));
-    let node_id = match node_filter.clone() {
-        Some(ident) => Some(node_id(state, ident).await?),
-        None => None,
-    };
-    let marker_id = match params.marker.clone() {
-        None => None,
-        Some(m) => {
-            let is_connectors = c.key == "connectors";
-            Some(
-                state
-                    .db
-                    .run(move |conn| {
-                        if is_connectors {
-                            volume_connectors::id_of(conn, &m)
-                        } else {
-                            volume_targets::id_of(conn, &m)
-                        }
-                    })
-                    .await?,
-            )
-        }
-    };
+    if let Some(ident) = &node_filter {
+        check_ident(ident)?;
+    }
     Ok(ListRequest {
         params,
-        node_id,
         node_filter,
-        marker_id,
+        is_connectors: c.key == "connectors",
     })
 }
 
-impl ListRequest {
-    fn page(&self) -> db::Page {
-        self.params.page(self.marker_id)
-    }
+/// What a list reads by: the node's id and the page (with the marker's row id).
+struct ListScope {
+    node_id: Option<i64>,
+    page: db::Page,
+}
 
+impl ListRequest {
+    /// Resolves the node filter and the marker, in that order (an unknown node is the
+    /// error even when the marker is unknown too).
+    fn scope(&self, conn: &mut db::AnyConnection) -> Result<ListScope, common::Error> {
+        let node_id = match &self.node_filter {
+            Some(ident) => Some(nodes::id_of(conn, ident)?),
+            None => None,
+        };
+        let marker_id = match &self.params.marker {
+            None => None,
+            Some(m) if self.is_connectors => Some(volume_connectors::id_of(conn, m)?),
+            Some(m) => Some(volume_targets::id_of(conn, m)?),
+        };
+        Ok(ListScope {
+            node_id,
+            page: self.params.page(marker_id),
+        })
+    }
+}
+
+impl ListRequest {
     fn respond(
         &self,
         ctx: &Ctx,
@@ -280,11 +280,14 @@ async fn connectors(
     q: Query,
     parent: Option<String>,
 ) -> ApiResult<Json<Value>> {
-    let req = list_request(&state, &ctx, &q, &CONNECTORS, parent).await?;
-    let (node_id, page) = (req.node_id, req.page());
+    let req = Arc::new(list_request(&state, &ctx, &q, &CONNECTORS, parent)?);
+    let scoped = req.clone();
     let found = state
         .db
-        .run(move |conn| volume_connectors::list(conn, node_id, &page))
+        .run(move |conn| {
+            let scope = scoped.scope(conn)?;
+            volume_connectors::list(conn, scope.node_id, &scope.page)
+        })
         .await?;
     let items = found
         .iter()
@@ -299,11 +302,14 @@ async fn targets(
     q: Query,
     parent: Option<String>,
 ) -> ApiResult<Json<Value>> {
-    let req = list_request(&state, &ctx, &q, &TARGETS, parent).await?;
-    let (node_id, page) = (req.node_id, req.page());
+    let req = Arc::new(list_request(&state, &ctx, &q, &TARGETS, parent)?);
+    let scoped = req.clone();
     let found = state
         .db
-        .run(move |conn| volume_targets::list(conn, node_id, &page))
+        .run(move |conn| {
+            let scope = scoped.scope(conn)?;
+            volume_targets::list(conn, scope.node_id, &scope.page)
+        })
         .await?;
     let items = found
         .iter()
