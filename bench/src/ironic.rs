@@ -129,9 +129,12 @@ pub async fn run(
     let conf = dir.join("ironic.conf");
     std::fs::write(&conf, config(port, &dir.join("ironic.sqlite")))?;
     let conf_arg = format!("--config-file={}", conf.display());
+    let log = std::fs::File::create(dir.join("ironic-dbsync.log"))?;
     check(
         Command::new(venv_dir.join("bin/ironic-dbsync"))
             .args([conf_arg.as_str(), "create_schema"])
+            .stdout(log.try_clone()?)
+            .stderr(log)
             .status()
             .context("ironic-dbsync")?,
         "ironic-dbsync create_schema",

@@ -343,6 +343,11 @@ async fn run_scenarios(
             p50_ms: outcome.p50_ms(),
             p99_ms: outcome.p99_ms(),
             service_cpu_pct: 100.0 * service_used.as_secs_f64() / wall,
+            // Over the warm-up too, whose operations are not counted: an estimate.
+            service_cpu_us_per_op: 1e6
+                * service_used.as_secs_f64()
+                * (outcome.elapsed.as_secs_f64() / wall)
+                / outcome.ops.max(1) as f64,
             generator_cpu_pct: 100.0 * generator_used.as_secs_f64() / wall,
             exhausted: outcome.exhausted,
             floor_ms,

@@ -17,6 +17,9 @@ pub struct ScenarioResult {
     pub p99_ms: f64,
     /// CPU the service's processes used over the run, in % of one core.
     pub service_cpu_pct: f64,
+    /// The service's CPU time per operation, in µs: steadier than the rate when other
+    /// work shares the machine.
+    pub service_cpu_us_per_op: f64,
     /// CPU the generator used, in % of one core.
     pub generator_cpu_pct: f64,
     /// The run ended early: a worker had no fixture left.
@@ -107,13 +110,14 @@ pub fn print_topology(t: &TopologyResult) {
     );
     for s in &t.scenarios {
         println!(
-            "{:<32} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7.0}% {:>7.0}% {:>9} {:>8}{}",
+            "{:<32} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7.0}% {:>9.0} {:>7.0}% {:>9} {:>8}{}",
             s.name,
             s.per_second,
             s.p50_ms,
             s.p99_ms,
             s.errors,
             s.service_cpu_pct,
+            s.service_cpu_us_per_op,
             s.generator_cpu_pct,
             opt_ms(s.floor_ms),
             s.p50_over_floor.map_or("-".into(), |r| format!("{r:.1}x")),
@@ -150,14 +154,14 @@ pub fn print_comparison(ours: &TopologyResult, peer: &TopologyResult) {
         let Some(p) = peer.scenarios.iter().find(|p| p.key == s.key) else {
             continue;
         };
+        let ratio = if p.ops == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}x", s.per_second / p.per_second)
+        };
         println!(
-            "{:<32} {:>9.0} {:>8.2} {:>9.0} {:>8.2} {:>7.1}x",
-            s.name,
-            s.per_second,
-            s.p50_ms,
-            p.per_second,
-            p.p50_ms,
-            s.per_second / p.per_second.max(1e-9)
+            "{:<32} {:>9.0} {:>8.2} {:>9.0} {:>8.2} {:>8}",
+            s.name, s.per_second, s.p50_ms, p.per_second, p.p50_ms, ratio
         );
     }
 }

@@ -27,15 +27,38 @@ impl Proc {
         self.child.id()
     }
 
-    /// VmHWM: the most resident memory the process ever had.
+    /// VmHWM: the most resident memory the process (with its child processes, as
+    /// Ironic's API workers are) ever had.
     pub fn peak_rss_kb(&self) -> u64 {
-        status_kb(self.pid(), "VmHWM").unwrap_or(0)
+        tree(self.pid())
+            .into_iter()
+            .filter_map(|pid| status_kb(pid, "VmHWM"))
+            .sum()
     }
 
-    /// User plus system CPU time so far.
+    /// User plus system CPU time so far, of the process and its child processes.
     pub fn cpu_time(&self) -> Duration {
-        cpu_time(self.pid()).unwrap_or_default()
+        tree(self.pid()).into_iter().filter_map(cpu_time).sum()
     }
+}
+
+/// A process and its descendants, from /proc/<pid>/task/<tid>/children.
+pub fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let tasks = fs::read_dir(format!("/proc/{}/task", all[i]));
+        for task in tasks.into_iter().flatten().flatten() {
+            let children = fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            all.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+        i += 1;
+    }
+    all
 }
 
 /// A field of /proc/<pid>/status in kB.
@@ -120,7 +143,10 @@ impl Launch {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let startup = launched.elapsed();
-        let idle_rss_kb = status_kb(child.id(), "VmRSS").unwrap_or(0);
+        let idle_rss_kb = tree(child.id())
+            .into_iter()
+            .filter_map(|pid| status_kb(pid, "VmRSS"))
+            .sum();
         Ok(Proc {
             name: self.name.clone(),
             child,
