@@ -97,20 +97,21 @@ pub fn print_floor(floor: &FloorResult) {
 pub fn print_topology(t: &TopologyResult) {
     println!("\n## {} — {} connections", t.name, t.concurrency);
     println!(
-        "{:<32} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} {:>9} {:>8}",
+        "{:<32} {:>9} {:>8} {:>8} {:>7} {:>8} {:>9} {:>8} {:>9} {:>9}",
         "scenario",
         "req/s",
         "p50 ms",
         "p99 ms",
         "errors",
         "svc CPU",
+        "CPU µs/op",
         "gen CPU",
         "floor ms",
         "p50/floor"
     );
     for s in &t.scenarios {
         println!(
-            "{:<32} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7.0}% {:>9.0} {:>7.0}% {:>9} {:>8}{}",
+            "{:<32} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>7.0}% {:>9.0} {:>7.0}% {:>9} {:>9}{}",
             s.name,
             s.per_second,
             s.p50_ms,
