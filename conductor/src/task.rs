@@ -142,16 +142,27 @@ where
         Err(e @ Error::NodeLocked { .. }) => return Locked::Busy(work, e),
         Err(e) => return Locked::Done(Err(e)),
     }
-    let result = common::db::write_transaction(conn, |conn| {
-        let node = common::db::nodes::get_by_id(conn, node_id)?;
-        let value = work(conn, node)?;
-        crate::idempotency::record(conn, current)?;
-        Ok(value)
-    });
+    // A panic in `work` must not keep the node locked: the lock is released on this
+    // connection, after rolling back what the panic left open, and the panic goes on.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        common::db::write_transaction(conn, |conn| {
+            let node = common::db::nodes::get_by_id(conn, node_id)?;
+            let value = work(conn, node)?;
+            crate::idempotency::record(conn, current)?;
+            Ok(value)
+        })
+    }));
+    if result.is_err() {
+        use diesel::connection::{Connection, TransactionManager};
+        let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
+    }
     if let Err(e) = reservation::release(conn, node_id, host) {
         tracing::error!(node_id, error = %e, "could not release node lock");
     }
-    Locked::Done(result)
+    match result {
+        Ok(result) => Locked::Done(result),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 impl Conductor {
