@@ -1,6 +1,8 @@
 //! The volume API: connectors and targets (spec: volume-api.md). Reads come from the
 //! database; every write is a conductor RPC.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -179,20 +181,16 @@ async fn node_volume_root(ctx: Ctx, Path(ident): Path<String>) -> ApiResult<Json
 }
 
 /// Resolves a `node` filter or parent ident to its internal id (404 if unknown).
-async fn node_id(state: &AppState, ident: String) -> ApiResult<i64> {
-    check_ident(&ident)?;
-    Ok(state.db.run(move |conn| nodes::id_of(conn, &ident)).await?)
-}
-
 /// One list request for either resource.
 struct ListRequest {
     params: ListParams,
-    node_id: Option<i64>,
     node_filter: Option<String>,
-    marker_id: Option<i64>,
+    is_connectors: bool,
 }
 
-async fn list_request(
+/// Checks a list request's parameters; the node and the marker it names are looked up
+/// with the list itself, in one trip to the database.
+fn list_request(
     state: &AppState,
     ctx: &Ctx,
     q: &Query,
@@ -205,41 +203,43 @@ async fn list_request(
     ])?;
     let params = ListParams::parse(q, c, state.settings.max_limit)?;
     let node_filter = parent.or_else(|| q.get("node").map(str::to_string));
-    let node_id = match node_filter.clone() {
-        Some(ident) => Some(node_id(state, ident).await?),
-        None => None,
-    };
-    let marker_id = match params.marker.clone() {
-        None => None,
-        Some(m) => {
-            let is_connectors = c.key == "connectors";
-            Some(
-                state
-                    .db
-                    .run(move |conn| {
-                        if is_connectors {
-                            volume_connectors::id_of(conn, &m)
-                        } else {
-                            volume_targets::id_of(conn, &m)
-                        }
-                    })
-                    .await?,
-            )
-        }
-    };
+    if let Some(ident) = &node_filter {
+        check_ident(ident)?;
+    }
     Ok(ListRequest {
         params,
-        node_id,
         node_filter,
-        marker_id,
+        is_connectors: c.key == "connectors",
     })
 }
 
-impl ListRequest {
-    fn page(&self) -> db::Page {
-        self.params.page(self.marker_id)
-    }
+/// What a list reads by: the node's id and the page (with the marker's row id).
+struct ListScope {
+    node_id: Option<i64>,
+    page: db::Page,
+}
 
+impl ListRequest {
+    /// Resolves the node filter and the marker, in that order (an unknown node is the
+    /// error even when the marker is unknown too).
+    fn scope(&self, conn: &mut db::AnyConnection) -> Result<ListScope, common::Error> {
+        let node_id = match &self.node_filter {
+            Some(ident) => Some(nodes::id_of(conn, ident)?),
+            None => None,
+        };
+        let marker_id = match &self.params.marker {
+            None => None,
+            Some(m) if self.is_connectors => Some(volume_connectors::id_of(conn, m)?),
+            Some(m) => Some(volume_targets::id_of(conn, m)?),
+        };
+        Ok(ListScope {
+            node_id,
+            page: self.params.page(marker_id),
+        })
+    }
+}
+
+impl ListRequest {
     fn respond(
         &self,
         ctx: &Ctx,
@@ -273,11 +273,14 @@ async fn connectors(
     q: Query,
     parent: Option<String>,
 ) -> ApiResult<Json<Value>> {
-    let req = list_request(&state, &ctx, &q, &CONNECTORS, parent).await?;
-    let (node_id, page) = (req.node_id, req.page());
+    let req = Arc::new(list_request(&state, &ctx, &q, &CONNECTORS, parent)?);
+    let scoped = req.clone();
     let found = state
         .db
-        .run(move |conn| volume_connectors::list(conn, node_id, &page))
+        .run(move |conn| {
+            let scope = scoped.scope(conn)?;
+            volume_connectors::list(conn, scope.node_id, &scope.page)
+        })
         .await?;
     let items = found
         .iter()
@@ -292,11 +295,14 @@ async fn targets(
     q: Query,
     parent: Option<String>,
 ) -> ApiResult<Json<Value>> {
-    let req = list_request(&state, &ctx, &q, &TARGETS, parent).await?;
-    let (node_id, page) = (req.node_id, req.page());
+    let req = Arc::new(list_request(&state, &ctx, &q, &TARGETS, parent)?);
+    let scoped = req.clone();
     let found = state
         .db
-        .run(move |conn| volume_targets::list(conn, node_id, &page))
+        .run(move |conn| {
+            let scope = scoped.scope(conn)?;
+            volume_targets::list(conn, scope.node_id, &scope.page)
+        })
         .await?;
     let items = found
         .iter()
@@ -485,14 +491,22 @@ async fn nested_malformed(ctx: Ctx) -> ApiResult<()> {
     Err(ApiError::malformed_uri())
 }
 
-/// Checks a create body and its node, common to both resources.
+/// Checks a create body against the resource's schema. Whether its node exists is
+/// checked once, by the conductor, in the transaction that stores the new row.
+fn checked_body(body: JsonBody, fields: &[schema::Field]) -> ApiResult<Map<String, Value>> {
+    let body = body.object()?;
+    schema::check(&body, fields)?;
+    Ok(body)
+}
+
+/// Checks a create body and its node, for the nested paths, which refuse the request
+/// without calling the conductor.
 async fn checked_create_body(
     state: &AppState,
     body: JsonBody,
     fields: &[schema::Field],
 ) -> ApiResult<Map<String, Value>> {
-    let body = body.object()?;
-    schema::check(&body, fields)?;
+    let body = checked_body(body, fields)?;
     let node_uuid = body["node_uuid"].as_str().unwrap_or_default().to_string();
     let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
     let known = state
@@ -550,7 +564,7 @@ async fn create_connector(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(&ctx)?;
-    let body = checked_create_body(&state, body, &limits::CONNECTOR_SCHEMA).await?;
+    let body = checked_body(body, &limits::CONNECTOR_SCHEMA)?;
     let connector = VolumeConnector {
         id: 0,
         uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
@@ -587,7 +601,7 @@ async fn create_target(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(&ctx)?;
-    let body = checked_create_body(&state, body, &limits::TARGET_SCHEMA).await?;
+    let body = checked_body(body, &limits::TARGET_SCHEMA)?;
     let target = VolumeTarget {
         id: 0,
         uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),

@@ -226,3 +226,51 @@ pub trait Transport: Send + Sync + 'static {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::volume::VolumeConnector;
+
+    fn connector() -> VolumeConnector {
+        let mut extra = serde_json::Map::new();
+        extra.insert("rack".into(), serde_json::json!({"row": 4}));
+        VolumeConnector {
+            id: 7,
+            uuid: "1be26c0b-03f2-4d2e-ae87-c02d7f33c123".into(),
+            node_id: 3,
+            node_uuid: "6d85703a-565d-469a-96ce-30b6de53079d".into(),
+            connector_type: "iqn".into(),
+            connector_id: "iqn.2026-01.org.example:node".into(),
+            extra,
+            created_at: chrono::NaiveDate::from_ymd_opt(2026, 1, 2)
+                .and_then(|d| d.and_hms_micro_opt(3, 4, 5, 678_901))
+                .expect("valid date"),
+            updated_at: None,
+        }
+    }
+
+    // The embedded mode hands messages over unencoded: this keeps the encoding the
+    // RabbitMQ transport relies on tested without a broker.
+    #[test]
+    fn requests_and_responses_survive_encoding() {
+        let request = Request::new(
+            "req-1".into(),
+            Duration::from_secs(60),
+            Call::CreateVolumeConnector {
+                connector: connector(),
+            },
+        );
+        assert_eq!(decode::<Request>(&encode(&request)), Ok(request));
+        let replies: Vec<Response> = vec![
+            Ok(Reply::Connector(connector())),
+            Ok(Reply::Done),
+            Err(Error::invalid(
+                "Invalid input for field/attribute node_uuid.",
+            )),
+        ];
+        for reply in replies {
+            assert_eq!(decode::<Response>(&encode(&reply)), Ok(reply));
+        }
+    }
+}
