@@ -53,7 +53,7 @@ fn requested(headers: &HeaderMap) -> Option<String> {
                 .eq_ignore_ascii_case("baremetal")
                 .then(|| version.to_string())
         })
-        .last();
+        .next_back();
     standard.or_else(|| {
         headers
             .get_all(LEGACY_HEADER)
@@ -61,7 +61,7 @@ fn requested(headers: &HeaderMap) -> Option<String> {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(|v| v.trim().to_string())
-            .last()
+            .next_back()
     })
 }
 

@@ -87,15 +87,14 @@ fn valid_path(path: &str) -> bool {
 
 /// The path's operation and first segment, e.g. ("/extra/foo") -> "extra".
 pub fn op_path(op: &PatchOperation) -> String {
-    let path = match op {
+    match op {
         PatchOperation::Add(o) => o.path.to_string(),
         PatchOperation::Remove(o) => o.path.to_string(),
         PatchOperation::Replace(o) => o.path.to_string(),
         PatchOperation::Move(o) => o.path.to_string(),
         PatchOperation::Copy(o) => o.path.to_string(),
         PatchOperation::Test(o) => o.path.to_string(),
-    };
-    path
+    }
 }
 
 pub fn top_field(op: &PatchOperation) -> String {

@@ -62,8 +62,8 @@ fn patch_document(
 fn check_node_uuid_values(ops: &[PatchOperation]) -> Result<(), Error> {
     for op in ops {
         let value = match op {
-            PatchOperation::Add(o) if o.path.to_string() == "/node_uuid" => &o.value,
-            PatchOperation::Replace(o) if o.path.to_string() == "/node_uuid" => &o.value,
+            PatchOperation::Add(o) if o.path == "/node_uuid" => &o.value,
+            PatchOperation::Replace(o) if o.path == "/node_uuid" => &o.value,
             _ => continue,
         };
         let ok = value
