@@ -112,45 +112,6 @@ async fn without_a_conductor_a_call_fails_fast_with_unavailable() {
 }
 
 #[tokio::test]
-async fn a_conductor_that_just_started_is_not_refused() {
-    let (_, topology) = topology();
-    let transport = AmqpTransport::connect(&url(), topology.clone())
-        .await
-        .unwrap();
-    // The gateway has counted no consumer; one appears between its polls.
-    let conductor = start_conductor(&topology, Arc::new(Counting::default()));
-    let connection = Connection::connect(&url(), ConnectionProperties::default())
-        .await
-        .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let start = Instant::now();
-    loop {
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
-        let queue = channel
-            .queue_declare(
-                topology.queue.as_str().into(),
-                passive,
-                FieldTable::default(),
-            )
-            .await;
-        if queue.is_ok_and(|q| q.consumer_count() > 0) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "no consumer");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(
-        transport.call(request(Duration::from_secs(5))).await,
-        Ok(Reply::Done)
-    );
-    conductor.shut_down().await;
-    remove(&topology).await;
-}
-
-#[tokio::test]
 async fn garbage_is_dead_lettered_and_the_conductor_keeps_serving() {
     let (_, topology) = topology();
     let handler = Arc::new(Counting::default());

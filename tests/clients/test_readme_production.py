@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -81,8 +82,15 @@ def test_the_readme_production_block_starts_a_working_service(started):
     assert re.search(r"conductor-1\s.*\byes\b", output), output
     assert re.search(r"conductor-2\s.*\byes\b", output), output
     headers = {"X-OpenStack-Ironic-API-Version": API_VERSION}
-    node = requests.post(f"{api}/v1/nodes", json={"driver": "fake-hardware"},
-                         headers=headers, timeout=30)
+    # The gateway re-reads the number of consuming conductors every second and answers
+    # 503 until it has seen one; clients retry 503s, so does this.
+    deadline = time.monotonic() + 10
+    while True:
+        node = requests.post(f"{api}/v1/nodes", json={"driver": "fake-hardware"},
+                             headers=headers, timeout=30)
+        if node.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert node.status_code == 201, node.text
     connector = requests.post(
         f"{api}/v1/volume/connectors", headers=headers, timeout=30,

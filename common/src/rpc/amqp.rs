@@ -153,27 +153,6 @@ pub struct AmqpTransport {
 const CONSUMER_POLL: Duration = Duration::from_secs(1);
 
 impl AmqpTransport {
-    /// Whether a conductor consumes requests. The polled count answers quickly; a zero
-    /// is checked with the broker once more, so a conductor that has just started is
-    /// not refused for up to a poll interval.
-    async fn conductor_consuming(&self) -> bool {
-        if self.consumers.load(Ordering::Relaxed) > 0 {
-            return true;
-        }
-        let recount = async {
-            let link = self.link.lock().await.clone();
-            count_consumers(&link.connection, &self.topology).await
-        };
-        // A broker that is down or recovering must not delay the 503.
-        match tokio::time::timeout(CONSUMER_POLL, recount).await {
-            Ok(Ok(n)) => {
-                self.consumers.store(n, Ordering::Relaxed);
-                n > 0
-            }
-            _ => false,
-        }
-    }
-
     /// Connects, and starts the task that keeps the consumer count fresh while the
     /// transport lives.
     pub async fn connect(url: &str, topology: Topology) -> Result<Arc<AmqpTransport>, String> {
@@ -368,7 +347,7 @@ impl Drop for PendingGuard<'_> {
 #[async_trait::async_trait]
 impl Transport for AmqpTransport {
     async fn call(&self, request: Request) -> Response {
-        if !self.conductor_consuming().await {
+        if self.consumers.load(Ordering::Relaxed) == 0 {
             return Err(unavailable("No conductor is running"));
         }
         let correlation_id = uuid::Uuid::new_v4().to_string();
