@@ -1,44 +1,15 @@
 //! A request delivered twice is applied once: the second delivery gets the answer of the
 //! first, read from the current state.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::config::Settings;
-use common::db::{Db, nodes};
 use common::model::node::Node;
 use common::model::volume::VolumeConnector;
 use common::model::{new_uuid, now};
 use common::rpc::{Call, Handler, Reply, Request};
-use conductor::Conductor;
 
-async fn conductor() -> Conductor {
-    let dir = std::env::temp_dir().join(format!("sanlink-idem-{}", new_uuid()));
-    let url = format!("sqlite://{}/db.sqlite", dir.display());
-    let settings = Settings::from_lookup(|name| match name {
-        "SANLINK_DATABASE_URL" => Some(url.clone()),
-        "SANLINK_CONDUCTOR_HOSTNAME" => Some("c1".into()),
-        _ => None,
-    })
-    .unwrap();
-    let db = Db::open(&settings.database_url, 4).unwrap();
-    db.upgrade().unwrap();
-    Conductor::new(db, Arc::new(settings))
-}
-
-async fn add_node(c: &Conductor) -> Node {
-    let node = Node {
-        uuid: new_uuid(),
-        driver: "fake-hardware".into(),
-        provision_state: "manageable".into(),
-        power_state: Some("power off".into()),
-        created_at: now(),
-        ..Node::default()
-    };
-    c.db.run(move |conn| nodes::create(conn, &node))
-        .await
-        .unwrap()
-}
+mod support;
+use support::fixtures::{add_node, conductor};
 
 fn connector(node: &Node, uuid: String, kind: &str, id: &str) -> VolumeConnector {
     VolumeConnector {
@@ -60,7 +31,7 @@ fn request(id: &str, call: Call) -> Request {
 
 #[tokio::test]
 async fn a_redelivered_create_returns_the_created_connector() {
-    let c = conductor().await;
+    let c = conductor(&[]);
     let node = add_node(&c).await;
     let connector = connector(&node, new_uuid(), "iqn", "iqn.2024-01.org.example:n1");
     let call = Call::CreateVolumeConnector { connector };
@@ -77,7 +48,7 @@ async fn a_redelivered_create_returns_the_created_connector() {
 
 #[tokio::test]
 async fn a_redelivered_patch_is_not_applied_twice() {
-    let c = conductor().await;
+    let c = conductor(&[]);
     let node = add_node(&c).await;
     let uuid = new_uuid();
     let connector = connector(&node, uuid.clone(), "iqn", "iqn.2024-01.org.example:n2");
@@ -113,7 +84,7 @@ async fn a_redelivered_patch_is_not_applied_twice() {
 
 #[tokio::test]
 async fn a_redelivered_delete_answers_done_not_404() {
-    let c = conductor().await;
+    let c = conductor(&[]);
     let node = add_node(&c).await;
     let uuid = new_uuid();
     let connector = connector(&node, uuid.clone(), "wwpn", "50:00:00:00:00:00:00:01");

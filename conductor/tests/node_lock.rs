@@ -1,43 +1,16 @@
 //! Node-locked work: the lock is taken and released around the transaction, whatever
 //! the work does, and a busy lock leaves the work undone.
 
-use std::sync::Arc;
-
 use common::Error;
-use common::config::Settings;
-use common::db::{Db, nodes};
-use common::model::node::Node;
-use common::model::{new_uuid, now};
+use common::db::nodes;
 use conductor::Conductor;
 use diesel::prelude::*;
 
-fn conductor() -> Conductor {
-    let dir = std::env::temp_dir().join(format!("sanlink-lock-{}", new_uuid()));
-    let url = format!("sqlite://{}/db.sqlite", dir.display());
-    let settings = Settings::from_lookup(|name| match name {
-        "SANLINK_DATABASE_URL" => Some(url.clone()),
-        "SANLINK_CONDUCTOR_HOSTNAME" => Some("c1".into()),
-        "SANLINK_NODE_LOCKED_RETRY_INTERVAL" => Some("0.01".into()),
-        _ => None,
-    })
-    .unwrap();
-    let db = Db::open(&settings.database_url, 4).unwrap();
-    db.upgrade().unwrap();
-    Conductor::new(db, Arc::new(settings))
-}
+mod support;
+use support::fixtures::{add_node, conductor};
 
-async fn add_node(c: &Conductor) -> Node {
-    let node = Node {
-        uuid: new_uuid(),
-        driver: "fake-hardware".into(),
-        provision_state: "manageable".into(),
-        created_at: now(),
-        ..Node::default()
-    };
-    c.db.run(move |conn| nodes::create(conn, &node))
-        .await
-        .unwrap()
-}
+/// A busy lock is retried briefly: the tests need only its outcome.
+const QUICK_RETRIES: &[(&str, &str)] = &[("SANLINK_NODE_LOCKED_RETRY_INTERVAL", "0.01")];
 
 async fn reservation(c: &Conductor, id: i64) -> Option<String> {
     c.db.run(move |conn| Ok(nodes::get_by_id(conn, id)?.reservation))
@@ -83,7 +56,7 @@ async fn name(c: &Conductor, id: i64) -> Option<String> {
 
 #[tokio::test]
 async fn the_lock_is_released_after_work_that_succeeds_fails_or_panics() {
-    let c = conductor();
+    let c = conductor(QUICK_RETRIES);
     let node = add_node(&c).await;
 
     rename(&c, node.id, "ok").await.unwrap();
@@ -108,7 +81,7 @@ async fn the_lock_is_released_after_work_that_succeeds_fails_or_panics() {
 
 #[tokio::test]
 async fn a_busy_lock_leaves_the_work_undone() {
-    let c = conductor();
+    let c = conductor(QUICK_RETRIES);
     let node = add_node(&c).await;
     set_reservation(&c, node.id, Some("other")).await;
     let err = rename(&c, node.id, "ok").await.unwrap_err();

@@ -1,3 +1,6 @@
-//! Shared test helpers.
+//! Shared test helpers; each test binary uses a part of them.
 
+#[allow(dead_code)]
+pub mod fixtures;
+#[allow(dead_code)]
 pub mod sushy;

@@ -1,0 +1,43 @@
+//! A conductor on a fresh SQLite database, and nodes in it, for tests that drive the
+//! conductor directly.
+
+use std::sync::Arc;
+
+use common::config::Settings;
+use common::db::{Db, nodes};
+use common::model::node::Node;
+use common::model::{new_uuid, now};
+use conductor::Conductor;
+
+/// A conductor `c1` on its own SQLite file, with `settings` (name, value) on top.
+pub fn conductor(settings: &[(&str, &str)]) -> Conductor {
+    let dir = std::env::temp_dir().join(format!("sanlink-conductor-{}", new_uuid()));
+    let url = format!("sqlite://{}/db.sqlite", dir.display());
+    let settings = Settings::from_lookup(|name| match name {
+        "SANLINK_DATABASE_URL" => Some(url.clone()),
+        "SANLINK_CONDUCTOR_HOSTNAME" => Some("c1".into()),
+        _ => settings
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string()),
+    })
+    .unwrap();
+    let db = Db::open(&settings.database_url, 4).unwrap();
+    db.upgrade().unwrap();
+    Conductor::new(db, Arc::new(settings))
+}
+
+/// A manageable fake-hardware node, powered off.
+pub async fn add_node(c: &Conductor) -> Node {
+    let node = Node {
+        uuid: new_uuid(),
+        driver: "fake-hardware".into(),
+        provision_state: "manageable".into(),
+        power_state: Some("power off".into()),
+        created_at: now(),
+        ..Node::default()
+    };
+    c.db.run(move |conn| nodes::create(conn, &node))
+        .await
+        .unwrap()
+}
