@@ -89,29 +89,17 @@ fn venv(dir: &Path) -> Result<()> {
     )?;
     let package = std::env::var("IRONIC_PACKAGE").unwrap_or_else(|_| PACKAGE.into());
     let pip = dir.join("bin/pip");
-    check(
-        Command::new(&pip)
-            .args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--upgrade",
-                "pip",
-            ])
-            .status()?,
-        "pip install --upgrade pip",
-    )?;
-    check(
-        Command::new(&pip)
-            .args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                &package,
-            ])
-            .status()?,
-        "pip install ironic",
-    )
+    pip_install(&pip, &["--upgrade", "pip"])?;
+    pip_install(&pip, &[&package])
+}
+
+/// `pip install --quiet ARGS`, failing with the command's name.
+fn pip_install(pip: &Path, args: &[&str]) -> Result<()> {
+    let status = Command::new(pip)
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(args)
+        .status()?;
+    check(status, &format!("pip install {}", args.join(" ")))
 }
 
 pub async fn run(
