@@ -826,10 +826,10 @@ mod tests {
     fn secrets_may_come_from_files() {
         let dir = scratch("secret");
         let secret = dir.join("db-url");
-        std::fs::write(&secret, "postgres://u:pw@h/db\n").unwrap();
+        std::fs::write(&secret, "sqlite:///srv/secret-name.sqlite\n").unwrap();
         let path = secret.display().to_string();
         let s = with(&[("SANLINK_DATABASE_URL_FILE", &path)]).unwrap();
-        assert_eq!(s.database_url, "postgres://u:pw@h/db");
+        assert_eq!(s.database_url, "sqlite:///srv/secret-name.sqlite");
         let e = with(&[
             ("SANLINK_DATABASE_URL_FILE", &path),
             ("SANLINK_DATABASE_URL", "sqlite://x"),
@@ -841,8 +841,25 @@ mod tests {
         let toml = dir.join("sanlink.toml");
         std::fs::write(&toml, format!("database_url_file = {path:?}\n")).unwrap();
         let s = Settings::from_env_and_file(Some(&toml)).unwrap();
-        assert_eq!(s.database_url, "postgres://u:pw@h/db");
+        assert_eq!(s.database_url, "sqlite:///srv/secret-name.sqlite");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_server_database_needs_its_feature() {
+        for (url, built_in) in [
+            ("postgres://u@h/db", cfg!(feature = "postgres")),
+            ("mysql://u@h/db", cfg!(feature = "mysql")),
+        ] {
+            match with(&[("SANLINK_DATABASE_URL", url)]) {
+                Ok(s) => assert!(built_in, "{url} accepted without its feature: {s:?}"),
+                Err(e) => {
+                    assert!(!built_in, "{url} refused: {e}");
+                    let text = e.to_string();
+                    assert!(text.contains("rebuild with `cargo build --release --features"), "{text}");
+                }
+            }
+        }
     }
 
     #[test]

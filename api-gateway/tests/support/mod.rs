@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::{MysqlConnection, PgConnection};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -122,14 +121,16 @@ impl Scratch {
         else {
             return;
         };
-        let result = match backend {
-            Backend::Postgres => PgConnection::establish(&with_database(server_url, "postgres"))
-                .map_err(|e| e.to_string())
-                .and_then(|mut c| c.batch_execute(sql).map_err(|e| e.to_string())),
-            _ => MysqlConnection::establish(&with_database(server_url, "test"))
-                .map_err(|e| e.to_string())
-                .and_then(|mut c| c.batch_execute(sql).map_err(|e| e.to_string())),
+        let default_database = match backend {
+            Backend::Postgres => "postgres",
+            _ => "test",
         };
+        // Through the service's own pool type, so a build without this backend's Cargo
+        // feature says which feature the test needs.
+        let result = Db::open(&with_database(server_url, default_database), 1).and_then(|db| {
+            db.with_conn(|c| Ok(c.batch_execute(sql)?))
+                .map_err(|e| e.to_string())
+        });
         if let Err(e) = result {
             panic!("{sql} on {}: {e}", common::config::redact_url(server_url));
         }

@@ -4,23 +4,35 @@
 //! MySQL/MariaDB, so every query is written once. The pool's manager picks the backend
 //! from the URL scheme itself: the derived `establish` tries each backend in turn and
 //! throws away the real connection error.
+//!
+//! PostgreSQL and MySQL/MariaDB are the `postgres` and `mysql` Cargo features: each links
+//! a C client library, which a user who only runs the embedded mode on SQLite should not
+//! need. A URL naming a backend this build lacks is refused with the feature to add.
 
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::{MysqlConnection, PgConnection, SqliteConnection};
+use diesel::SqliteConnection;
+#[cfg(feature = "mysql")]
+use diesel::MysqlConnection;
+#[cfg(feature = "postgres")]
+use diesel::PgConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::Error;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+#[cfg(feature = "postgres")]
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+#[cfg(feature = "mysql")]
 const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/mysql");
 
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
+    #[cfg(feature = "postgres")]
     Postgresql(PgConnection),
+    #[cfg(feature = "mysql")]
     Mysql(MysqlConnection),
     Sqlite(SqliteConnection),
 }
@@ -34,15 +46,53 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend a URL names, if this build has it.
     pub fn from_url(url: &str) -> Result<Backend, String> {
         let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
-        match scheme {
-            "sqlite" => Ok(Backend::Sqlite),
-            "postgres" | "postgresql" => Ok(Backend::Postgres),
-            "mysql" | "mariadb" => Ok(Backend::Mysql),
-            _ => Err(format!(
-                "unsupported database URL scheme {scheme:?}: use sqlite://, postgres:// or mysql://"
+        let backend = match scheme {
+            "sqlite" => Backend::Sqlite,
+            "postgres" | "postgresql" => Backend::Postgres,
+            "mysql" | "mariadb" => Backend::Mysql,
+            _ => {
+                return Err(format!(
+                    "unsupported database URL scheme {scheme:?}: use sqlite://, postgres:// or mysql://"
+                ));
+            }
+        };
+        match backend.feature() {
+            Some(feature) if !backend.built_in() => Err(format!(
+                "this build has no {} support: rebuild with `cargo build --release --features {feature}` \
+                 (needs the {} client library)",
+                backend.label(),
+                backend.label()
             )),
+            _ => Ok(backend),
+        }
+    }
+
+    /// The Cargo feature that builds this backend in; SQLite has none.
+    pub fn feature(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some("postgres"),
+            Backend::Mysql => Some("mysql"),
+        }
+    }
+
+    /// Whether this binary was built with the backend.
+    pub fn built_in(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres => cfg!(feature = "postgres"),
+            Backend::Mysql => cfg!(feature = "mysql"),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+            Backend::Mysql => "MySQL/MariaDB",
         }
     }
 }
@@ -78,7 +128,9 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<AnyConnection, ConnectError> {
         Ok(match self.backend {
+            #[cfg(feature = "postgres")]
             Backend::Postgres => AnyConnection::Postgresql(PgConnection::establish(&self.url)?),
+            #[cfg(feature = "mysql")]
             Backend::Mysql => {
                 let mut conn = MysqlConnection::establish(&self.url)?;
                 // Naive timestamps are UTC everywhere; keep MySQL from converting them.
@@ -95,6 +147,9 @@ impl r2d2::ManageConnection for Manager {
                 )?;
                 AnyConnection::Sqlite(conn)
             }
+            // `Manager::new` refuses a backend this build lacks.
+            #[allow(unreachable_patterns)]
+            other => unreachable!("{other:?} is not built in"),
         })
     }
 
@@ -209,7 +264,9 @@ impl Db {
     pub fn version(&self) -> Result<Option<String>, String> {
         let mut conn = self.pool.get().map_err(|e| e.to_string())?;
         let applied = match &mut *conn {
+            #[cfg(feature = "postgres")]
             AnyConnection::Postgresql(c) => c.applied_migrations(),
+            #[cfg(feature = "mysql")]
             AnyConnection::Mysql(c) => c.applied_migrations(),
             AnyConnection::Sqlite(c) => c.applied_migrations(),
         }
@@ -226,6 +283,8 @@ where
     F: FnOnce(&mut AnyConnection) -> Result<T, Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    // Irrefutable in a build with SQLite only.
+    #[allow(irrefutable_let_patterns)]
     let AnyConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(work);
     };
@@ -250,7 +309,9 @@ type MigrationResult = Result<Vec<String>, Box<dyn std::error::Error + Send + Sy
 
 fn run_migrations(conn: &mut AnyConnection) -> MigrationResult {
     let versions = match conn {
+        #[cfg(feature = "postgres")]
         AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS)?,
+        #[cfg(feature = "mysql")]
         AnyConnection::Mysql(c) => c.run_pending_migrations(MYSQL_MIGRATIONS)?,
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS)?,
     };
