@@ -8,5 +8,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-cargo build --release --quiet -p bench -p api-gateway -p conductor
+cargo build --release --quiet --features postgres,mysql -p bench -p api-gateway -p conductor
 exec "$ROOT/target/release/bench" "$@"

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the repository and prints a summary; exits non-zero if any step failed.
 #
+#   0. the machine (scripts/prepare.sh: as root, installs the missing Debian packages and
+#      starts PostgreSQL, MariaDB and RabbitMQ; as another user, names what is missing),
+#      then the fresh build (tests/fresh/run.sh): the README's run command in a clean
+#      clone with the database client libraries out of reach answers GET /
 #   1. Rust unit and integration tests on SQLite   (cargo test --workspace; the Redfish
 #      tests use sushy-emulator from the virtual environment, so that is set up first)
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
@@ -58,6 +62,9 @@ PRODUCTION_DBS="${CLIENT_TEST_PRODUCTION-postgres mysql}"
 
 declare -a NAMES=() RESULTS=()
 FAILED=0
+# Every test builds both server backends; the embedded build without them is the fresh
+# build's test.
+FEATURES="postgres,mysql"
 FAULT_DBS="${FAULT_TEST_DATABASES-postgres mysql}"
 E2E_TOPOLOGIES="${E2E_TOPOLOGIES-embedded production}"
 
@@ -145,14 +152,15 @@ setup_fuzz_venv() {
 cargo_tests_sqlite() {
     # The Redfish tests run against the emulator that setup_venv installed.
     TEST_DATABASE=sqlite SUSHY_EMULATOR="$VENV/bin/sushy-emulator" \
-        cargo test --workspace --no-fail-fast
+        cargo test --workspace --features "$FEATURES" --no-fail-fast
 }
 
 # cargo_api_tests DATABASE TRANSPORT: the API tests against a server database, with the
 # conductor in-process (memory) or two conductors over RabbitMQ (amqp).
 cargo_api_tests() {
     TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p api-gateway --test volume --test nodes --test limits --no-fail-fast
+        cargo test -p api-gateway --features "$FEATURES" --test volume --test nodes --test limits \
+        --no-fail-fast
 }
 
 # --- client tests ------------------------------------------------------------
@@ -219,6 +227,14 @@ client_tests() {
 
 last_ok() { [[ "${RESULTS[-1]}" == ok* ]]; }
 
+step "prepare the machine (scripts/prepare.sh)" scripts/prepare.sh
+if ! last_ok; then
+    summary
+    exit 1
+fi
+
+step "fresh build: the run command without database client libraries" tests/fresh/run.sh
+
 step "python venv (.venv)" setup_venv
 VENV_OK=0; last_ok || VENV_OK=1
 
@@ -230,7 +246,7 @@ for db in postgres mysql; do
 done
 
 step "cargo build (sanlink, api-gateway, conductor)" \
-    cargo build --bin sanlink --bin api-gateway --bin conductor
+    cargo build --features "$FEATURES" --bin sanlink --bin api-gateway --bin conductor
 BUILD_OK=0; last_ok || BUILD_OK=1
 
 # The benchmark harness keeps working: 1 s per scenario against the embedded `sanlink`

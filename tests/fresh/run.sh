@@ -18,7 +18,9 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/sanlink-fresh.XXXXXX")"
 SERVICE_PID=""
 
 cleanup() {
-    [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
+    if [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null; then
+        wait "$SERVICE_PID" 2>/dev/null || true
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
