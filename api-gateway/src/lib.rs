@@ -44,7 +44,8 @@ pub fn build_router(state: AppState) -> Router {
         Auth::NoAuth => router,
         // Outermost, so that nothing else runs for a caller without credentials.
         Auth::HttpBasic { user_file } => {
-            router.layer(middleware::from_fn_with_state(user_file, auth::middleware))
+            let users = Arc::new(auth::Authenticator::new(user_file));
+            router.layer(middleware::from_fn_with_state(users, auth::middleware))
         }
     }
 }

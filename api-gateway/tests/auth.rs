@@ -169,3 +169,31 @@ async fn the_user_file_is_read_again_on_each_request() {
     get(basic("admin", "second")).await.expect(200);
     get(basic("operator", "third")).await.expect(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_line_added_at_run_time_refuses_only_its_user() {
+    let users = UserFile::new(&[("admin", "Adm1n-pw"), ("operator", "0p-pw")]);
+    let app = start(&users).await;
+    let get = |auth: String| {
+        app.request("GET", "/v1/nodes")
+            .header("Authorization", &auth)
+            .send()
+    };
+    get(basic("admin", "Adm1n-pw")).await.expect(200);
+    // An MD5 line (`htpasswd -m`) slipped in while the service runs.
+    let mut text = std::fs::read_to_string(&users.path).unwrap();
+    text = text.replace("operator:", "operator:$apr1$abc$def\nold-operator:");
+    text.push_str("intruder:plain-text\n");
+    std::fs::write(&users.path, text).unwrap();
+    get(basic("admin", "Adm1n-pw")).await.expect(200);
+    assert_refused(
+        &get(basic("operator", "0p-pw")).await,
+        401,
+        "Incorrect username or password",
+    );
+    assert_refused(
+        &get(basic("intruder", "plain-text")).await,
+        401,
+        "Incorrect username or password",
+    );
+}

@@ -35,9 +35,13 @@ async fn serve(router: axum::Router) -> String {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let limits = common::config::Settings::from_lookup(|_| None)
+        .expect("default settings")
+        .http;
     tokio::spawn(api_gateway::server::serve_on(
         listener,
         router,
+        limits,
         std::future::pending(),
     ));
     format!("http://{addr}")

@@ -60,6 +60,21 @@ pub const SETTINGS: &[Setting] = &[
         "address and port of the API (`host:port`)",
     ),
     setting(
+        "SANLINK_HTTP_HEADER_TIMEOUT",
+        Value("10"),
+        "seconds a client has, once it sent the first byte of a request, to send the rest of its headers; a connection that takes longer is closed (on the API and on the boot listener)",
+    ),
+    setting(
+        "SANLINK_HTTP_IDLE_TIMEOUT",
+        Value("60"),
+        "seconds a connection may stay open without a request: a new connection that sends nothing, or a kept-alive one after its last response, is closed after this",
+    ),
+    setting(
+        "SANLINK_HTTP_MAX_CONNECTIONS",
+        Value("400"),
+        "open connections each listener (the API's, the boot listener's) holds at most; at the limit the one waiting longest without a request is closed to admit the new one, and with every connection busy the new one gets 503; keep twice this below the process's open-file limit",
+    ),
+    setting(
         "SANLINK_AUTH_STRATEGY",
         Value("noauth"),
         "`noauth` (no authentication) or `http_basic` (HTTP basic authentication against `SANLINK_HTTP_BASIC_AUTH_USER_FILE`), as Ironic's `[DEFAULT]auth_strategy`; with `http_basic` every API call but `GET /` and `GET /v1`, and the gateway's `/metrics`, needs credentials",
@@ -190,6 +205,18 @@ pub enum Auth {
     HttpBasic { user_file: PathBuf },
 }
 
+/// How the HTTP listeners (the API's and the boot listener) treat slow and idle clients,
+/// so that connections that never send a request cannot hold the process's open files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// `SANLINK_HTTP_HEADER_TIMEOUT`: from a request's first byte to its last header line.
+    pub header_timeout: Duration,
+    /// `SANLINK_HTTP_IDLE_TIMEOUT`: how long a connection may wait without a request.
+    pub idle_timeout: Duration,
+    /// `SANLINK_HTTP_MAX_CONNECTIONS`: connections one listener holds at most.
+    pub max_connections: usize,
+}
+
 /// How logs are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -201,6 +228,9 @@ pub enum LogFormat {
 pub struct Settings {
     /// `SANLINK_LISTEN`: where the API listens.
     pub listen: SocketAddr,
+    /// `SANLINK_HTTP_*`: how long the HTTP listeners wait on clients, and how many
+    /// connections each holds.
+    pub http: HttpLimits,
     /// `SANLINK_AUTH_STRATEGY` and `SANLINK_HTTP_BASIC_AUTH_USER_FILE`: who may call the API.
     pub auth: Auth,
     /// `SANLINK_DATA_DIR`: where the embedded SQLite database lives.
@@ -321,6 +351,13 @@ impl Settings {
             problems: RefCell::new(Vec::new()),
         };
         let listen = r.parse("SANLINK_LISTEN", socket_addr);
+        let http = HttpLimits {
+            header_timeout: r.parse("SANLINK_HTTP_HEADER_TIMEOUT", positive_seconds),
+            idle_timeout: r.parse("SANLINK_HTTP_IDLE_TIMEOUT", positive_seconds),
+            max_connections: r.parse("SANLINK_HTTP_MAX_CONNECTIONS", |v| {
+                positive(v).map(|n| n as usize)
+            }),
+        };
         let auth = auth(&r, listen);
         let data_dir = PathBuf::from(r.text("SANLINK_DATA_DIR"));
         let database_url = r
@@ -388,6 +425,7 @@ impl Settings {
         }
         Ok(Settings {
             listen,
+            http,
             auth,
             data_dir,
             database_url,
@@ -656,6 +694,14 @@ fn seconds(v: &str) -> Result<Duration, String> {
     }
 }
 
+/// A timeout: zero would close every connection at once.
+fn positive_seconds(v: &str) -> Result<Duration, String> {
+    match seconds(v) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err("expected a number of seconds above 0".into()),
+    }
+}
+
 fn default_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -770,6 +816,10 @@ mod tests {
         assert_eq!(names(&e), ["SANLINK_MAX_LIMIT"]);
         let e = with(&[("SANLINK_LOG_FORMAT", "xml")]).unwrap_err();
         assert_eq!(names(&e), ["SANLINK_LOG_FORMAT"]);
+        let e = with(&[("SANLINK_HTTP_HEADER_TIMEOUT", "0")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_HTTP_HEADER_TIMEOUT"]);
+        let e = with(&[("SANLINK_HTTP_MAX_CONNECTIONS", "none")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_HTTP_MAX_CONNECTIONS"]);
     }
 
     #[test]

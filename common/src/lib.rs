@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod htpasswd;
+pub mod http_server;
 pub mod metrics;
 pub mod model;
 pub mod ops;

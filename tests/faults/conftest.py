@@ -72,11 +72,12 @@ class Cluster:
         )
         self.procs = {}
 
-    def spawn(self, name, binary, **extra):
+    def spawn(self, name, binary, preexec_fn=None, **extra):
         log = open(self.workdir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
             [str(REPO / "target" / "debug" / binary)],
             env={**self.env, **extra}, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
         )
 
     def wait_log(self, name, text, timeout=30):

@@ -40,9 +40,20 @@ async fn serve(settings: Settings) -> Result<(), String> {
         settings: settings.clone(),
     };
     let router = api_gateway::build_router(state);
-    tracing::info!(listen = %settings.listen, database = %redact_url(&settings.database_url), "sanlink serving (embedded mode)");
-    let served =
-        api_gateway::server::serve(settings.listen, router, startup::shutdown_signal()).await;
+    let served = match api_gateway::server::bind(settings.listen).await {
+        Ok(listener) => {
+            // Only now that the port is bound: clients and tests wait for this line.
+            tracing::info!(listen = %settings.listen, database = %redact_url(&settings.database_url), "sanlink serving (embedded mode)");
+            api_gateway::server::serve_on(
+                listener,
+                router,
+                settings.http,
+                startup::shutdown_signal(),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     let _ = stop.send(true);
     let _ = periodic.await;
     conductor

@@ -252,8 +252,9 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
+        let limits = settings.http;
         let server = tokio::spawn(async move {
-            api_gateway::server::serve_on(listener, router, std::future::pending())
+            api_gateway::server::serve_on(listener, router, limits, std::future::pending())
                 .await
                 .expect("server runs");
         });

@@ -67,8 +67,11 @@ pub async fn start(
     if let Some(ops) = ops {
         app = app.merge(ops.router());
     }
+    let limits = settings.http;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        // Serves until the process ends: booting nodes may fetch scripts to the last.
+        let forever = std::future::pending();
+        if let Err(e) = common::http_server::serve(listener, app, limits, forever).await {
             tracing::error!(error = %e, "boot server stopped");
         }
     });
