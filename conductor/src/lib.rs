@@ -88,8 +88,13 @@ impl Conductor {
                         VERIFYING => ENROLL,
                         _ => ERROR,
                     };
-                    if common::db::reservation::reserve(conn, node.id, &host).is_err() {
-                        continue;
+                    match common::db::reservation::reserve(conn, node.id, &host) {
+                        Ok(()) => {}
+                        // Someone else is on it, or it is gone: nothing left to fail.
+                        Err(common::Error::NodeLocked { .. } | common::Error::NotFound(_)) => {
+                            continue;
+                        }
+                        Err(e) => return Err(e),
                     }
                     let mut node = common::db::nodes::get_by_id(conn, node.id)?;
                     node.provision_state = to.to_string();

@@ -94,8 +94,14 @@ impl Conductor {
                 .run(move |conn| Ok(locked_transaction(conn, node_id, &host, &current, work)))
                 .await?;
             match outcome {
-                Locked::Done(result) => {
+                Locked::Done(result, released) => {
                     waited("acquired");
+                    if !released {
+                        // The transaction's connection died with the lock still taken:
+                        // release it on a fresh one, or the node stays locked until
+                        // this conductor restarts.
+                        self.release(node_id).await;
+                    }
                     return result;
                 }
                 Locked::Busy(back, e) => {
@@ -118,9 +124,9 @@ impl Conductor {
 
 /// How one attempt at a locked transaction ended.
 enum Locked<T, F> {
-    /// The lock was taken, the work ran (committed or rolled back) and the lock was
-    /// released.
-    Done(Result<T, Error>),
+    /// The lock was taken (or taking it failed), the work ran (committed or rolled
+    /// back), and `bool` says whether the lock is known to be released.
+    Done(Result<T, Error>, bool),
     /// Another holder has the lock: the work comes back untouched, with the error.
     Busy(F, Error),
 }
@@ -140,7 +146,7 @@ where
     match reservation::reserve(conn, node_id, host) {
         Ok(()) => tracing::debug!(node_id, "node lock taken"),
         Err(e @ Error::NodeLocked { .. }) => return Locked::Busy(work, e),
-        Err(e) => return Locked::Done(Err(e)),
+        Err(e) => return Locked::Done(Err(e), true),
     }
     // A panic in `work` must not keep the node locked: the lock is released on this
     // connection, after rolling back what the panic left open, and the panic goes on.
@@ -156,11 +162,15 @@ where
         use diesel::connection::{Connection, TransactionManager};
         let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
     }
-    if let Err(e) = reservation::release(conn, node_id, host) {
-        tracing::error!(node_id, error = %e, "could not release node lock");
-    }
+    let released = match reservation::release(conn, node_id, host) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(node_id, error = %e, "could not release node lock, retrying");
+            false
+        }
+    };
     match result {
-        Ok(result) => Locked::Done(result),
+        Ok(result) => Locked::Done(result, released),
         Err(panic) => std::panic::resume_unwind(panic),
     }
 }
