@@ -18,11 +18,17 @@ use common::rpc::{Call, Handler, Request, Response};
 pub struct Conductor {
     pub db: Db,
     pub settings: Arc<Settings>,
+    /// Nodes whose lock work of this process holds or is taking (see `task.rs`).
+    held: task::HeldLocks,
 }
 
 impl Conductor {
     pub fn new(db: Db, settings: Arc<Settings>) -> Conductor {
-        Conductor { db, settings }
+        Conductor {
+            db,
+            settings,
+            held: task::HeldLocks::default(),
+        }
     }
 
     /// Runs `work` in one transaction that also records the current request as applied.
