@@ -524,6 +524,15 @@ impl Call {
     }
 
     /// A body sent verbatim as `application/json`.
+    /// A body sent with the given Content-Type instead of JSON's.
+    pub fn body_as(mut self, content_type: &str, raw: impl Into<String>) -> Call {
+        self.builder = self
+            .builder
+            .header("Content-Type", content_type)
+            .body(raw.into());
+        self
+    }
+
     pub fn body(mut self, raw: impl Into<String>) -> Call {
         self.builder = self
             .builder
