@@ -182,11 +182,7 @@ async fn children_created_while_their_node_is_deleted_are_refused_as_for_a_missi
                                 "address": format!("52:54:00:00:{round:02x}:{i:02x}")}),
                     )
                     .await;
-                [
-                    ("connector", connector),
-                    ("target", target),
-                    ("port", port),
-                ]
+                [("connector", connector), ("target", target), ("port", port)]
             }));
         }
         let delete = app.delete(&format!("/v1/nodes/{node}")).await;

@@ -19,7 +19,12 @@ async fn the_boot_listener_answers_404_for_paths_that_name_no_node() {
     )
     .await
     .expect("boot server starts");
-    for path in ["/%00/config", "/node-name/config", "/%C3%A9/config", "/a%00b/config"] {
+    for path in [
+        "/%00/config",
+        "/node-name/config",
+        "/%C3%A9/config",
+        "/a%00b/config",
+    ] {
         let reply = reqwest::get(format!("http://{boot}{path}"))
             .await
             .expect("boot server answers");

@@ -222,7 +222,10 @@ mod tests {
             Error::Internal(_)
         ));
         assert!(matches!(
-            Error::from(db_error(DatabaseErrorKind::SerializationFailure, "deadlock")),
+            Error::from(db_error(
+                DatabaseErrorKind::SerializationFailure,
+                "deadlock"
+            )),
             Error::Conflict(_)
         ));
     }

@@ -141,8 +141,7 @@ fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
             None => Err(type_error(f, v, "integer")),
         },
         Kind::Object => {
-            v.as_object()
-                .ok_or_else(|| type_error(f, v, "object"))?;
+            v.as_object().ok_or_else(|| type_error(f, v, "object"))?;
             check_document(f.name, v)
         }
         Kind::Bool => v
@@ -152,9 +151,7 @@ fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
         Kind::StrList(max) => {
             let items = v.as_array().ok_or_else(|| type_error(f, v, "array"))?;
             for item in items {
-                let s = item
-                    .as_str()
-                    .ok_or_else(|| type_error(f, item, "string"))?;
+                let s = item.as_str().ok_or_else(|| type_error(f, item, "string"))?;
                 check_len(f.name, s, max)?;
             }
             Ok(())
@@ -272,7 +269,8 @@ mod tests {
     #[test]
     fn type_errors_of_secret_fields_do_not_quote_the_value() {
         for value in [json!("auth_password=X9secret"), json!(["X9secret"])] {
-            let e = check(&body(json!({ "properties": value })), &FIELDS).expect_err("a type error");
+            let e =
+                check(&body(json!({ "properties": value })), &FIELDS).expect_err("a type error");
             let text = message(e);
             assert!(!text.contains("X9secret"), "{text}");
             assert_eq!(

@@ -19,7 +19,10 @@ pub struct HeldLocks(std::sync::Mutex<std::collections::HashSet<i64>>);
 impl HeldLocks {
     /// Marks `node_id` as held; false when work of this process already holds it.
     fn take(&self, node_id: i64) -> bool {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(node_id)
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node_id)
     }
 
     fn give_back(&self, node_id: i64) {
@@ -137,7 +140,9 @@ impl Conductor {
                 Ok(()) => {
                     let outcome = self
                         .db
-                        .run(move |conn| Ok(locked_transaction(conn, node_id, &host, &current, work)))
+                        .run(move |conn| {
+                            Ok(locked_transaction(conn, node_id, &host, &current, work))
+                        })
                         .await;
                     if let Ok(Locked::Done(_, false)) = outcome {
                         // The transaction's connection died with the lock still taken:

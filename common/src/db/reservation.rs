@@ -37,9 +37,13 @@ fn reserve_as(conn: &mut AnyConnection, id: i64, host: &str, reclaim: bool) -> R
     }
     let free = nodes::reservation.is_null();
     let changed = if reclaim {
-        diesel::update(nodes::table.find(id).filter(free.or(nodes::reservation.eq(host))))
-            .set(nodes::reservation.eq(host))
-            .execute(conn)?
+        diesel::update(
+            nodes::table
+                .find(id)
+                .filter(free.or(nodes::reservation.eq(host))),
+        )
+        .set(nodes::reservation.eq(host))
+        .execute(conn)?
     } else {
         diesel::update(nodes::table.find(id).filter(free))
             .set(nodes::reservation.eq(host))

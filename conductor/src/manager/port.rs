@@ -4,8 +4,8 @@ use json_patch::PatchOperation;
 use serde_json::Value;
 
 use common::Error;
-use common::error::Found;
 use common::db::{AnyConnection, nodes, ports};
+use common::error::Found;
 use common::model::port::{ADDRESS_MAX, Port, normalize_mac};
 use common::model::{JsonObject, now};
 use common::patch;

@@ -5,8 +5,8 @@ use json_patch::PatchOperation;
 use serde_json::Value;
 
 use common::Error;
-use common::error::Found;
 use common::db::{AnyConnection, nodes, volume_connectors, volume_targets};
+use common::error::Found;
 use common::model::node::Node;
 use common::model::states::{POWER_OFF, VOLUME_DELETE_ALLOWED_STATES};
 use common::model::volume::{self as limits, VolumeConnector, VolumeTarget};
