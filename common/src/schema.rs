@@ -28,6 +28,9 @@ pub struct Field {
     pub kind: Kind,
     pub required: bool,
     pub nullable: bool,
+    /// The field may hold credentials (`driver_info`, target `properties`, ...): errors
+    /// about it show [`MASKED`] instead of the value.
+    pub secret: bool,
 }
 
 pub const fn field(name: &'static str, kind: Kind, required: bool, nullable: bool) -> Field {
@@ -36,8 +39,22 @@ pub const fn field(name: &'static str, kind: Kind, required: bool, nullable: boo
         kind,
         required,
         nullable,
+        secret: false,
     }
 }
+
+impl Field {
+    /// The same field, marked as one that may hold secrets.
+    pub const fn secret(self) -> Field {
+        Field {
+            secret: true,
+            ..self
+        }
+    }
+}
+
+/// What an error shows in place of a value that may be a secret, as API responses do.
+pub const MASKED: &str = "'******'";
 
 /// Python's repr of a JSON value, as jsonschema's messages show it.
 pub fn py_repr(v: &Value) -> String {
@@ -50,11 +67,17 @@ pub fn py_repr(v: &Value) -> String {
     }
 }
 
-fn type_error(field: &str, v: &Value, expected: &str) -> Error {
-    Error::invalid(format!(
-        "Invalid input for field/attribute {field}. Value: {}. {} is not of type '{expected}'",
-        py_repr(v),
+fn type_error(field: &Field, v: &Value, expected: &str) -> Error {
+    // A string sent where an object belongs is often the secret itself
+    // ("redfish_password=..."): never quote it back.
+    let shown = if field.secret {
+        MASKED.to_string()
+    } else {
         py_repr(v)
+    };
+    Error::invalid(format!(
+        "Invalid input for field/attribute {}. Value: {shown}. {shown} is not of type '{expected}'",
+        field.name
     ))
 }
 
@@ -96,11 +119,11 @@ pub fn check(body: &JsonObject, fields: &[Field]) -> Result<(), Error> {
 fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
     match f.kind {
         Kind::Str(max) => {
-            let s = v.as_str().ok_or_else(|| type_error(f.name, v, "string"))?;
+            let s = v.as_str().ok_or_else(|| type_error(f, v, "string"))?;
             check_len(f.name, s, max)
         }
         Kind::Uuid => {
-            let s = v.as_str().ok_or_else(|| type_error(f.name, v, "string"))?;
+            let s = v.as_str().ok_or_else(|| type_error(f, v, "string"))?;
             if crate::model::canonical_uuid(s).is_none() {
                 return Err(Error::invalid(format!(
                     "Expected a UUID for {} but received {s}.",
@@ -115,23 +138,20 @@ fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
                 "Invalid input for field/attribute {}. Value: {v}. The value is out of range.",
                 f.name
             ))),
-            None => Err(type_error(f.name, v, "integer")),
+            None => Err(type_error(f, v, "integer")),
         },
         Kind::Object => {
-            v.as_object()
-                .ok_or_else(|| type_error(f.name, v, "object"))?;
+            v.as_object().ok_or_else(|| type_error(f, v, "object"))?;
             check_document(f.name, v)
         }
         Kind::Bool => v
             .as_bool()
             .map(|_| ())
-            .ok_or_else(|| type_error(f.name, v, "boolean")),
+            .ok_or_else(|| type_error(f, v, "boolean")),
         Kind::StrList(max) => {
-            let items = v.as_array().ok_or_else(|| type_error(f.name, v, "array"))?;
+            let items = v.as_array().ok_or_else(|| type_error(f, v, "array"))?;
             for item in items {
-                let s = item
-                    .as_str()
-                    .ok_or_else(|| type_error(f.name, item, "string"))?;
+                let s = item.as_str().ok_or_else(|| type_error(f, item, "string"))?;
                 check_len(f.name, s, max)?;
             }
             Ok(())
@@ -148,7 +168,7 @@ pub const MAX_DEPTH: usize = 32;
 /// (MySQL's MEDIUMTEXT); this bound also stops a document growing past it patch by patch.
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
-/// Checks the nesting depth and serialised size of a JSON field.
+/// Checks the nesting depth, serialised size and strings of a JSON field.
 pub fn check_document(field: &str, v: &Value) -> Result<(), Error> {
     if depth(v) > MAX_DEPTH {
         return Err(Error::invalid(format!(
@@ -161,7 +181,27 @@ pub fn check_document(field: &str, v: &Value) -> Result<(), Error> {
             "Invalid input for field/attribute {field}. The value is too large: {size} bytes as JSON, at most {MAX_DOCUMENT_BYTES} are allowed."
         )));
     }
+    if holds_nul(v) {
+        return Err(nul_error(field));
+    }
     Ok(())
+}
+
+/// True when a key or a string anywhere in `v` contains NUL: PostgreSQL cannot store it
+/// (in text or JSON), and the other databases would keep what PostgreSQL refuses.
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+fn nul_error(field: &str) -> Error {
+    Error::invalid(format!(
+        "Invalid input for field/attribute {field}. The value contains a NUL character."
+    ))
 }
 
 /// Levels of objects and arrays in `v` (a scalar is 0, `{}` is 1).
@@ -177,9 +217,7 @@ pub fn depth(v: &Value) -> usize {
 /// store in a text column.
 pub fn check_len(field: &str, s: &str, max: usize) -> Result<(), Error> {
     if s.contains('\0') {
-        return Err(Error::invalid(format!(
-            "Invalid input for field/attribute {field}. The value contains a NUL character."
-        )));
+        return Err(nul_error(field));
     }
     let len = s.chars().count();
     if len > max {
@@ -189,4 +227,59 @@ pub fn check_len(field: &str, s: &str, max: usize) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const FIELDS: [Field; 2] = [
+        field("extra", Kind::Object, false, true),
+        field("properties", Kind::Object, false, true).secret(),
+    ];
+
+    fn body(v: Value) -> JsonObject {
+        v.as_object().cloned().expect("an object")
+    }
+
+    fn message(e: Error) -> String {
+        match e {
+            Error::Invalid(m) => m,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nul_anywhere_in_a_document_is_refused_naming_the_field() {
+        for extra in [
+            json!({"a\u{0}": 1}),
+            json!({"a": "b\u{0}"}),
+            json!({"a": [{"b": ["c\u{0}"]}]}),
+        ] {
+            let e = check(&body(json!({ "extra": extra })), &FIELDS).expect_err("NUL refused");
+            assert_eq!(
+                message(e),
+                "Invalid input for field/attribute extra. The value contains a NUL character."
+            );
+        }
+        assert!(check(&body(json!({"extra": {"a": ["b", {"c": "d"}]}})), &FIELDS).is_ok());
+    }
+
+    #[test]
+    fn type_errors_of_secret_fields_do_not_quote_the_value() {
+        for value in [json!("auth_password=X9secret"), json!(["X9secret"])] {
+            let e =
+                check(&body(json!({ "properties": value })), &FIELDS).expect_err("a type error");
+            let text = message(e);
+            assert!(!text.contains("X9secret"), "{text}");
+            assert_eq!(
+                text,
+                "Invalid input for field/attribute properties. Value: '******'. '******' is not of type 'object'"
+            );
+        }
+        // Other fields keep jsonschema's wording, value included.
+        let e = check(&body(json!({"extra": "plain"})), &FIELDS).expect_err("a type error");
+        assert!(message(e).contains("'plain' is not of type 'object'"));
+    }
 }

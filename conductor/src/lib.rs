@@ -18,11 +18,17 @@ use common::rpc::{Call, Handler, Request, Response};
 pub struct Conductor {
     pub db: Db,
     pub settings: Arc<Settings>,
+    /// Nodes whose lock work of this process holds or is taking (see `task.rs`).
+    held: task::HeldLocks,
 }
 
 impl Conductor {
     pub fn new(db: Db, settings: Arc<Settings>) -> Conductor {
-        Conductor { db, settings }
+        Conductor {
+            db,
+            settings,
+            held: task::HeldLocks::default(),
+        }
     }
 
     /// Runs `work` in one transaction that also records the current request as applied.
@@ -88,8 +94,13 @@ impl Conductor {
                         VERIFYING => ENROLL,
                         _ => ERROR,
                     };
-                    if common::db::reservation::reserve(conn, node.id, &host).is_err() {
-                        continue;
+                    match common::db::reservation::reserve(conn, node.id, &host) {
+                        Ok(()) => {}
+                        // Someone else is on it, or it is gone: nothing left to fail.
+                        Err(common::Error::NodeLocked { .. } | common::Error::NotFound(_)) => {
+                            continue;
+                        }
+                        Err(e) => return Err(e),
                     }
                     let mut node = common::db::nodes::get_by_id(conn, node.id)?;
                     node.provision_state = to.to_string();

@@ -10,7 +10,42 @@ use common::model::node::Node;
 
 use crate::Conductor;
 
+/// The nodes whose lock work of this process holds or is taking. A node's reservation
+/// naming this conductor's host while the node is not in here was left behind (its
+/// release was lost with a database connection), and the next lock of it reclaims it.
+#[derive(Default)]
+pub struct HeldLocks(std::sync::Mutex<std::collections::HashSet<i64>>);
+
+impl HeldLocks {
+    /// Marks `node_id` as held; false when work of this process already holds it.
+    fn take(&self, node_id: i64) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node_id)
+    }
+
+    fn give_back(&self, node_id: i64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&node_id);
+    }
+}
+
 impl Conductor {
+    /// Marks `node_id` as held by this process, or says which work has it.
+    fn take_locally(&self, node_id: i64) -> Result<(), Error> {
+        if self.held.take(node_id) {
+            Ok(())
+        } else {
+            Err(Error::NodeLocked {
+                node: node_id.to_string(),
+                holder: self.hostname().to_string(),
+            })
+        }
+    }
+
     /// Takes node `node_id`'s lock, retrying while another holder has it.
     pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<(), Error> {
         let attempts = self.settings.node_locked_retry_attempts.max(1);
@@ -22,11 +57,20 @@ impl Conductor {
         };
         loop {
             let host = self.hostname().to_string();
-            match self
-                .db
-                .run(move |conn| reservation::reserve(conn, node_id, &host))
-                .await
-            {
+            let reserved = match self.take_locally(node_id) {
+                Ok(()) => {
+                    let reserved = self
+                        .db
+                        .run(move |conn| reservation::reclaim(conn, node_id, &host))
+                        .await;
+                    if reserved.is_err() {
+                        self.held.give_back(node_id);
+                    }
+                    reserved
+                }
+                Err(e) => Err(e),
+            };
+            match reserved {
                 Err(Error::NodeLocked { .. }) if attempt < attempts => {
                     attempt += 1;
                     tokio::time::sleep(self.settings.node_locked_retry_interval).await;
@@ -59,6 +103,9 @@ impl Conductor {
         {
             tracing::error!(node_id, error = %e, "could not release node lock");
         }
+        // Even when the release failed: no work holds the node any more, so the next
+        // lock of it reclaims the reservation left behind.
+        self.held.give_back(node_id);
     }
 
     /// Runs `work` in one transaction while holding node `node_id`'s exclusive lock.
@@ -89,12 +136,27 @@ impl Conductor {
         let mut attempt = 1;
         loop {
             let (host, current) = (self.hostname().to_string(), current.clone());
-            let outcome = self
-                .db
-                .run(move |conn| Ok(locked_transaction(conn, node_id, &host, &current, work)))
-                .await?;
+            let outcome = match self.take_locally(node_id) {
+                Ok(()) => {
+                    let outcome = self
+                        .db
+                        .run(move |conn| {
+                            Ok(locked_transaction(conn, node_id, &host, &current, work))
+                        })
+                        .await;
+                    if let Ok(Locked::Done(_, false)) = outcome {
+                        // The transaction's connection died with the lock still taken:
+                        // release it on a fresh one (which also gives it back locally).
+                        self.release(node_id).await;
+                    } else {
+                        self.held.give_back(node_id);
+                    }
+                    outcome?
+                }
+                Err(e) => Locked::Busy(work, e),
+            };
             match outcome {
-                Locked::Done(result) => {
+                Locked::Done(result, _) => {
                     waited("acquired");
                     return result;
                 }
@@ -118,9 +180,9 @@ impl Conductor {
 
 /// How one attempt at a locked transaction ended.
 enum Locked<T, F> {
-    /// The lock was taken, the work ran (committed or rolled back) and the lock was
-    /// released.
-    Done(Result<T, Error>),
+    /// The lock was taken (or taking it failed), the work ran (committed or rolled
+    /// back), and `bool` says whether the lock is known to be released.
+    Done(Result<T, Error>, bool),
     /// Another holder has the lock: the work comes back untouched, with the error.
     Busy(F, Error),
 }
@@ -137,10 +199,12 @@ fn locked_transaction<T, F>(
 where
     F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error>,
 {
-    match reservation::reserve(conn, node_id, host) {
+    // The caller marked the node held by this process, so a reservation naming `host`
+    // is one left behind: reclaim it.
+    match reservation::reclaim(conn, node_id, host) {
         Ok(()) => tracing::debug!(node_id, "node lock taken"),
         Err(e @ Error::NodeLocked { .. }) => return Locked::Busy(work, e),
-        Err(e) => return Locked::Done(Err(e)),
+        Err(e) => return Locked::Done(Err(e), true),
     }
     // A panic in `work` must not keep the node locked: the lock is released on this
     // connection, after rolling back what the panic left open, and the panic goes on.
@@ -156,11 +220,15 @@ where
         use diesel::connection::{Connection, TransactionManager};
         let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
     }
-    if let Err(e) = reservation::release(conn, node_id, host) {
-        tracing::error!(node_id, error = %e, "could not release node lock");
-    }
+    let released = match reservation::release(conn, node_id, host) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(node_id, error = %e, "could not release node lock, retrying");
+            false
+        }
+    };
     match result {
-        Ok(result) => Locked::Done(result),
+        Ok(result) => Locked::Done(result, released),
         Err(panic) => std::panic::resume_unwind(panic),
     }
 }

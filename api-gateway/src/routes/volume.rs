@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use common::db::{self, nodes, volume_connectors, volume_targets};
+use common::error::Found;
 use common::model::mask::mask_secrets;
 use common::model::node::is_valid_ident;
 use common::model::volume::{self as limits, VolumeConnector, VolumeTarget};
@@ -511,7 +512,7 @@ async fn checked_create_body(
     let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
     let known = state
         .db
-        .run(move |conn| Ok(nodes::id_of(conn, &canonical).is_ok()))
+        .run(move |conn| Ok(nodes::id_of(conn, &canonical).found()?.is_some()))
         .await?;
     if !known {
         return Err(ApiError::bad_request(format!(

@@ -136,6 +136,37 @@ impl Scratch {
         }
     }
 
+    /// Ends every server connection to this test's database (none for SQLite), as a
+    /// database restart or a network cut would; the admin connection is on another
+    /// database, and nobody else's database is touched.
+    fn kill_connections(&self) {
+        let Scratch::Server {
+            backend,
+            server_url,
+            name,
+        } = self
+        else {
+            return;
+        };
+        let result = match backend {
+            Backend::Postgres => PgConnection::establish(&with_database(server_url, "postgres"))
+                .map_err(|e| e.to_string())
+                .and_then(|mut c| {
+                    c.batch_execute(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                    ))
+                    .map_err(|e| e.to_string())
+                }),
+            _ => MysqlConnection::establish(&with_database(server_url, "test"))
+                .map_err(|e| e.to_string())
+                .and_then(|mut c| kill_mysql_connections(&mut c, name)),
+        };
+        if let Err(e) = result {
+            panic!("killing the connections to {name}: {e}");
+        }
+    }
+
     fn remove(&self) {
         match self {
             Scratch::Sqlite(path) => {
@@ -154,6 +185,25 @@ impl Scratch {
             Scratch::Server { name, .. } => self.admin(&format!("DROP DATABASE IF EXISTS {name}")),
         }
     }
+}
+
+#[derive(QueryableByName)]
+struct ProcessId {
+    #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
+    id: u64,
+}
+
+fn kill_mysql_connections(admin: &mut MysqlConnection, database: &str) -> Result<(), String> {
+    let ids: Vec<ProcessId> =
+        diesel::sql_query("SELECT id FROM information_schema.processlist WHERE db = ?")
+            .bind::<diesel::sql_types::Text, _>(database)
+            .load(admin)
+            .map_err(|e| e.to_string())?;
+    for ProcessId { id } in ids {
+        // A connection may have ended since the list was read ("Unknown thread id").
+        let _ = admin.batch_execute(&format!("KILL {id}"));
+    }
+    Ok(())
 }
 
 fn server_url(backend: Backend) -> String {
@@ -346,6 +396,29 @@ impl TestApp {
             .await
     }
 
+    /// Ends every connection the service holds to its database (PostgreSQL and MySQL;
+    /// nothing on SQLite). Blocking: call it from `spawn_blocking` while requests run.
+    pub fn kill_db_connections(&self) {
+        self.scratch.kill_connections();
+    }
+
+    /// A function that does [`TestApp::kill_db_connections`], to move to another thread.
+    pub fn db_killer(&self) -> impl Fn() + Send + Sync + 'static {
+        let scratch = match &self.scratch {
+            Scratch::Sqlite(path) => Scratch::Sqlite(path.clone()),
+            Scratch::Server {
+                backend,
+                server_url,
+                name,
+            } => Scratch::Server {
+                backend: *backend,
+                server_url: server_url.clone(),
+                name: name.clone(),
+            },
+        };
+        move || scratch.kill_connections()
+    }
+
     /// Sets or clears a node's lock, as a conductor busy with it would.
     pub async fn set_reservation(&self, node_id: i64, holder: Option<&str>) {
         let holder = holder.map(str::to_string);
@@ -453,6 +526,15 @@ impl Call {
     }
 
     /// A body sent verbatim as `application/json`.
+    /// A body sent with the given Content-Type instead of JSON's.
+    pub fn body_as(mut self, content_type: &str, raw: impl Into<String>) -> Call {
+        self.builder = self
+            .builder
+            .header("Content-Type", content_type)
+            .body(raw.into());
+        self
+    }
+
     pub fn body(mut self, raw: impl Into<String>) -> Call {
         self.builder = self
             .builder

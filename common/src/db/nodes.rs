@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::nodes;
 use super::{AnyConnection, Page};
-use crate::error::{Error, is_unique_violation};
+use crate::error::{Error, Found, is_unique_violation};
 use crate::model::node::{Interfaces, Node};
 use crate::model::{object_from_column, object_to_column};
 
@@ -202,7 +202,9 @@ pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<Node, Error> 
 /// Looks a node up by UUID or by name, as every node URL allows.
 pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error> {
     match crate::model::canonical_uuid(ident) {
-        Some(uuid) => get_by_uuid(conn, &uuid).map_err(|_| not_found(ident)),
+        Some(uuid) => get_by_uuid(conn, &uuid)
+            .found()?
+            .ok_or_else(|| not_found(ident)),
         None => nodes::table
             .filter(nodes::name.eq(ident))
             .select(NodeRow::as_select())
@@ -297,7 +299,7 @@ pub fn list(
 
 /// Inserts a node; name, UUID and instance UUID must be unique.
 pub fn create(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
-    if id_of(conn, &node.uuid).is_ok() {
+    if id_of(conn, &node.uuid).found()?.is_some() {
         return Err(Error::conflict(format!(
             "A node with UUID {} already exists.",
             node.uuid

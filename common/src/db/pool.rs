@@ -18,6 +18,7 @@ use diesel::SqliteConnection;
 use diesel::MysqlConnection;
 #[cfg(feature = "postgres")]
 use diesel::PgConnection;
+use diesel::r2d2::R2D2Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::Error;
@@ -153,12 +154,23 @@ impl r2d2::ManageConnection for Manager {
         })
     }
 
+    /// Run at every check-out: a connection the server closed since (killed, restarted,
+    /// timed out) fails the query and r2d2 discards it and hands out another.
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectError> {
+        if conn.is_broken() {
+            return Err(ConnectError::Query(
+                diesel::result::Error::BrokenTransactionManager,
+            ));
+        }
         conn.batch_execute("SELECT 1").map_err(ConnectError::Query)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// Run when a connection goes back to the pool. A transaction whose rollback failed
+    /// (the connection died mid-transaction) leaves diesel's transaction manager broken:
+    /// such a connection answers every later query with an error, or on MySQL may still
+    /// hold the open transaction, so it must never be handed out again.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -217,7 +229,7 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| {
                 tracing::warn!(error = %e, "database unavailable");
-                Error::Unavailable("The database is unavailable, please retry later.".into())
+                Error::database_unavailable()
             })?;
             work(&mut conn)
         })

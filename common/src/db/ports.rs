@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{nodes, ports};
 use super::{AnyConnection, Page};
-use crate::error::{Error, is_unique_violation};
+use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::port::Port;
 use crate::model::{object_from_column, object_to_column};
 
@@ -155,7 +155,7 @@ pub fn find_by_vif(conn: &mut AnyConnection, vif: &str) -> Result<Option<Port>, 
 }
 
 pub fn create(conn: &mut AnyConnection, p: &Port) -> Result<Port, Error> {
-    if id_of(conn, &p.uuid).is_ok() {
+    if id_of(conn, &p.uuid).found()?.is_some() {
         return Err(Error::conflict(format!(
             "A port with UUID {} already exists.",
             p.uuid
@@ -181,6 +181,8 @@ pub fn create(conn: &mut AnyConnection, p: &Port) -> Result<Port, Error> {
             "A port with MAC address {} already exists.",
             p.address
         ))),
+        // The node was deleted after the caller looked it up: the row would be an orphan.
+        Err(e) if is_foreign_key_violation(&e) => Err(super::nodes::not_found(&p.node_uuid)),
         Err(e) => Err(e.into()),
     }
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{nodes, volume_connectors};
 use super::{AnyConnection, Page};
-use crate::error::{Error, is_unique_violation};
+use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::volume::VolumeConnector;
 use crate::model::{object_from_column, object_to_column};
 
@@ -140,7 +140,7 @@ pub fn list_for_node(
 
 /// Inserts a connector and returns it as stored.
 pub fn create(conn: &mut AnyConnection, c: &VolumeConnector) -> Result<VolumeConnector, Error> {
-    if id_of(conn, &c.uuid).is_ok() {
+    if id_of(conn, &c.uuid).found()?.is_some() {
         return Err(Error::conflict(format!(
             "A volume connector with UUID {} already exists.",
             c.uuid
@@ -160,6 +160,8 @@ pub fn create(conn: &mut AnyConnection, c: &VolumeConnector) -> Result<VolumeCon
     match inserted {
         Ok(_) => get_by_uuid(conn, &c.uuid),
         Err(e) if is_unique_violation(&e) => Err(duplicate(c)),
+        // The node was deleted after the caller looked it up: the row would be an orphan.
+        Err(e) if is_foreign_key_violation(&e) => Err(super::nodes::not_found(&c.node_uuid)),
         Err(e) => Err(e.into()),
     }
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{nodes, volume_targets};
 use super::{AnyConnection, Page};
-use crate::error::{Error, is_unique_violation};
+use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::volume::VolumeTarget;
 use crate::model::{object_from_column, object_to_column};
 
@@ -147,7 +147,7 @@ pub fn list_for_node(conn: &mut AnyConnection, node_id: i64) -> Result<Vec<Volum
 
 /// Inserts a target and returns it as stored.
 pub fn create(conn: &mut AnyConnection, c: &VolumeTarget) -> Result<VolumeTarget, Error> {
-    if id_of(conn, &c.uuid).is_ok() {
+    if id_of(conn, &c.uuid).found()?.is_some() {
         return Err(Error::conflict(format!(
             "A volume target with UUID {} already exists.",
             c.uuid
@@ -169,6 +169,8 @@ pub fn create(conn: &mut AnyConnection, c: &VolumeTarget) -> Result<VolumeTarget
     match inserted {
         Ok(_) => get_by_uuid(conn, &c.uuid),
         Err(e) if is_unique_violation(&e) => Err(duplicate(c)),
+        // The node was deleted after the caller looked it up: the row would be an orphan.
+        Err(e) if is_foreign_key_violation(&e) => Err(super::nodes::not_found(&c.node_uuid)),
         Err(e) => Err(e.into()),
     }
 }

@@ -60,7 +60,7 @@ pub const TARGET_SCHEMA: [Field; 7] = [
     field("volume_type", Kind::Str(VOLUME_TYPE_MAX), true, false),
     field("boot_index", Kind::Int, true, false),
     field("volume_id", Kind::Str(VOLUME_ID_MAX), true, false),
-    field("properties", Kind::Object, false, true),
+    field("properties", Kind::Object, false, true).secret(),
     field("extra", Kind::Object, false, true),
     field("uuid", Kind::Uuid, false, true),
 ];

@@ -84,6 +84,11 @@ async fn boot_script(State(state): State<Arc<BootState>>) -> Response {
 }
 
 async fn script_by_node(State(state): State<Arc<BootState>>, Path(node): Path<String>) -> Response {
+    // Only a node's UUID names a file in this layout; anything else (a name, NUL, bytes
+    // PostgreSQL cannot compare with a text column) is a file that does not exist.
+    if common::model::canonical_uuid(&node).as_deref() != Some(node.as_str()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let found = state
         .db
         .run(move |conn| match nodes::get_by_uuid(conn, &node) {
@@ -123,7 +128,7 @@ async fn node_script(state: &BootState, found: Result<Option<Node>, common::Erro
     let node = match found {
         Ok(Some(node)) if serves(&node) => node,
         Ok(_) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return failure(e.to_string()),
+        Err(e) => return db_failure(e),
     };
     let id = node.id;
     let parts = state
@@ -137,7 +142,7 @@ async fn node_script(state: &BootState, found: Result<Option<Node>, common::Erro
         .await;
     let (connectors, targets) = match parts {
         Ok(parts) => parts,
-        Err(e) => return failure(e.to_string()),
+        Err(e) => return db_failure(e),
     };
     match bfv_options(&connectors, &targets) {
         Ok(Some(options)) => script(state.templates.render_bfv(
@@ -160,6 +165,18 @@ fn script(rendered: Result<String, String>) -> Response {
     match rendered {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
         Err(e) => failure(e),
+    }
+}
+
+/// A database that cannot answer is the booting node's cue to retry (503), as for the
+/// API; any other database error is a fault of sanlink's.
+fn db_failure(e: common::Error) -> Response {
+    match e {
+        common::Error::Unavailable(detail) => {
+            tracing::warn!(detail, "boot script unavailable: database down");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+        other => failure(other.to_string()),
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use common::Error;
 use common::db::{AnyConnection, nodes, ports};
+use common::error::Found;
 use common::model::port::{ADDRESS_MAX, Port, normalize_mac};
 use common::model::{JsonObject, now};
 use common::patch;
@@ -60,7 +61,12 @@ fn check_no_portgroup(doc: &JsonObject) -> Result<(), Error> {
 /// The node a port names must exist; a missing node is bad input (400), not 404.
 fn resolve_node(conn: &mut AnyConnection, node_uuid: &str) -> Result<i64, Error> {
     nodes::id_of(conn, node_uuid)
-        .map_err(|_| Error::invalid(format!("Node {node_uuid} could not be found.")))
+        .found()?
+        .ok_or_else(|| missing_node(node_uuid))
+}
+
+fn missing_node(node_uuid: &str) -> Error {
+    Error::invalid(format!("Node {node_uuid} could not be found."))
 }
 
 fn document(p: &Port) -> JsonObject {
@@ -142,12 +148,22 @@ fn check_vif_binding(current: &Port, updated: &Port) -> Result<(), Error> {
 pub async fn create_port(c: &Conductor, mut port: Port) -> Response {
     port.address = checked_mac(&port.address)?;
     let node_uuid = port.node_uuid.clone();
-    let node_id = c.db.run(move |conn| resolve_node(conn, &node_uuid)).await?;
-    c.with_node_lock(node_id, "port create", move |conn, node| {
-        port.node_id = node.id;
-        Ok(Reply::Port(ports::create(conn, &port)?))
+    let node_id = {
+        let node_uuid = node_uuid.clone();
+        c.db.run(move |conn| resolve_node(conn, &node_uuid)).await?
+    };
+    let created = c
+        .with_node_lock(node_id, "port create", move |conn, node| {
+            port.node_id = node.id;
+            Ok(Reply::Port(ports::create(conn, &port)?))
+        })
+        .await;
+    // The node was deleted between the lookup and the lock (or the insert): answered as
+    // a node that never existed.
+    created.map_err(|e| match e {
+        Error::NotFound(_) => missing_node(&node_uuid),
+        other => other,
     })
-    .await
 }
 
 pub async fn update_port(c: &Conductor, uuid: String, ops: Vec<PatchOperation>) -> Response {

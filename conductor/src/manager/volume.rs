@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use common::Error;
 use common::db::{AnyConnection, nodes, volume_connectors, volume_targets};
+use common::error::Found;
 use common::model::node::Node;
 use common::model::states::{POWER_OFF, VOLUME_DELETE_ALLOWED_STATES};
 use common::model::volume::{self as limits, VolumeConnector, VolumeTarget};
@@ -50,7 +51,7 @@ fn patch_document(
         .to_string();
     let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
     patched.insert("node_uuid".into(), Value::String(canonical.clone()));
-    let node_id = nodes::id_of(conn, &canonical).map_err(|_| {
+    let node_id = nodes::id_of(conn, &canonical).found()?.ok_or_else(|| {
         Error::invalid(format!(
             "Unable to apply the requested node_uuid '{node_uuid}'. Requested value was invalid."
         ))
@@ -276,27 +277,42 @@ pub async fn destroy_volume_target(c: &Conductor, uuid: String) -> Response {
 
 /// The node a new resource names must exist; a missing node is bad input (400), not 404.
 fn resolve_new_node(conn: &mut AnyConnection, node_uuid: &str) -> Result<i64, Error> {
-    nodes::id_of(conn, node_uuid).map_err(|_| {
-        Error::invalid(format!(
-            "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'."
-        ))
+    nodes::id_of(conn, node_uuid)
+        .found()?
+        .ok_or_else(|| missing_new_node(node_uuid))
+}
+
+fn missing_new_node(node_uuid: &str) -> Error {
+    Error::invalid(format!(
+        "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'."
+    ))
+}
+
+/// A node deleted between the lookup and the insert is answered like one that never
+/// existed (the insert reports it as the node's NotFound).
+fn node_gone<T>(node_uuid: &str, inserted: Result<T, Error>) -> Result<T, Error> {
+    inserted.map_err(|e| match e {
+        Error::NotFound(_) => missing_new_node(node_uuid),
+        other => other,
     })
 }
 
 pub async fn create_volume_connector(c: &Conductor, mut connector: VolumeConnector) -> Response {
     c.write(move |conn| {
-        connector.node_id = resolve_new_node(conn, &connector.node_uuid)?;
-        Ok(Reply::Connector(volume_connectors::create(
-            conn, &connector,
-        )?))
+        let node_uuid = connector.node_uuid.clone();
+        connector.node_id = resolve_new_node(conn, &node_uuid)?;
+        let created = node_gone(&node_uuid, volume_connectors::create(conn, &connector))?;
+        Ok(Reply::Connector(created))
     })
     .await
 }
 
 pub async fn create_volume_target(c: &Conductor, mut target: VolumeTarget) -> Response {
     c.write(move |conn| {
-        target.node_id = resolve_new_node(conn, &target.node_uuid)?;
-        Ok(Reply::Target(volume_targets::create(conn, &target)?))
+        let node_uuid = target.node_uuid.clone();
+        target.node_id = resolve_new_node(conn, &node_uuid)?;
+        let created = node_gone(&node_uuid, volume_targets::create(conn, &target))?;
+        Ok(Reply::Target(created))
     })
     .await
 }

@@ -46,10 +46,10 @@ pub const PATCHABLE: [&str; 22] = [
 const FIELDS: [schema::Field; 22] = [
     field("name", Kind::Str(NAME_MAX), false, true),
     field("driver", Kind::Str(DRIVER_MAX), true, false),
-    field("driver_info", Kind::Object, false, false),
+    field("driver_info", Kind::Object, false, false).secret(),
     field("extra", Kind::Object, false, false),
     field("properties", Kind::Object, false, false),
-    field("instance_info", Kind::Object, false, false),
+    field("instance_info", Kind::Object, false, false).secret(),
     field("instance_uuid", Kind::Uuid, false, true),
     field("maintenance", Kind::Bool, false, false),
     field("resource_class", Kind::Str(RESOURCE_CLASS_MAX), false, true),

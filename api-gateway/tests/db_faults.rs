@@ -1,0 +1,233 @@
+//! Database faults: connections the server ends between and during requests, and
+//! child rows created while their node is deleted. Every answer is a success or a 503
+//! (never a 500, never a 4xx for a resource that exists), and the service recovers by
+//! itself. The killing tests need a server (`TEST_DATABASE=postgres` or `mysql`); on
+//! SQLite they have nothing to kill and return at once.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use common::db::Backend;
+use support::{TestApp, backend};
+
+fn uuid(v: &Value) -> String {
+    v["uuid"].as_str().expect("a uuid").to_string()
+}
+
+/// A powered-off node with one connector, the resources the requests below touch.
+async fn node_with_connector(app: &TestApp) -> (String, String) {
+    let node = app.node(|_| {}).await;
+    let connector = app
+        .post(
+            "/v1/volume/connectors",
+            &json!({"node_uuid": node.uuid, "type": "iqn",
+                    "connector_id": format!("iqn.2004-01.example:{}", node.uuid)}),
+        )
+        .await;
+    connector.expect(201);
+    (node.uuid, uuid(&connector.json()))
+}
+
+/// One round of reads and writes of existing resources; the status of each, by name.
+async fn round(app: &TestApp, node: &str, connector: &str, n: usize) -> Vec<(String, u16)> {
+    let mut seen = Vec::new();
+    let get_node = app.get(&format!("/v1/nodes/{node}")).await;
+    seen.push(("GET node".to_string(), get_node.status));
+    let get_connector = app.get(&format!("/v1/volume/connectors/{connector}")).await;
+    seen.push(("GET connector".to_string(), get_connector.status));
+    let patch = app
+        .patch(
+            &format!("/v1/volume/connectors/{connector}"),
+            &json!([{"op": "add", "path": "/extra/round", "value": n}]),
+        )
+        .await;
+    seen.push((format!("PATCH connector: {}", patch.text), patch.status));
+    let list = app.get(&format!("/v1/volume/targets?node={node}")).await;
+    seen.push(("GET targets".to_string(), list.status));
+    let create = app
+        .post(
+            "/v1/volume/targets",
+            &json!({"node_uuid": node, "volume_type": "iscsi", "boot_index": n,
+                    "volume_id": format!("vol-{n}")}),
+        )
+        .await;
+    seen.push((format!("POST target: {}", create.text), create.status));
+    seen
+}
+
+fn assert_success_or_unavailable(seen: &[(String, u16)]) {
+    for (what, status) in seen {
+        assert!(
+            (200..300).contains(status) || *status == 503,
+            "{what} answered {status}; a database fault must give 2xx or 503"
+        );
+    }
+}
+
+/// Retries a round until every request of it succeeds: the service recovers alone.
+async fn assert_recovers(app: &TestApp, node: &str, connector: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 1000;
+    loop {
+        n += 1;
+        let seen = round(app, node, connector, n).await;
+        assert_success_or_unavailable(&seen);
+        if seen.iter().all(|(_, s)| (200..300).contains(s)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not recovered: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn with_a_server() -> bool {
+    if backend() == Backend::Sqlite {
+        eprintln!("skipped: TEST_DATABASE is sqlite, there is no server connection to kill");
+        return false;
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_killed_between_requests_are_replaced_unnoticed() {
+    if !with_a_server() {
+        return;
+    }
+    let app = TestApp::start().await;
+    let (node, connector) = node_with_connector(&app).await;
+    let kill = Arc::new(app.db_killer());
+    for n in 0..5 {
+        let kill = kill.clone();
+        tokio::task::spawn_blocking(move || kill()).await.unwrap();
+        // The pool checks a connection before handing it out: a dead one is replaced,
+        // so requests after a kill simply succeed.
+        let seen = round(&app, &node, &connector, n).await;
+        assert!(
+            seen.iter().all(|(_, s)| (200..300).contains(s)),
+            "after kill {n}: {seen:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_killed_during_requests_give_503_at_worst_and_the_service_recovers() {
+    if !with_a_server() {
+        return;
+    }
+    let app = TestApp::start().await;
+    let (node, connector) = node_with_connector(&app).await;
+    let kill = app.db_killer();
+    let stop = Arc::new(AtomicBool::new(false));
+    let killer = {
+        let stop = stop.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut kills = 0;
+            while !stop.load(Ordering::Relaxed) {
+                kill();
+                kills += 1;
+                std::thread::sleep(Duration::from_millis(15));
+            }
+            kills
+        })
+    };
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_secs(3);
+    let mut n = 0;
+    while Instant::now() < until {
+        n += 1;
+        seen.extend(round(&app, &node, &connector, n).await);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let kills = killer.await.unwrap();
+    assert!(kills > 10, "the killer ran {kills} times");
+    assert_success_or_unavailable(&seen);
+    assert_recovers(&app, &node, &connector).await;
+}
+
+/// Creates of connectors, targets and ports race a delete of their node: each create
+/// succeeds (before the delete; its row then goes with the node) or gets the answer of
+/// a node that does not exist, and no row outlives its node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_created_while_their_node_is_deleted_are_refused_as_for_a_missing_node() {
+    let app = Arc::new(TestApp::start().await);
+    for round in 0..25 {
+        let node = app.node(|_| {}).await.uuid;
+        let mut creates = Vec::new();
+        for i in 0..3 {
+            let (app, node) = (app.clone(), node.clone());
+            creates.push(tokio::spawn(async move {
+                let connector = app
+                    .post(
+                        "/v1/volume/connectors",
+                        &json!({"node_uuid": node, "type": "iqn",
+                                "connector_id": format!("iqn.2004-01.example:{round}-{i}")}),
+                    )
+                    .await;
+                let target = app
+                    .post(
+                        "/v1/volume/targets",
+                        &json!({"node_uuid": node, "volume_type": "iscsi", "boot_index": i,
+                                "volume_id": format!("vol-{round}-{i}")}),
+                    )
+                    .await;
+                let port = app
+                    .post(
+                        "/v1/ports",
+                        &json!({"node_uuid": node,
+                                "address": format!("52:54:00:00:{round:02x}:{i:02x}")}),
+                    )
+                    .await;
+                [("connector", connector), ("target", target), ("port", port)]
+            }));
+        }
+        let delete = app.delete(&format!("/v1/nodes/{node}")).await;
+        assert!(
+            [204, 409].contains(&delete.status),
+            "delete: {} {}",
+            delete.status,
+            delete.text
+        );
+        for create in creates {
+            for (kind, reply) in create.await.unwrap() {
+                if reply.status == 201 {
+                    continue;
+                }
+                let missing = match kind {
+                    "port" => format!("Node {node} could not be found."),
+                    _ => format!("Invalid input for field/attribute node_uuid. Value: '{node}'."),
+                };
+                // A port create may also find the node locked by the delete.
+                let locked = kind == "port" && reply.status == 409;
+                assert!(
+                    locked || (reply.status == 400 && reply.fault() == missing),
+                    "{kind} create: {} {}",
+                    reply.status,
+                    reply.text
+                );
+            }
+        }
+    }
+    let orphans: i64 = app
+        .db_run(|conn| {
+            use diesel::prelude::*;
+            #[derive(QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let sql = "SELECT (SELECT COUNT(*) FROM volume_connectors \
+                                WHERE node_id NOT IN (SELECT id FROM nodes)) \
+                            + (SELECT COUNT(*) FROM volume_targets \
+                                WHERE node_id NOT IN (SELECT id FROM nodes)) \
+                            + (SELECT COUNT(*) FROM ports \
+                                WHERE node_id NOT IN (SELECT id FROM nodes)) AS n";
+            Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)
+        })
+        .await;
+    assert_eq!(orphans, 0, "rows outlived their node");
+}
