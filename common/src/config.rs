@@ -906,7 +906,10 @@ mod tests {
                 Err(e) => {
                     assert!(!built_in, "{url} refused: {e}");
                     let text = e.to_string();
-                    assert!(text.contains("rebuild with `cargo build --release --features"), "{text}");
+                    assert!(
+                        text.contains("rebuild with `cargo build --release --features"),
+                        "{text}"
+                    );
                 }
             }
         }

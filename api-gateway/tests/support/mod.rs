@@ -148,22 +148,16 @@ impl Scratch {
         else {
             return;
         };
-        let result = match backend {
-            Backend::Postgres => PgConnection::establish(&with_database(server_url, "postgres"))
-                .map_err(|e| e.to_string())
-                .and_then(|mut c| {
-                    c.batch_execute(&format!(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-                    ))
-                    .map_err(|e| e.to_string())
-                }),
-            _ => MysqlConnection::establish(&with_database(server_url, "test"))
-                .map_err(|e| e.to_string())
-                .and_then(|mut c| kill_mysql_connections(&mut c, name)),
-        };
-        if let Err(e) = result {
-            panic!("killing the connections to {name}: {e}");
+        match backend {
+            Backend::Postgres => self.admin(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )),
+            _ => {
+                if let Err(e) = kill_mysql_connections(server_url, name) {
+                    panic!("killing the connections to {name}: {e}");
+                }
+            }
         }
     }
 
@@ -187,23 +181,34 @@ impl Scratch {
     }
 }
 
+#[cfg(feature = "mysql")]
 #[derive(QueryableByName)]
 struct ProcessId {
     #[diesel(sql_type = diesel::sql_types::Unsigned<diesel::sql_types::BigInt>)]
     id: u64,
 }
 
-fn kill_mysql_connections(admin: &mut MysqlConnection, database: &str) -> Result<(), String> {
+/// Kills every connection to `database` from a MySQL connection of its own: KILL takes
+/// one id at a time, so the ids are read first.
+#[cfg(feature = "mysql")]
+fn kill_mysql_connections(server_url: &str, database: &str) -> Result<(), String> {
+    let mut admin = diesel::MysqlConnection::establish(&with_database(server_url, "test"))
+        .map_err(|e| e.to_string())?;
     let ids: Vec<ProcessId> =
         diesel::sql_query("SELECT id FROM information_schema.processlist WHERE db = ?")
             .bind::<diesel::sql_types::Text, _>(database)
-            .load(admin)
+            .load(&mut admin)
             .map_err(|e| e.to_string())?;
     for ProcessId { id } in ids {
         // A connection may have ended since the list was read ("Unknown thread id").
         let _ = admin.batch_execute(&format!("KILL {id}"));
     }
     Ok(())
+}
+
+#[cfg(not(feature = "mysql"))]
+fn kill_mysql_connections(_server_url: &str, _database: &str) -> Result<(), String> {
+    Err("this build has no MySQL support: run the tests with `--features mysql`".into())
 }
 
 fn server_url(backend: Backend) -> String {
