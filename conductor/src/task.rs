@@ -3,16 +3,24 @@
 //! The lock is `nodes.reservation` (see `common::db::reservation`). A busy lock is retried
 //! a few times, a second apart, before the caller gets NodeLocked (409): clients retry
 //! 409s themselves, so a short wait here mostly hides brief contention.
+//!
+//! Every piece of work is in the conductor's registry of nodes it works on (see
+//! [`crate::working`]) from before it tries the lock until after it tried to release it,
+//! so that a lock whose release failed is found idle and released by the periodic sweep.
+
+use std::sync::Arc;
 
 use common::Error;
-use common::db::{AnyConnection, reservation};
+use common::db::{AnyConnection, Db, reservation};
 use common::model::node::Node;
 
 use crate::Conductor;
+use crate::idempotency::Scope;
+use crate::working::{Registry, Working};
 
 impl Conductor {
     /// Takes node `node_id`'s lock, retrying while another holder has it.
-    pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<(), Error> {
+    pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<NodeLock, Error> {
         let attempts = self.settings.node_locked_retry_attempts.max(1);
         let mut attempt = 1;
         let start = std::time::Instant::now();
@@ -21,12 +29,16 @@ impl Conductor {
                 .record(start.elapsed().as_secs_f64());
         };
         loop {
-            let host = self.hostname().to_string();
-            match self
+            let (host, registry) = (self.hostname().to_string(), self.working.clone());
+            let taken = self
                 .db
-                .run(move |conn| reservation::reserve(conn, node_id, &host))
-                .await
-            {
+                .run(move |conn| {
+                    let working = registry.enter(node_id);
+                    reservation::reserve(conn, node_id, &host)?;
+                    Ok(working)
+                })
+                .await;
+            match taken {
                 Err(Error::NodeLocked { .. }) if attempt < attempts => {
                     attempt += 1;
                     tokio::time::sleep(self.settings.node_locked_retry_interval).await;
@@ -39,25 +51,17 @@ impl Conductor {
                     }
                     return Err(e);
                 }
-                Ok(()) => {
+                Ok(working) => {
                     waited("acquired");
                     tracing::debug!(node_id, purpose, "node lock taken");
-                    return Ok(());
+                    return Ok(NodeLock {
+                        db: self.db.clone(),
+                        host: self.hostname().to_string(),
+                        node_id,
+                        working: Some(working),
+                    });
                 }
             }
-        }
-    }
-
-    /// Releases node `node_id`'s lock. A failure is logged: the lock then waits for this
-    /// conductor's restart or for takeover.
-    pub async fn release(&self, node_id: i64) {
-        let host = self.hostname().to_string();
-        if let Err(e) = self
-            .db
-            .run(move |conn| reservation::release(conn, node_id, &host))
-            .await
-        {
-            tracing::error!(node_id, error = %e, "could not release node lock");
         }
     }
 
@@ -89,9 +93,17 @@ impl Conductor {
         let mut attempt = 1;
         loop {
             let (host, current) = (self.hostname().to_string(), current.clone());
+            let registry = self.working.clone();
             let outcome = self
                 .db
-                .run(move |conn| Ok(locked_transaction(conn, node_id, &host, &current, work)))
+                .run(move |conn| {
+                    let lock = NodeClaim {
+                        registry: &registry,
+                        node_id,
+                        host: &host,
+                    };
+                    Ok(locked_transaction(conn, lock, &current, work))
+                })
                 .await?;
             match outcome {
                 Locked::Done(result) => {
@@ -125,18 +137,31 @@ enum Locked<T, F> {
     Busy(F, Error),
 }
 
-/// Takes node `node_id`'s lock for `host`, runs `work` in a transaction that also
-/// records the request, and releases the lock, on the caller's connection.
+/// A node lock to take for `host`, on behalf of work in `registry`.
+struct NodeClaim<'a> {
+    registry: &'a Arc<Registry>,
+    node_id: i64,
+    host: &'a str,
+}
+
+/// Takes the node lock of `claim`, runs `work` in a transaction that also records the
+/// request, and releases the lock, on the caller's connection. The node is in the
+/// registry throughout, and leaves it after the release was tried, whatever happened.
 fn locked_transaction<T, F>(
     conn: &mut AnyConnection,
-    node_id: i64,
-    host: &str,
-    current: &Option<(String, &'static str)>,
+    claim: NodeClaim,
+    current: &Option<Arc<Scope>>,
     work: F,
 ) -> Locked<T, F>
 where
     F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error>,
 {
+    let NodeClaim {
+        registry,
+        node_id,
+        host,
+    } = claim;
+    let _working = registry.enter(node_id);
     match reservation::reserve(conn, node_id, host) {
         Ok(()) => tracing::debug!(node_id, "node lock taken"),
         Err(e @ Error::NodeLocked { .. }) => return Locked::Busy(work, e),
@@ -145,11 +170,9 @@ where
     // A panic in `work` must not keep the node locked: the lock is released on this
     // connection, after rolling back what the panic left open, and the panic goes on.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        common::db::write_transaction(conn, |conn| {
+        crate::idempotency::transaction(conn, current, |conn| {
             let node = common::db::nodes::get_by_id(conn, node_id)?;
-            let value = work(conn, node)?;
-            crate::idempotency::record(conn, current)?;
-            Ok(value)
+            work(conn, node)
         })
     }));
     if result.is_err() {
@@ -157,11 +180,62 @@ where
         let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
     }
     if let Err(e) = reservation::release(conn, node_id, host) {
+        // The node leaves the registry all the same: the periodic sweep releases it.
         tracing::error!(node_id, error = %e, "could not release node lock");
     }
     match result {
         Ok(result) => Locked::Done(result),
         Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A node lock held by this conductor, for work outside a transaction. Release it with
+/// [`NodeLock::release`]; dropped unreleased (the work panicked or was cancelled), it
+/// releases itself in the background.
+#[must_use = "the node stays locked until released"]
+pub struct NodeLock {
+    db: Db,
+    host: String,
+    node_id: i64,
+    /// The node's entry in the registry; `None` once the release is under way.
+    working: Option<Working>,
+}
+
+impl NodeLock {
+    pub async fn release(mut self) {
+        if let Some(working) = self.working.take() {
+            release(self.db.clone(), self.host.clone(), self.node_id, working).await;
+        }
+    }
+}
+
+impl Drop for NodeLock {
+    fn drop(&mut self) {
+        let Some(working) = self.working.take() else {
+            return;
+        };
+        // Without a runtime (shutting down) the entry just leaves the registry, and
+        // the sweep or the next start releases the lock.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (db, host, node_id) = (self.db.clone(), self.host.clone(), self.node_id);
+            runtime.spawn(release(db, host, node_id, working));
+        }
+    }
+}
+
+/// Releases `host`'s lock on `node_id`, then lets the node leave the registry. The entry
+/// moves into the database work, so it leaves only after the release was tried, even if
+/// the caller stops waiting. A failure is logged: the periodic sweep releases the lock.
+async fn release(db: Db, host: String, node_id: i64, working: Working) {
+    let released = db
+        .run(move |conn| {
+            let released = reservation::release(conn, node_id, &host);
+            drop(working);
+            released
+        })
+        .await;
+    if let Err(e) = released {
+        tracing::error!(node_id, error = %e, "could not release node lock");
     }
 }
 
@@ -179,9 +253,9 @@ impl Conductor {
     where
         Fut: std::future::Future<Output = Result<T, Error>>,
     {
-        self.acquire(node_id, purpose).await?;
+        let lock = self.acquire(node_id, purpose).await?;
         let result = work.await;
-        self.release(node_id).await;
+        lock.release().await;
         result
     }
 }

@@ -54,6 +54,19 @@ pub fn release_all(conn: &mut AnyConnection, host: &str) -> Result<usize, Error>
     )
 }
 
+/// Releases `host`'s reservations of every node but the `busy` ones; returns how many.
+/// For a conductor's locks whose release failed: it calls this with the nodes it is
+/// still working on, while no new work can take a lock.
+pub fn release_idle(conn: &mut AnyConnection, host: &str, busy: &[i64]) -> Result<usize, Error> {
+    Ok(diesel::update(
+        nodes::table
+            .filter(nodes::reservation.eq(host))
+            .filter(nodes::id.ne_all(busy)),
+    )
+    .set(nodes::reservation.eq(None::<String>))
+    .execute(conn)?)
+}
+
 /// The hosts that hold any reservation.
 pub fn holders(conn: &mut AnyConnection) -> Result<Vec<String>, Error> {
     Ok(nodes::table
