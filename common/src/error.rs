@@ -63,8 +63,8 @@ impl From<diesel::result::Error> for Error {
         use diesel::result::{DatabaseErrorKind, Error as D};
         match e {
             D::NotFound => Error::NotFound("Resource could not be found.".into()),
-            D::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                tracing::warn!(error = %info.message(), "database connection lost");
+            e if connection_lost(&e) => {
+                tracing::warn!(error = %e, "database connection lost");
                 Error::Unavailable("The database is unavailable, please retry later.".into())
             }
             D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
@@ -75,10 +75,71 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
+/// What the client libraries say when a connection broke under a query. diesel tells a
+/// closed connection apart on PostgreSQL only once libpq has seen the socket close;
+/// MySQL's client errors (2006 "server has gone away", 2013 "lost connection", 1927
+/// "connection was killed") and PostgreSQL's notice of a terminated backend come as
+/// unknown errors, with only their text to tell.
+const CONNECTION_LOST: [&str; 5] = [
+    "server has gone away",
+    "lost connection to",
+    "connection was killed",
+    "terminating connection",
+    "server closed the connection unexpectedly",
+];
+
+/// True when a diesel error means the database connection broke: the change was not
+/// committed (or, at commit, its outcome is unknown), and a retry may succeed.
+fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error as D};
+    match e {
+        D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        D::DatabaseError(_, info) => {
+            let message = info.message().to_lowercase();
+            CONNECTION_LOST.iter().any(|m| message.contains(m))
+        }
+        D::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => connection_lost(rollback_error) || connection_lost(commit_error),
+        _ => false,
+    }
+}
+
 /// True when a diesel error is a unique-constraint violation (the same kind on all backends).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
         e,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error as D};
+
+    fn unknown(message: &str) -> D {
+        D::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn a_broken_connection_is_retryable_on_every_backend() {
+        for broken in [
+            D::DatabaseError(DatabaseErrorKind::ClosedConnection, Box::new(String::new())),
+            unknown("Lost connection to server during query"),
+            unknown("MySQL server has gone away"),
+            unknown("Connection was killed"),
+            unknown("terminating connection due to administrator command"),
+            D::RollbackErrorOnCommit {
+                rollback_error: Box::new(unknown("Server has gone away")),
+                commit_error: Box::new(unknown("Lost connection to server during query")),
+            },
+        ] {
+            let error = Error::from(broken);
+            assert!(matches!(error, Error::Unavailable(_)), "{error:?}");
+        }
+        let other = Error::from(unknown("syntax error at or near \"SELEC\""));
+        assert!(matches!(other, Error::Internal(_)), "{other:?}");
+    }
 }

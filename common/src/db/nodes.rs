@@ -202,7 +202,12 @@ pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<Node, Error> 
 /// Looks a node up by UUID or by name, as every node URL allows.
 pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error> {
     match crate::model::canonical_uuid(ident) {
-        Some(uuid) => get_by_uuid(conn, &uuid).map_err(|_| not_found(ident)),
+        // Only a missing row is a 404: a database error stays what it is (a broken
+        // connection is a retryable 503, not a node that does not exist).
+        Some(uuid) => get_by_uuid(conn, &uuid).map_err(|e| match e {
+            Error::NotFound(_) => not_found(ident),
+            other => other,
+        }),
         None => nodes::table
             .filter(nodes::name.eq(ident))
             .select(NodeRow::as_select())
