@@ -32,12 +32,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
         conductor: ConductorClient::new(transport, settings.rpc_timeout),
         settings: settings.clone(),
     };
+    let listen_error = |e: std::io::Error| format!("SANLINK_LISTEN {}: {e}", settings.listen);
+    // Bound before the log line says so: whoever waits for it may connect at once.
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(listen_error)?;
     tracing::info!(listen = %settings.listen, broker = %redact_url(&url), "api-gateway serving");
-    api_gateway::server::serve(
-        settings.listen,
+    api_gateway::server::serve_on(
+        listener,
         api_gateway::build_router(state),
         startup::shutdown_signal(),
     )
     .await
-    .map_err(|e| format!("SANLINK_LISTEN {}: {e}", settings.listen))
+    .map_err(listen_error)
 }

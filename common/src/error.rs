@@ -76,16 +76,20 @@ impl From<diesel::result::Error> for Error {
 }
 
 /// What the client libraries say when a connection broke under a query. diesel tells a
-/// closed connection apart on PostgreSQL only once libpq has seen the socket close;
-/// MySQL's client errors (2006 "server has gone away", 2013 "lost connection", 1927
-/// "connection was killed") and PostgreSQL's notice of a terminated backend come as
-/// unknown errors, with only their text to tell.
-const CONNECTION_LOST: [&str; 5] = [
+/// closed connection apart on PostgreSQL only some of the time (libpq may not have seen
+/// the socket close yet); MySQL's client errors (2006 "server has gone away", 2013
+/// "lost connection", 1927 "connection was killed") and libpq's other words for it
+/// come as unknown errors, with only their text to tell.
+const CONNECTION_LOST: [&str; 9] = [
     "server has gone away",
     "lost connection to",
     "connection was killed",
     "terminating connection",
     "server closed the connection unexpectedly",
+    "no connection to the server",
+    "ssl connection has been closed unexpectedly",
+    "could not receive data from server",
+    "could not send data to server",
 ];
 
 /// True when a diesel error means the database connection broke: the change was not
@@ -131,6 +135,7 @@ mod tests {
             unknown("MySQL server has gone away"),
             unknown("Connection was killed"),
             unknown("terminating connection due to administrator command"),
+            unknown("no connection to the server\n"),
             D::RollbackErrorOnCommit {
                 rollback_error: Box::new(unknown("Server has gone away")),
                 commit_error: Box::new(unknown("Lost connection to server during query")),

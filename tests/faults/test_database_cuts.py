@@ -16,7 +16,6 @@ import time
 import uuid
 
 import pytest
-import requests
 
 from conftest import HEARTBEAT_INTERVAL, RPC_TIMEOUT, Cluster
 
@@ -79,25 +78,12 @@ def cut_cluster(tmp_path, request):
     c.db_name = name
     c.env["SANLINK_HEARTBEAT_TIMEOUT"] = str(HEARTBEAT_TIMEOUT)
     c.start()
-    wait_listening(c)
     yield c
     c.stop()
     if getattr(request.node, "rep_call", None) and request.node.rep_call.failed:
         print(c.logs())
     force = "" if KIND == "mysql" else " WITH (FORCE)"
     sql(f"DROP DATABASE IF EXISTS {name}{force}")
-
-
-def wait_listening(cluster, timeout=20):
-    """Waits for the gateway's listener, which may open just after its log line."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            cluster.call("GET", "/healthz")
-            return
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, "the gateway never listened"
-            time.sleep(0.1)
 
 
 def make_nodes(cluster, count, **body):
