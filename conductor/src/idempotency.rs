@@ -1,9 +1,12 @@
 //! Exactly-once application of redelivered requests.
 //!
 //! A request can arrive twice: RabbitMQ redelivers it when the conductor that took it
-//! died before acknowledging. Every change a request makes commits together with a row
-//! naming the request (`common::db::rpc_requests`). A request found there was applied,
-//! so it is answered from the current state instead of being applied again.
+//! died or lost its broker connection before acknowledging, and the first copy may
+//! still be running. Every change a request makes commits together with a row naming
+//! the request (`common::db::rpc_requests`), inserted first in the transaction: of
+//! two copies only one can insert it, and the other rolls back. A request found there
+//! was applied, so it is answered from the current state instead of being applied
+//! again; one whose record cannot be read is refused as retryable, never applied.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
