@@ -10,6 +10,8 @@
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
 #      in-process and with two conductors over RabbitMQ
 #                                   (cargo test -p api-gateway --test volume --test nodes)
+#      and the conductor's tests of node locks and of copies of one request there too
+#                                   (cargo test -p conductor --test node_lock --test copies)
 #   3. the client tests: openstacksdk, the `baremetal` CLI (also with HTTP basic
 #      authentication), secrets absent from responses and debug logs, Nova's call sequence and
 #      the operations (request ids in the logs, /healthz, /readyz, /metrics, the admin
@@ -163,6 +165,13 @@ cargo_api_tests() {
         --no-fail-fast
 }
 
+# cargo_conductor_tests DATABASE: node locks and concurrent copies of one request, on a
+# server database (they run on SQLite in cargo_tests_sqlite).
+cargo_conductor_tests() {
+    TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
+        cargo test -p conductor --test node_lock --test copies --no-fail-fast
+}
+
 # --- client tests ------------------------------------------------------------
 
 # scheme://authority of a database URL (its path and query dropped).
@@ -243,6 +252,7 @@ step "cargo test --workspace (sqlite)" cargo_tests_sqlite
 for db in postgres mysql; do
     step "api-gateway API tests ($db)" cargo_api_tests "$db" memory
     step "api-gateway API tests ($db, two conductors over RabbitMQ)" cargo_api_tests "$db" amqp
+    step "conductor lock and request-copy tests ($db)" cargo_conductor_tests "$db"
 done
 
 step "cargo build (sanlink, api-gateway, conductor)" \

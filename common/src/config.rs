@@ -152,7 +152,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "SANLINK_HEARTBEAT_INTERVAL",
         Value("10"),
-        "seconds between a conductor's heartbeats",
+        "seconds between a conductor's heartbeats; at each, it also releases its own node locks that no work of its holds any more (their release failed)",
     ),
     setting(
         "SANLINK_HEARTBEAT_TIMEOUT",

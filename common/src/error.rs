@@ -88,7 +88,7 @@ impl From<diesel::result::Error> for Error {
 /// server cannot take the statement now, but may a moment later. diesel gives most of
 /// these no kind of their own (MySQL's and SQLite's arrive as `Unknown`), so the server's
 /// text decides.
-const LOST_CONNECTION_MESSAGES: [&str; 14] = [
+const LOST_CONNECTION_MESSAGES: [&str; 15] = [
     // MySQL/MariaDB: CR_SERVER_GONE_ERROR (2006), CR_SERVER_LOST (2013), ER_CONNECTION_KILLED
     // (1927), ER_QUERY_INTERRUPTED (1317), ER_SERVER_SHUTDOWN (1053), CR_CONN_HOST_ERROR.
     "server has gone away",
@@ -103,6 +103,7 @@ const LOST_CONNECTION_MESSAGES: [&str; 14] = [
     "no connection to the server",
     "could not receive data from server",
     "could not send data to server",
+    "ssl connection has been closed unexpectedly",
     "the database system is shutting down",
     // SQLite: SQLITE_BUSY / SQLITE_LOCKED once the busy timeout has run out.
     "database is locked",
@@ -128,7 +129,10 @@ fn lost_connection(e: &diesel::result::Error) -> Option<String> {
         // A rollback that failed because the connection died leaves diesel's transaction
         // manager broken; the pool then discards the connection.
         D::BrokenTransactionManager => Some(e.to_string()),
-        D::RollbackErrorOnCommit { commit_error, .. } => lost_connection(commit_error),
+        D::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => lost_connection(commit_error).or_else(|| lost_connection(rollback_error)),
         _ => None,
     }
 }

@@ -1,81 +1,160 @@
 //! Exactly-once application of redelivered requests.
 //!
 //! A request can arrive twice: RabbitMQ redelivers it when the conductor that took it
-//! died before acknowledging. Every change a request makes commits together with a row
-//! naming the request (`common::db::rpc_requests`). A request found there was applied,
-//! so it is answered from the current state instead of being applied again.
+//! died or lost its broker connection before acknowledging, and the first copy may
+//! still be running. Every change a request makes commits together with a row naming
+//! the request (`common::db::rpc_requests`), inserted first in the transaction: of
+//! two copies only one can insert it, and the other rolls back. A request found there
+//! was applied, so it is answered from the current state instead of being applied
+//! again; one whose record cannot be read is refused as retryable, never applied.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::Error;
-use common::db::{AnyConnection, nodes, ports, rpc_requests, volume_connectors, volume_targets};
+use common::db::rpc_requests::{self, Recorded};
+use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
 use common::rpc::{Call, Reply, Response};
 
 use crate::Conductor;
 
-tokio::task_local! {
-    /// The request being handled: its id and method.
-    static CURRENT: (String, &'static str);
-}
-
-/// Runs `work` as request `request_id`, so that its changes record it.
-pub async fn scope<F: std::future::Future>(
-    request_id: String,
+/// The request being handled, and what its transactions learnt about it.
+pub struct Scope {
+    id: String,
     method: &'static str,
-    work: F,
-) -> F::Output {
-    CURRENT.scope((request_id, method), work).await
+    /// A transaction of this request committed its row: later transactions of the same
+    /// request (lock-io work saving its result, say) are its continuation, not a copy.
+    recorded: AtomicBool,
+    /// A transaction found the request recorded by another copy, and rolled back.
+    found_applied: AtomicBool,
 }
 
-/// The request being handled, to carry into blocking database work.
-pub fn current() -> Option<(String, &'static str)> {
-    CURRENT.try_with(|c| c.clone()).ok()
-}
+impl Scope {
+    pub fn new(id: String, method: &'static str) -> Arc<Scope> {
+        Arc::new(Scope {
+            id,
+            method,
+            recorded: AtomicBool::new(false),
+            found_applied: AtomicBool::new(false),
+        })
+    }
 
-/// Records request `current` inside the caller's transaction (once, however many
-/// transactions the request commits). `current` comes from [`current`], read before the
-/// work moved to the blocking pool, where the task-local is not visible.
-pub fn record(
-    conn: &mut AnyConnection,
-    current: &Option<(String, &'static str)>,
-) -> Result<(), Error> {
-    match current {
-        Some((id, method)) if !id.is_empty() && !rpc_requests::applied(conn, id)? => {
-            rpc_requests::record(conn, id, method)
-        }
-        _ => Ok(()),
+    /// True when another copy of this request applied it: the answer must then come
+    /// from the current state, whatever this copy's work returned.
+    pub fn found_applied(&self) -> bool {
+        self.found_applied.load(Ordering::SeqCst)
     }
 }
 
-pub async fn already_applied(c: &Conductor, request_id: &str) -> bool {
+tokio::task_local! {
+    static CURRENT: Arc<Scope>;
+}
+
+/// Runs `work` as the request of `scope`, so that its changes record it.
+pub async fn scope<F: std::future::Future>(scope: Arc<Scope>, work: F) -> F::Output {
+    CURRENT.scope(scope, work).await
+}
+
+/// The request being handled, to carry into blocking database work (where the
+/// task-local is not visible).
+pub fn current() -> Option<Arc<Scope>> {
+    CURRENT.try_with(|c| c.clone()).ok()
+}
+
+/// Runs `work` in one write transaction that also records request `scope` as applied.
+///
+/// The request's row is inserted first, so that a second copy of the request running
+/// at the same time waits for the first one's transaction and then finds the row; a
+/// copy that finds it rolls back with [`Error::Conflict`] and marks the scope, and the
+/// handler answers from the current state. Only the first transaction of a request
+/// records it.
+pub fn transaction<T>(
+    conn: &mut AnyConnection,
+    scope: &Option<Arc<Scope>>,
+    work: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let scope = scope
+        .as_ref()
+        .filter(|s| !s.id.is_empty() && !s.recorded.load(Ordering::SeqCst));
+    let value = common::db::write_transaction(conn, |conn| {
+        if let Some(scope) = scope {
+            record(conn, scope)?;
+        }
+        work(conn)
+    })?;
+    if let Some(scope) = scope {
+        scope.recorded.store(true, Ordering::SeqCst);
+    }
+    Ok(value)
+}
+
+fn record(conn: &mut AnyConnection, scope: &Scope) -> Result<(), Error> {
+    match rpc_requests::record(conn, &scope.id, scope.method)? {
+        Recorded::New => Ok(()),
+        Recorded::AlreadyApplied => {
+            scope.found_applied.store(true, Ordering::SeqCst);
+            Err(Error::conflict(format!(
+                "Request {} was applied already.",
+                scope.id
+            )))
+        }
+    }
+}
+
+/// Whether request `request_id` was applied. A database error is
+/// [`Error::Unavailable`]: a request that cannot tell must not run (a retry will).
+pub async fn already_applied(c: &Conductor, request_id: &str) -> Result<bool, Error> {
     if request_id.is_empty() {
-        return false;
+        return Ok(false);
     }
     let id = request_id.to_string();
     c.db.run(move |conn| rpc_requests::applied(conn, &id))
         .await
-        .unwrap_or(false)
+        .map_err(|e| {
+            tracing::warn!(error = %e, "cannot tell whether the request was applied");
+            Error::Unavailable("The database is unavailable, please retry later.".into())
+        })
+}
+
+/// What the answer to an applied request is read from: the object it created or
+/// changed. Taken from the call before it runs, which consumes it.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    Connector(String),
+    Target(String),
+    /// A node's UUID or name.
+    Node(String),
+    Port(String),
+    Done,
+}
+
+impl Answer {
+    pub fn of(call: &Call) -> Answer {
+        match call {
+            Call::CreateVolumeConnector { connector: x } => Answer::Connector(x.uuid.clone()),
+            Call::UpdateVolumeConnector { uuid, .. } => Answer::Connector(uuid.clone()),
+            Call::CreateVolumeTarget { target: x } => Answer::Target(x.uuid.clone()),
+            Call::UpdateVolumeTarget { uuid, .. } => Answer::Target(uuid.clone()),
+            Call::CreateNode { node } => Answer::Node(node.uuid.clone()),
+            Call::UpdateNode { uuid, .. } => Answer::Node(uuid.clone()),
+            Call::CreatePort { port } => Answer::Port(port.uuid.clone()),
+            Call::UpdatePort { uuid, .. } => Answer::Port(uuid.clone()),
+            _ => Answer::Done,
+        }
+    }
 }
 
 /// The answer to an applied request, read from the current state.
-pub async fn replay(c: &Conductor, call: Call) -> Response {
+pub async fn replay(c: &Conductor, answer: Answer) -> Response {
     c.db.run(move |conn| {
-        Ok(match call {
-            Call::CreateVolumeConnector { connector: x } => {
-                Reply::Connector(volume_connectors::get_by_uuid(conn, &x.uuid)?)
-            }
-            Call::UpdateVolumeConnector { uuid, .. } => {
+        Ok(match answer {
+            Answer::Connector(uuid) => {
                 Reply::Connector(volume_connectors::get_by_uuid(conn, &uuid)?)
             }
-            Call::CreateVolumeTarget { target: x } => {
-                Reply::Target(volume_targets::get_by_uuid(conn, &x.uuid)?)
-            }
-            Call::UpdateVolumeTarget { uuid, .. } => {
-                Reply::Target(volume_targets::get_by_uuid(conn, &uuid)?)
-            }
-            Call::CreateNode { node } => Reply::Node(nodes::get_by_uuid(conn, &node.uuid)?),
-            Call::UpdateNode { uuid, .. } => Reply::Node(nodes::get_by_ident(conn, &uuid)?),
-            Call::CreatePort { port } => Reply::Port(ports::get_by_uuid(conn, &port.uuid)?),
-            Call::UpdatePort { uuid, .. } => Reply::Port(ports::get_by_uuid(conn, &uuid)?),
-            _ => Reply::Done,
+            Answer::Target(uuid) => Reply::Target(volume_targets::get_by_uuid(conn, &uuid)?),
+            Answer::Node(ident) => Reply::Node(nodes::get_by_ident(conn, &ident)?),
+            Answer::Port(uuid) => Reply::Port(ports::get_by_uuid(conn, &uuid)?),
+            Answer::Done => Reply::Done,
         })
     })
     .await

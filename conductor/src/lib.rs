@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod manager;
 pub mod periodic;
 pub mod task;
+pub mod working;
 
 use std::sync::Arc;
 
@@ -18,8 +19,8 @@ use common::rpc::{Call, Handler, Request, Response};
 pub struct Conductor {
     pub db: Db,
     pub settings: Arc<Settings>,
-    /// Nodes whose lock work of this process holds or is taking (see `task.rs`).
-    held: task::HeldLocks,
+    /// The nodes this conductor works on: its locks on any other node are idle.
+    pub working: Arc<working::Registry>,
 }
 
 impl Conductor {
@@ -27,7 +28,7 @@ impl Conductor {
         Conductor {
             db,
             settings,
-            held: task::HeldLocks::default(),
+            working: Default::default(),
         }
     }
 
@@ -40,13 +41,7 @@ impl Conductor {
     {
         let current = idempotency::current();
         self.db
-            .run(move |conn| {
-                common::db::write_transaction(conn, |conn| {
-                    let value = work(conn)?;
-                    idempotency::record(conn, &current)?;
-                    Ok(value)
-                })
-            })
+            .run(move |conn| idempotency::transaction(conn, &current, work))
             .await
     }
 
@@ -82,12 +77,13 @@ impl Conductor {
     /// is locked, so an unlocked node in such a state can only have been abandoned.
     async fn fail_abandoned(&self) -> Result<(), common::Error> {
         use common::model::states::*;
-        let host = self.hostname().to_string();
+        let (host, registry) = (self.hostname().to_string(), self.working.clone());
         let failed = self
             .db
             .run(move |conn| {
                 let mut failed = 0;
                 for node in common::db::nodes::abandoned(conn, &UNRESUMABLE_STATES)? {
+                    let _working = registry.enter(node.id);
                     let to = match node.provision_state.as_str() {
                         DEPLOYING => DEPLOY_FAILED,
                         CLEANING => CLEAN_FAILED,
@@ -139,11 +135,18 @@ impl Handler for Conductor {
         let span = tracing::info_span!("rpc", method, request_id = %request.request_id);
         let start = std::time::Instant::now();
         let work = async {
-            if idempotency::already_applied(self, &request.request_id).await {
+            let answer = idempotency::Answer::of(&request.call);
+            if idempotency::already_applied(self, &request.request_id).await? {
                 tracing::info!("request already applied; answering from the current state");
-                return idempotency::replay(self, request.call).await;
+                return idempotency::replay(self, answer).await;
             }
-            idempotency::scope(request.request_id, method, self.dispatch(request.call)).await
+            let scope = idempotency::Scope::new(request.request_id, method);
+            let reply = idempotency::scope(scope.clone(), self.dispatch(request.call)).await;
+            if scope.found_applied() {
+                tracing::info!("request applied by another copy; answering from the current state");
+                return idempotency::replay(self, answer).await;
+            }
+            reply
         };
         let reply = tracing::Instrument::instrument(work, span.clone()).await;
         let _guard = span.enter();

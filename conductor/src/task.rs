@@ -3,51 +3,24 @@
 //! The lock is `nodes.reservation` (see `common::db::reservation`). A busy lock is retried
 //! a few times, a second apart, before the caller gets NodeLocked (409): clients retry
 //! 409s themselves, so a short wait here mostly hides brief contention.
+//!
+//! Every piece of work is in the conductor's registry of nodes it works on (see
+//! [`crate::working`]) from before it tries the lock until after it tried to release it,
+//! so that a lock whose release failed is found idle and released by the periodic sweep.
+
+use std::sync::Arc;
 
 use common::Error;
-use common::db::{AnyConnection, reservation};
+use common::db::{AnyConnection, Db, reservation};
 use common::model::node::Node;
 
 use crate::Conductor;
-
-/// The nodes whose lock work of this process holds or is taking. A node's reservation
-/// naming this conductor's host while the node is not in here was left behind (its
-/// release was lost with a database connection), and the next lock of it reclaims it.
-#[derive(Default)]
-pub struct HeldLocks(std::sync::Mutex<std::collections::HashSet<i64>>);
-
-impl HeldLocks {
-    /// Marks `node_id` as held; false when work of this process already holds it.
-    fn take(&self, node_id: i64) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(node_id)
-    }
-
-    fn give_back(&self, node_id: i64) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&node_id);
-    }
-}
+use crate::idempotency::Scope;
+use crate::working::{Registry, Working};
 
 impl Conductor {
-    /// Marks `node_id` as held by this process, or says which work has it.
-    fn take_locally(&self, node_id: i64) -> Result<(), Error> {
-        if self.held.take(node_id) {
-            Ok(())
-        } else {
-            Err(Error::NodeLocked {
-                node: node_id.to_string(),
-                holder: self.hostname().to_string(),
-            })
-        }
-    }
-
     /// Takes node `node_id`'s lock, retrying while another holder has it.
-    pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<(), Error> {
+    pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<NodeLock, Error> {
         let attempts = self.settings.node_locked_retry_attempts.max(1);
         let mut attempt = 1;
         let start = std::time::Instant::now();
@@ -56,21 +29,16 @@ impl Conductor {
                 .record(start.elapsed().as_secs_f64());
         };
         loop {
-            let host = self.hostname().to_string();
-            let reserved = match self.take_locally(node_id) {
-                Ok(()) => {
-                    let reserved = self
-                        .db
-                        .run(move |conn| reservation::reclaim(conn, node_id, &host))
-                        .await;
-                    if reserved.is_err() {
-                        self.held.give_back(node_id);
-                    }
-                    reserved
-                }
-                Err(e) => Err(e),
-            };
-            match reserved {
+            let (host, registry) = (self.hostname().to_string(), self.working.clone());
+            let taken = self
+                .db
+                .run(move |conn| {
+                    let working = registry.enter(node_id);
+                    reservation::reserve(conn, node_id, &host)?;
+                    Ok(working)
+                })
+                .await;
+            match taken {
                 Err(Error::NodeLocked { .. }) if attempt < attempts => {
                     attempt += 1;
                     tokio::time::sleep(self.settings.node_locked_retry_interval).await;
@@ -83,29 +51,18 @@ impl Conductor {
                     }
                     return Err(e);
                 }
-                Ok(()) => {
+                Ok(working) => {
                     waited("acquired");
                     tracing::debug!(node_id, purpose, "node lock taken");
-                    return Ok(());
+                    return Ok(NodeLock {
+                        db: self.db.clone(),
+                        host: self.hostname().to_string(),
+                        node_id,
+                        working: Some(working),
+                    });
                 }
             }
         }
-    }
-
-    /// Releases node `node_id`'s lock. A failure is logged: the lock then waits for this
-    /// conductor's restart or for takeover.
-    pub async fn release(&self, node_id: i64) {
-        let host = self.hostname().to_string();
-        if let Err(e) = self
-            .db
-            .run(move |conn| reservation::release(conn, node_id, &host))
-            .await
-        {
-            tracing::error!(node_id, error = %e, "could not release node lock");
-        }
-        // Even when the release failed: no work holds the node any more, so the next
-        // lock of it reclaims the reservation left behind.
-        self.held.give_back(node_id);
     }
 
     /// Runs `work` in one transaction while holding node `node_id`'s exclusive lock.
@@ -136,27 +93,20 @@ impl Conductor {
         let mut attempt = 1;
         loop {
             let (host, current) = (self.hostname().to_string(), current.clone());
-            let outcome = match self.take_locally(node_id) {
-                Ok(()) => {
-                    let outcome = self
-                        .db
-                        .run(move |conn| {
-                            Ok(locked_transaction(conn, node_id, &host, &current, work))
-                        })
-                        .await;
-                    if let Ok(Locked::Done(_, false)) = outcome {
-                        // The transaction's connection died with the lock still taken:
-                        // release it on a fresh one (which also gives it back locally).
-                        self.release(node_id).await;
-                    } else {
-                        self.held.give_back(node_id);
-                    }
-                    outcome?
-                }
-                Err(e) => Locked::Busy(work, e),
-            };
+            let registry = self.working.clone();
+            let outcome = self
+                .db
+                .run(move |conn| {
+                    let lock = NodeClaim {
+                        registry: &registry,
+                        node_id,
+                        host: &host,
+                    };
+                    Ok(locked_transaction(conn, lock, &current, work))
+                })
+                .await?;
             match outcome {
-                Locked::Done(result, _) => {
+                Locked::Done(result) => {
                     waited("acquired");
                     return result;
                 }
@@ -180,56 +130,112 @@ impl Conductor {
 
 /// How one attempt at a locked transaction ended.
 enum Locked<T, F> {
-    /// The lock was taken (or taking it failed), the work ran (committed or rolled
-    /// back), and `bool` says whether the lock is known to be released.
-    Done(Result<T, Error>, bool),
+    /// The lock was taken, the work ran (committed or rolled back) and the lock was
+    /// released.
+    Done(Result<T, Error>),
     /// Another holder has the lock: the work comes back untouched, with the error.
     Busy(F, Error),
 }
 
-/// Takes node `node_id`'s lock for `host`, runs `work` in a transaction that also
-/// records the request, and releases the lock, on the caller's connection.
+/// A node lock to take for `host`, on behalf of work in `registry`.
+struct NodeClaim<'a> {
+    registry: &'a Arc<Registry>,
+    node_id: i64,
+    host: &'a str,
+}
+
+/// Takes the node lock of `claim`, runs `work` in a transaction that also records the
+/// request, and releases the lock, on the caller's connection. The node is in the
+/// registry throughout, and leaves it after the release was tried, whatever happened.
 fn locked_transaction<T, F>(
     conn: &mut AnyConnection,
-    node_id: i64,
-    host: &str,
-    current: &Option<(String, &'static str)>,
+    claim: NodeClaim,
+    current: &Option<Arc<Scope>>,
     work: F,
 ) -> Locked<T, F>
 where
     F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error>,
 {
-    // The caller marked the node held by this process, so a reservation naming `host`
-    // is one left behind: reclaim it.
-    match reservation::reclaim(conn, node_id, host) {
+    let NodeClaim {
+        registry,
+        node_id,
+        host,
+    } = claim;
+    let _working = registry.enter(node_id);
+    match reservation::reserve(conn, node_id, host) {
         Ok(()) => tracing::debug!(node_id, "node lock taken"),
         Err(e @ Error::NodeLocked { .. }) => return Locked::Busy(work, e),
-        Err(e) => return Locked::Done(Err(e), true),
+        Err(e) => return Locked::Done(Err(e)),
     }
     // A panic in `work` must not keep the node locked: the lock is released on this
     // connection, after rolling back what the panic left open, and the panic goes on.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        common::db::write_transaction(conn, |conn| {
+        crate::idempotency::transaction(conn, current, |conn| {
             let node = common::db::nodes::get_by_id(conn, node_id)?;
-            let value = work(conn, node)?;
-            crate::idempotency::record(conn, current)?;
-            Ok(value)
+            work(conn, node)
         })
     }));
     if result.is_err() {
         use diesel::connection::{Connection, TransactionManager};
         let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
     }
-    let released = match reservation::release(conn, node_id, host) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(node_id, error = %e, "could not release node lock, retrying");
-            false
-        }
-    };
+    if let Err(e) = reservation::release(conn, node_id, host) {
+        // The node leaves the registry all the same: the periodic sweep releases it.
+        tracing::error!(node_id, error = %e, "could not release node lock");
+    }
     match result {
-        Ok(result) => Locked::Done(result, released),
+        Ok(result) => Locked::Done(result),
         Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A node lock held by this conductor, for work outside a transaction. Release it with
+/// [`NodeLock::release`]; dropped unreleased (the work panicked or was cancelled), it
+/// releases itself in the background.
+#[must_use = "the node stays locked until released"]
+pub struct NodeLock {
+    db: Db,
+    host: String,
+    node_id: i64,
+    /// The node's entry in the registry; `None` once the release is under way.
+    working: Option<Working>,
+}
+
+impl NodeLock {
+    pub async fn release(mut self) {
+        if let Some(working) = self.working.take() {
+            release(self.db.clone(), self.host.clone(), self.node_id, working).await;
+        }
+    }
+}
+
+impl Drop for NodeLock {
+    fn drop(&mut self) {
+        let Some(working) = self.working.take() else {
+            return;
+        };
+        // Without a runtime (shutting down) the entry just leaves the registry, and
+        // the sweep or the next start releases the lock.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (db, host, node_id) = (self.db.clone(), self.host.clone(), self.node_id);
+            runtime.spawn(release(db, host, node_id, working));
+        }
+    }
+}
+
+/// Releases `host`'s lock on `node_id`, then lets the node leave the registry. The entry
+/// moves into the database work, so it leaves only after the release was tried, even if
+/// the caller stops waiting. A failure is logged: the periodic sweep releases the lock.
+async fn release(db: Db, host: String, node_id: i64, working: Working) {
+    let released = db
+        .run(move |conn| {
+            let released = reservation::release(conn, node_id, &host);
+            drop(working);
+            released
+        })
+        .await;
+    if let Err(e) = released {
+        tracing::error!(node_id, error = %e, "could not release node lock");
     }
 }
 
@@ -247,9 +253,9 @@ impl Conductor {
     where
         Fut: std::future::Future<Output = Result<T, Error>>,
     {
-        self.acquire(node_id, purpose).await?;
+        let lock = self.acquire(node_id, purpose).await?;
         let result = work.await;
-        self.release(node_id).await;
+        lock.release().await;
         result
     }
 }

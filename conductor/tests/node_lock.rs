@@ -1,13 +1,16 @@
 //! Node-locked work: the lock is taken and released around the transaction, whatever
 //! the work does, and a busy lock leaves the work undone.
 
+use std::sync::Arc;
+
 use common::Error;
 use common::db::nodes;
 use conductor::Conductor;
 use diesel::prelude::*;
 
 mod support;
-use support::fixtures::{add_node, conductor};
+use support::database::Database;
+use support::fixtures::{add_node, conductor, conductor_on};
 
 /// A busy lock is retried briefly: the tests need only its outcome.
 const QUICK_RETRIES: &[(&str, &str)] = &[("SANLINK_NODE_LOCKED_RETRY_INTERVAL", "0.01")];
@@ -99,4 +102,96 @@ async fn a_busy_lock_leaves_the_work_undone() {
         name(&c, node.id).await,
         Some(format!("renamed-{}", node.id))
     );
+}
+
+/// Polls `id`'s holder until it is `holder`, for at most ten seconds.
+async fn wait_for_holder(c: &Conductor, id: i64, holder: Option<&str>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while reservation(c, id).await.as_deref() != holder {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node {id} never held by {holder:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Holds `id`'s lock for lock-io work until `finish` fires or is dropped.
+fn hold(
+    c: &Arc<Conductor>,
+    id: i64,
+    finish: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<Result<(), Error>> {
+    let c = c.clone();
+    tokio::spawn(async move {
+        c.with_node_lock_io(id, "test", async {
+            let _ = finish.await;
+            Ok(())
+        })
+        .await
+    })
+}
+
+async fn sweep(c: &Conductor) -> usize {
+    let registry = c.working.clone();
+    c.db.run(move |conn| conductor::periodic::release_idle(conn, "c1", &registry))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_sweep_releases_locks_no_work_holds_and_keeps_those_in_use() {
+    let db = Database::fresh();
+    let c = Arc::new(conductor_on(&db.url, "c1", QUICK_RETRIES));
+    // A lock of this conductor whose release failed: no work holds it.
+    let idle = add_node(&c).await;
+    set_reservation(&c, idle.id, Some("c1")).await;
+    let others = add_node(&c).await;
+    set_reservation(&c, others.id, Some("c2")).await;
+    let busy = add_node(&c).await;
+    let (finish, finished) = tokio::sync::oneshot::channel();
+    let work = hold(&c, busy.id, finished);
+    wait_for_holder(&c, busy.id, Some("c1")).await;
+
+    assert_eq!(sweep(&c).await, 1);
+    assert_eq!(reservation(&c, idle.id).await, None);
+    assert_eq!(reservation(&c, busy.id).await.as_deref(), Some("c1"));
+    assert_eq!(reservation(&c, others.id).await.as_deref(), Some("c2"));
+
+    finish.send(()).unwrap();
+    work.await.unwrap().unwrap();
+    assert_eq!(reservation(&c, busy.id).await, None);
+    assert!(c.working.busy().is_empty());
+}
+
+#[tokio::test]
+async fn lock_io_work_that_is_cancelled_or_panics_releases_its_lock() {
+    let db = Database::fresh();
+    let c = Arc::new(conductor_on(&db.url, "c1", QUICK_RETRIES));
+    let node = add_node(&c).await;
+    let (_finish, finished) = tokio::sync::oneshot::channel::<()>();
+    let work = hold(&c, node.id, finished);
+    wait_for_holder(&c, node.id, Some("c1")).await;
+    work.abort();
+    wait_for_holder(&c, node.id, None).await;
+
+    let panicking = tokio::spawn({
+        let c = c.clone();
+        async move {
+            c.with_node_lock_io(node.id, "test", async {
+                panic!("lock-io work panicked");
+                #[allow(unreachable_code)]
+                Ok::<(), Error>(())
+            })
+            .await
+        }
+    });
+    assert!(panicking.await.unwrap_err().is_panic());
+    wait_for_holder(&c, node.id, None).await;
+    // The node leaves the registry just after its release, in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !c.working.busy().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "still registered");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -10,45 +10,18 @@ use crate::error::Error;
 
 /// Tries once to reserve node `id` for `host`.
 pub fn reserve(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Error> {
-    reserve_as(conn, id, host, false)
-}
-
-/// Tries once to reserve node `id` for `host`, taking over a reservation `host` itself
-/// left behind. Only for a caller that knows no work of `host` holds the node now: a
-/// lock whose release was lost with its database connection is then reclaimed at once,
-/// instead of waiting for the conductor's restart.
-pub fn reclaim(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Error> {
-    reserve_as(conn, id, host, true)
-}
-
-fn reserve_as(conn: &mut AnyConnection, id: i64, host: &str, reclaim: bool) -> Result<(), Error> {
     let (uuid, holder): (String, Option<String>) = nodes::table
         .find(id)
         .select((nodes::uuid, nodes::reservation))
         .first(conn)
         .optional()?
         .ok_or_else(|| Error::node_not_found(&id.to_string()))?;
-    match holder {
-        Some(holder) if reclaim && holder == host => {
-            tracing::warn!(node = %uuid, "reclaiming a node lock this conductor left behind");
-        }
-        Some(holder) => return Err(Error::NodeLocked { node: uuid, holder }),
-        None => {}
+    if let Some(holder) = holder {
+        return Err(Error::NodeLocked { node: uuid, holder });
     }
-    let free = nodes::reservation.is_null();
-    let changed = if reclaim {
-        diesel::update(
-            nodes::table
-                .find(id)
-                .filter(free.or(nodes::reservation.eq(host))),
-        )
+    let changed = diesel::update(nodes::table.find(id).filter(nodes::reservation.is_null()))
         .set(nodes::reservation.eq(host))
-        .execute(conn)?
-    } else {
-        diesel::update(nodes::table.find(id).filter(free))
-            .set(nodes::reservation.eq(host))
-            .execute(conn)?
-    };
+        .execute(conn)?;
     if changed == 1 {
         return Ok(());
     }
@@ -79,6 +52,19 @@ pub fn release_all(conn: &mut AnyConnection, host: &str) -> Result<usize, Error>
             .set(nodes::reservation.eq(None::<String>))
             .execute(conn)?,
     )
+}
+
+/// Releases `host`'s reservations of every node but the `busy` ones; returns how many.
+/// For a conductor's locks whose release failed: it calls this with the nodes it is
+/// still working on, while no new work can take a lock.
+pub fn release_idle(conn: &mut AnyConnection, host: &str, busy: &[i64]) -> Result<usize, Error> {
+    Ok(diesel::update(
+        nodes::table
+            .filter(nodes::reservation.eq(host))
+            .filter(nodes::id.ne_all(busy)),
+    )
+    .set(nodes::reservation.eq(None::<String>))
+    .execute(conn)?)
 }
 
 /// The hosts that hold any reservation.

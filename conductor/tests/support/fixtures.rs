@@ -12,10 +12,18 @@ use conductor::Conductor;
 /// A conductor `c1` on its own SQLite file, with `settings` (name, value) on top.
 pub fn conductor(settings: &[(&str, &str)]) -> Conductor {
     let dir = std::env::temp_dir().join(format!("sanlink-conductor-{}", new_uuid()));
-    let url = format!("sqlite://{}/db.sqlite", dir.display());
+    conductor_on(
+        &format!("sqlite://{}/db.sqlite", dir.display()),
+        "c1",
+        settings,
+    )
+}
+
+/// A conductor named `host` on the database at `url` (migrated), with `settings` on top.
+pub fn conductor_on(url: &str, host: &str, settings: &[(&str, &str)]) -> Conductor {
     let settings = Settings::from_lookup(|name| match name {
-        "SANLINK_DATABASE_URL" => Some(url.clone()),
-        "SANLINK_CONDUCTOR_HOSTNAME" => Some("c1".into()),
+        "SANLINK_DATABASE_URL" => Some(url.to_string()),
+        "SANLINK_CONDUCTOR_HOSTNAME" => Some(host.to_string()),
         _ => settings
             .iter()
             .find(|(key, _)| *key == name)
