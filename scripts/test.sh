@@ -159,17 +159,21 @@ cargo_tests_sqlite() {
 
 # cargo_api_tests DATABASE TRANSPORT: the API tests against a server database, with the
 # conductor in-process (memory) or two conductors over RabbitMQ (amqp).
+# With the conductor in-process, also the database-fault tests (connections killed
+# under load, creates racing a node delete) and the input edges.
 cargo_api_tests() {
+    local extra=()
+    [ "$2" = memory ] && extra=(--test db_faults --test input_edges)
     TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
         cargo test -p api-gateway --features "$FEATURES" --test volume --test nodes --test limits \
-        --no-fail-fast
+        "${extra[@]}" --no-fail-fast
 }
 
 # cargo_conductor_tests DATABASE: node locks and concurrent copies of one request, on a
 # server database (they run on SQLite in cargo_tests_sqlite).
 cargo_conductor_tests() {
     TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p conductor --test node_lock --test copies --no-fail-fast
+        cargo test -p conductor --features "$FEATURES" --test node_lock --test copies --no-fail-fast
 }
 
 # --- client tests ------------------------------------------------------------
