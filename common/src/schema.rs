@@ -45,21 +45,66 @@ pub fn py_repr(v: &Value) -> String {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
-        Value::String(s) => format!("'{s}'"),
-        other => other.to_string(),
+        Value::String(s) => py_str(s),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Number(n) => n.to_string(),
     }
 }
 
-fn type_error(field: &str, v: &Value, expected: &str) -> Error {
-    Error::invalid(format!(
-        "Invalid input for field/attribute {field}. Value: {}. {} is not of type '{expected}'",
-        py_repr(v),
-        py_repr(v)
-    ))
+/// Python's repr of a string: single quotes unless it holds one and no double quote.
+pub fn py_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// A JSON-schema error as Ironic words it: `Schema error for <what>: <message>`.
+pub fn schema_error(what: &str, message: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("Schema error for {what}: {message}"))
+}
+
+fn type_error(what: &str, f: &Field, v: &Value, expected: &str) -> Error {
+    let types = if f.nullable {
+        format!("'{expected}', 'null'")
+    } else {
+        format!("'{expected}'")
+    };
+    schema_error(what, format!("{} is not of type {types}", py_repr(v)))
 }
 
 /// Checks `body` against `fields`: every key known, required keys present, types right.
-pub fn check(body: &JsonObject, fields: &[Field]) -> Result<(), Error> {
+/// `what` names the schema in the messages (`connector`, `target`, `node`, `port`, or
+/// `patch` for a patched document).
+pub fn check(body: &JsonObject, fields: &[Field], what: &str) -> Result<(), Error> {
     let mut unknown: Vec<&str> = body
         .keys()
         .filter(|k| !fields.iter().any(|f| f.name == k.as_str()))
@@ -73,39 +118,37 @@ pub fn check(body: &JsonObject, fields: &[Field]) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(", ");
         let verb = if unknown.len() == 1 { "was" } else { "were" };
-        return Err(Error::invalid(format!(
-            "Additional properties are not allowed ({list} {verb} unexpected)"
-        )));
+        return Err(schema_error(
+            what,
+            format!("Additional properties are not allowed ({list} {verb} unexpected)"),
+        ));
     }
     for f in fields {
         match body.get(f.name) {
             None if f.required => {
-                return Err(Error::invalid(format!(
-                    "'{}' is a required property",
-                    f.name
-                )));
+                return Err(schema_error(
+                    what,
+                    format!("'{}' is a required property", f.name),
+                ));
             }
             None => {}
             Some(Value::Null) if f.nullable => {}
-            Some(v) => check_value(f, v)?,
+            Some(v) => check_value(what, f, v)?,
         }
     }
     Ok(())
 }
 
-fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
+fn check_value(what: &str, f: &Field, v: &Value) -> Result<(), Error> {
     match f.kind {
         Kind::Str(max) => {
-            let s = v.as_str().ok_or_else(|| type_error(f.name, v, "string"))?;
+            let s = v.as_str().ok_or_else(|| type_error(what, f, v, "string"))?;
             check_len(f.name, s, max)
         }
         Kind::Uuid => {
-            let s = v.as_str().ok_or_else(|| type_error(f.name, v, "string"))?;
+            let s = v.as_str().ok_or_else(|| type_error(what, f, v, "string"))?;
             if crate::model::canonical_uuid(s).is_none() {
-                return Err(Error::invalid(format!(
-                    "Expected a UUID for {} but received {s}.",
-                    f.name
-                )));
+                return Err(Error::invalid(format!("Expected UUID for {}: {s}", f.name)));
             }
             Ok(())
         }
@@ -115,23 +158,25 @@ fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
                 "Invalid input for field/attribute {}. Value: {v}. The value is out of range.",
                 f.name
             ))),
-            None => Err(type_error(f.name, v, "integer")),
+            None => Err(type_error(what, f, v, "integer")),
         },
         Kind::Object => {
             v.as_object()
-                .ok_or_else(|| type_error(f.name, v, "object"))?;
+                .ok_or_else(|| type_error(what, f, v, "object"))?;
             check_document(f.name, v)
         }
         Kind::Bool => v
             .as_bool()
             .map(|_| ())
-            .ok_or_else(|| type_error(f.name, v, "boolean")),
+            .ok_or_else(|| type_error(what, f, v, "boolean")),
         Kind::StrList(max) => {
-            let items = v.as_array().ok_or_else(|| type_error(f.name, v, "array"))?;
+            let items = v
+                .as_array()
+                .ok_or_else(|| type_error(what, f, v, "array"))?;
             for item in items {
                 let s = item
                     .as_str()
-                    .ok_or_else(|| type_error(f.name, item, "string"))?;
+                    .ok_or_else(|| type_error(what, f, item, "string"))?;
                 check_len(f.name, s, max)?;
             }
             Ok(())

@@ -205,6 +205,13 @@ pub async fn provision(
 ) -> ApiResult<Response> {
     let obj = action_body(body, &["target", "configdrive", "clean_steps"])?;
     let target = target_of(&obj)?;
+    if !VERBS.iter().any(|(v, _)| *v == target) {
+        // Ironic answers an unknown target as a state the node cannot take from here.
+        let node = load_node(&state, &ctx, &ident).await?;
+        return Err(
+            common::Error::invalid_state(&target, &node.uuid, Some(&node.provision_state)).into(),
+        );
+    }
     check_verb(&target, &ctx)?;
     check_configdrive(&target, obj.get("configdrive"))?;
     check_clean_steps(&target, obj.get("clean_steps"))?;
