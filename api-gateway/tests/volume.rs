@@ -1342,7 +1342,10 @@ async fn patch_rechecks_types_of_the_result() {
     let url = item(TARGETS, &uuid_of(&t));
     app.patch(&url, &json!([op("replace", "/boot_index", json!("1"))]))
         .await
-        .expect_error(400, &["Schema error for patch: '1' is not of type 'integer'"]);
+        .expect_error(
+            400,
+            &["Schema error for patch: '1' is not of type 'integer'"],
+        );
     app.patch(&url, &json!([op("replace", "/boot_index", json!(true))]))
         .await
         .expect_error(400, &["True is not of type 'integer'"]);
@@ -1645,9 +1648,7 @@ async fn mutations_under_a_node_are_malformed_requests() {
     ] {
         let missing = format!("Missing mandatory parameter: {name}");
         app.delete(&url).await.expect_error(400, &[&missing]);
-        app.patch(&url, &patch)
-            .await
-            .expect_error(400, &[&missing]);
+        app.patch(&url, &patch).await.expect_error(400, &[&missing]);
     }
     app.get(&format!("{nested}/connectors/{ghost}"))
         .await

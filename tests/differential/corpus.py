@@ -72,6 +72,7 @@ def listing(prefix, path, key):
         get(f"{prefix}_list_project", path + "?project=abc"),
         get(f"{prefix}_list_unknown_param", path + "?colour=blue"),
         get(f"{prefix}_list_v131", path, version="1.31"),
+        get(f"{prefix}_list_v132", path, version="1.32"),
         get(f"{prefix}_list_no_version", path, version=None),
     ]
 
@@ -133,6 +134,9 @@ CORPUS = [
     get("node_show_fields", "/v1/nodes/{n1}?fields=uuid,name,storage_interface"),
     get("node_show_fields_bad", "/v1/nodes/{n1}?fields=uuid,volume"),
     get("node_show_v131", "/v1/nodes/{n1}", version="1.31"),
+    get("node_show_v132", "/v1/nodes/{n1}", version="1.32"),
+    get("node_show_v133", "/v1/nodes/{n1}", version="1.33"),
+    get("node_show_fields_v132", "/v1/nodes/{n1}?fields=uuid,storage_interface", version="1.32"),
     get("node_list", "/v1/nodes"),
     get("node_list_detail", "/v1/nodes?detail=true"),
     get("node_detail", "/v1/nodes/detail"),
@@ -175,6 +179,8 @@ CORPUS = [
     get("node_show_maintenance", "/v1/nodes/{n3}?fields=maintenance,maintenance_reason"),
     step("node_maintenance_off", "DELETE", "/v1/nodes/{n3}/maintenance"),
     get("node_vifs", "/v1/nodes/{n1}/vifs"),
+    step("node_vif_attach_no_id", "POST", "/v1/nodes/{n1}/vifs", {}),
+    step("node_vif_attach_id_int", "POST", "/v1/nodes/{n1}/vifs", {"id": 5}),
     get("node_vifs_unknown_node", f"/v1/nodes/{MISSING}/vifs"),
     step("node_vif_detach_unknown", "DELETE", "/v1/nodes/{n1}/vifs/no-such-vif"),
     # --- ports -------------------------------------------------------------------
@@ -311,6 +317,8 @@ CORPUS = [
          {"node_uuid": "{n1}", "volume_type": "iscsi", "boot_index": 0, "volume_id": "vol-9"}),
     step("vt_create_shared_volume", "POST", "/v1/volume/targets",
          {"node_uuid": "{n3}", "volume_type": "iscsi", "boot_index": 0, "volume_id": "vol-1"}, save="t4"),
+    step("vt_create_boot_index_negative", "POST", "/v1/volume/targets",
+         {"node_uuid": "{n1}", "volume_type": "iscsi", "boot_index": -1, "volume_id": "vol-n"}),
     step("vt_create_boot_index_string", "POST", "/v1/volume/targets",
          {"node_uuid": "{n1}", "volume_type": "iscsi", "boot_index": "1", "volume_id": "v"}),
     step("vt_create_boot_index_bool", "POST", "/v1/volume/targets",

@@ -381,15 +381,19 @@ pub async fn attach_vif(
     body: JsonBody,
 ) -> ApiResult<StatusCode> {
     require_vifs(&ctx)?;
-    let obj = body.object()?;
+    let obj = body.object_for("vif")?;
     let vif = match obj.get("id") {
         Some(Value::String(id)) => id.clone(),
         Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid input for field/attribute id. Value: {other}. It must be a string."
-            )));
+            return Err(common::schema::schema_error(
+                "vif",
+                format!("{} is not of type 'string'", common::schema::py_repr(other)),
+            )
+            .into());
         }
-        None => return Err(ApiError::bad_request("'id' is a required property")),
+        None => {
+            return Err(common::schema::schema_error("vif", "'id' is a required property").into());
+        }
     };
     check_vif(&vif)?;
     let node = load_node(&state, &ctx, &ident).await?;
