@@ -12,11 +12,16 @@ use common::Error;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
-    /// Routing-level errors (unknown path, bad method, bad version) use webob's shape.
+    /// Routing-level errors (unknown path, bad method, bad version) have Ironic's
+    /// `{"code", "title", "description"}` shape instead of a fault.
     pub routing: bool,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Response extension of a routing-level error.
+#[derive(Clone, Copy, Debug)]
+pub struct RoutingError;
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
@@ -39,8 +44,19 @@ impl ApiError {
         }
     }
 
+    /// An unknown path, or a resource absent at the request's version: a routing-level
+    /// 404 with an empty description, as Ironic answers it.
     pub fn not_found_path() -> ApiError {
-        ApiError::routing(StatusCode::NOT_FOUND, "The resource could not be found.")
+        ApiError::routing(StatusCode::NOT_FOUND, "")
+    }
+
+    /// A resource that exists, asked for at a version below its own: a fault, as Ironic
+    /// answers it for the volume links documents.
+    pub fn not_supported_at_version() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "The API is not supported for this version",
+        )
     }
 
     pub fn malformed_uri() -> ApiError {
@@ -80,9 +96,9 @@ impl IntoResponse for ApiError {
         let inner = if self.routing {
             let reason = self.status.canonical_reason().unwrap_or("");
             json!({
-                "message": self.message,
-                "code": format!("{} {reason}", self.status.as_u16()),
+                "code": self.status.as_u16(),
                 "title": reason,
+                "description": self.message,
             })
         } else {
             let faultcode = if self.status.is_server_error() {
@@ -94,6 +110,11 @@ impl IntoResponse for ApiError {
         };
         let body = json!({ "error_message": inner.to_string() }).to_string();
         let mut response = (self.status, body).into_response();
+        if self.routing {
+            // Marks the answer for the version middleware, which leaves the version
+            // headers off routing-level errors, as Ironic does.
+            response.extensions_mut().insert(RoutingError);
+        }
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

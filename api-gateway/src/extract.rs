@@ -54,6 +54,21 @@ fn too_large() -> ApiError {
 }
 
 impl JsonBody {
+    /// The body as a JSON object, or a 400 worded as a schema error for `what`.
+    pub fn object_for(self, what: &str) -> Result<serde_json::Map<String, Value>, ApiError> {
+        match self.0 {
+            Value::Object(o) => Ok(o),
+            other => Err(common::schema::schema_error(
+                what,
+                format!(
+                    "{} is not of type 'object'",
+                    common::schema::py_repr(&other)
+                ),
+            )
+            .into()),
+        }
+    }
+
     /// The body as a JSON object, or a 400.
     pub fn object(self) -> Result<serde_json::Map<String, Value>, ApiError> {
         match self.0 {

@@ -62,10 +62,7 @@ fn api_router(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::not_found_path() })
         .method_not_allowed_fallback(|| async {
-            ApiError::routing(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "The method is not allowed for the requested URL.",
-            )
+            ApiError::routing(StatusCode::METHOD_NOT_ALLOWED, "")
         })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(middleware::from_fn(version::middleware))
@@ -92,6 +89,10 @@ fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(routes::root::root))
         .routes(routes!(routes::root::v1))
+        .route(
+            "/v1",
+            axum::routing::MethodRouter::new().fallback(routes::root::v1_other_method),
+        )
         .merge(routes::volume::router())
         .merge(routes::nodes::router())
         .merge(routes::ports::router())

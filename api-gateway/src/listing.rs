@@ -18,6 +18,8 @@ pub struct Collection {
     pub fields: &'static [&'static str],
     /// The fields of an item in a list without `detail` or `fields`.
     pub default_fields: &'static [&'static str],
+    /// How bad query parameters are reported.
+    pub wording: QueryWording,
     pub sort_keys: &'static [&'static str],
 }
 
@@ -36,13 +38,45 @@ pub fn parse_bool(name: &str, value: &str) -> ApiResult<bool> {
         "1" | "t" | "true" | "on" | "y" | "yes" => Ok(true),
         "0" | "f" | "false" | "off" | "n" | "no" => Ok(false),
         _ => Err(ApiError::bad_request(format!(
-            "Invalid value for {name}: '{value}'. It must be a boolean (true or false)."
+            "Invalid {name}: Unrecognized value '{value}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'"
         ))),
     }
 }
 
-/// Parses `fields=a,b`: trimmed, lower-cased, de-duplicated, each one known.
+/// Parses `fields=a,b`: trimmed, lower-cased, de-duplicated, each one known (the
+/// node API's wording of an unknown one).
 pub fn parse_fields(value: &str, known: &[&str]) -> ApiResult<Vec<String>> {
+    parse_fields_as(value, known, QueryWording::Node)
+}
+
+/// How bad query parameters are reported: each of Ironic's APIs has its own words; the
+/// volume APIs give JSON-schema errors (listing the valid values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryWording {
+    Node,
+    Port,
+    Schema,
+}
+
+/// Fields holding JSON documents: they exist, but no list sorts on them.
+const JSON_FIELDS: [&str; 10] = [
+    "extra",
+    "properties",
+    "driver_info",
+    "driver_internal_info",
+    "instance_info",
+    "clean_step",
+    "deploy_step",
+    "internal_info",
+    "local_link_connection",
+    "raid_config",
+];
+
+pub fn parse_fields_as(
+    value: &str,
+    known: &[&str],
+    wording: QueryWording,
+) -> ApiResult<Vec<String>> {
     let mut fields: Vec<String> = Vec::new();
     for f in value
         .split(',')
@@ -53,16 +87,24 @@ pub fn parse_fields(value: &str, known: &[&str]) -> ApiResult<Vec<String>> {
             fields.push(f);
         }
     }
-    let bad: Vec<&str> = fields
+    let bad_list: Vec<&str> = fields
         .iter()
         .map(String::as_str)
         .filter(|f| *f != "links" && !known.contains(f))
         .collect();
-    if !bad.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Field(s) \"{}\" are not valid",
-            bad.join(", ")
-        )));
+    let bad = &bad_list;
+    if let Some(bad) = bad.first() {
+        return Err(ApiError::bad_request(match wording {
+            QueryWording::Node => format!("Field {bad} is not a valid field."),
+            QueryWording::Port => format!("Field(s) \"{}\" are not valid", bad_list.join(", ")),
+            QueryWording::Schema => {
+                let mut valid: Vec<&str> = known.iter().copied().chain(["links"]).collect();
+                valid.sort();
+                valid.dedup();
+                let valid: Vec<String> = valid.iter().map(|f| format!("'{f}'")).collect();
+                format!("Schema error: '{bad}' is not one of [{}]", valid.join(", "))
+            }
+        }));
     }
     Ok(fields)
 }
@@ -76,7 +118,7 @@ impl ListParams {
             .unwrap_or(false);
         let fields = q
             .get("fields")
-            .map(|v| parse_fields(v, c.fields))
+            .map(|v| parse_fields_as(v, c.fields, c.wording))
             .transpose()?;
         if detail && fields.is_some() {
             return Err(ApiError::bad_request(
@@ -90,7 +132,7 @@ impl ListParams {
                 Ok(n) => n.min(max_limit),
                 Err(_) => {
                     return Err(ApiError::bad_request(format!(
-                        "Invalid input for field/attribute limit. Value: '{v}'. Wrong type. Expected 'int'"
+                        "Expected an integer for limit: {v}"
                     )));
                 }
             },
@@ -101,17 +143,29 @@ impl ListParams {
             .transpose()?;
         let sort_key = q.get("sort_key").unwrap_or("id").to_string();
         if !c.sort_keys.contains(&sort_key.as_str()) {
+            // A JSON field, which cannot be sorted on, is named bare; anything else (not a
+            // column at all) quoted, as Ironic's two checks word them.
+            let shown = if JSON_FIELDS.contains(&sort_key.as_str()) {
+                sort_key.clone()
+            } else {
+                format!("\"{sort_key}\"")
+            };
             return Err(ApiError::bad_request(format!(
-                "The sort_key value \"{sort_key}\" is an invalid field for sorting"
+                "The sort_key value {shown} is an invalid field for sorting"
             )));
         }
         let descending = match q.get("sort_dir").unwrap_or("asc") {
             "asc" => false,
             "desc" => true,
             other => {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid sort direction: {other}. Acceptable values are 'asc' or 'desc'"
-                )));
+                return Err(ApiError::bad_request(match c.wording {
+                    QueryWording::Node | QueryWording::Port => format!(
+                        "Invalid sort direction: {other}. Acceptable values are 'asc' or 'desc'"
+                    ),
+                    QueryWording::Schema => {
+                        format!("Schema error: '{other}' is not one of ['asc', 'desc']")
+                    }
+                }));
             }
         };
         Ok(ListParams {

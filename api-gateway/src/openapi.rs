@@ -36,7 +36,7 @@ pub struct ApiDoc;
 #[schema(example = json!({"error_message": "{\"faultstring\": \"Node x could not be found.\", \"faultcode\": \"Client\", \"debuginfo\": null}"}))]
 pub struct Error {
     /// `{"faultstring": ..., "faultcode": "Client"|"Server", "debuginfo": null}`, or for
-    /// routing errors (unknown path, method, version) `{"message", "code", "title"}`.
+    /// routing errors (unknown path, method, version) `{"code": <int>, "title", "description"}`.
     error_message: String,
 }
 

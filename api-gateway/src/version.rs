@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, RoutingError};
 
 pub const MIN: Version = Version(1);
 /// 1.46 covers every field and call Nova's ironic driver uses.
@@ -65,6 +65,13 @@ fn requested(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// Whether a version string has the `X.Y` form, whatever its numbers.
+fn parses(value: &str) -> bool {
+    value
+        .split_once('.')
+        .is_some_and(|(major, minor)| major.parse::<u32>().is_ok() && minor.parse::<u32>().is_ok())
+}
+
 /// Parses `X.Y` (or `latest`) into a supported version.
 pub fn negotiate(value: Option<&str>) -> Result<Version, ApiError> {
     let Some(value) = value else { return Ok(MIN) };
@@ -74,14 +81,22 @@ pub fn negotiate(value: Option<&str>) -> Result<Version, ApiError> {
     let invalid = || {
         ApiError::routing(
             StatusCode::NOT_ACCEPTABLE,
-            format!("Invalid value for X-OpenStack-Ironic-API-Version header: {value}"),
+            "Invalid value for X-OpenStack-Ironic-API-Version header",
         )
     };
     let (major, minor) = value.split_once('.').ok_or_else(invalid)?;
     let major: u32 = major.parse().map_err(|_| invalid())?;
     let minor: u32 = minor.parse().map_err(|_| invalid())?;
     let version = Version(minor);
-    if major != 1 || version < MIN || version > MAX {
+    if major != 1 {
+        return Err(ApiError::routing(
+            StatusCode::NOT_ACCEPTABLE,
+            format!(
+                "Mutually exclusive versions requested. Version {value} requested but not supported by this service. The supported version range is: [{MIN}, {MAX}]."
+            ),
+        ));
+    }
+    if version < MIN || version > MAX {
         return Err(ApiError::routing(
             StatusCode::NOT_ACCEPTABLE,
             format!(
@@ -92,18 +107,27 @@ pub fn negotiate(value: Option<&str>) -> Result<Version, ApiError> {
     Ok(version)
 }
 
-/// Middleware: decides the request's version and stamps the version headers.
+/// Middleware: decides the request's version and stamps the version headers. As in
+/// Ironic, routing-level errors (unknown path, method not allowed) carry none, and a
+/// version header that does not parse gets neither the range nor the version back.
 pub async fn middleware(mut request: Request, next: Next) -> Response {
-    let negotiated = negotiate(requested(request.headers()).as_deref());
+    let requested = requested(request.headers());
+    let negotiated = negotiate(requested.as_deref());
     let mut response = match negotiated {
         Ok(version) => {
             request.extensions_mut().insert(version);
             let mut response = next.run(request).await;
+            if response.extensions().get::<RoutingError>().is_some() {
+                return response;
+            }
             let value = HeaderValue::from_str(&version.to_string()).expect("ascii");
             response
                 .headers_mut()
                 .insert("x-openstack-ironic-api-version", value);
             response
+        }
+        Err(e) if !parses(requested.as_deref().unwrap_or_default()) => {
+            return e.into_response();
         }
         Err(e) => e.into_response(),
     };

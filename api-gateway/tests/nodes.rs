@@ -175,17 +175,17 @@ async fn bad_input_is_400_never_500() {
         (json!({"driver": "nope"}), "No valid host"),
         (
             json!({"driver": "ipmi", "power_interface": "fake"}),
-            "power interface 'fake'",
+            "'ironic.hardware.interfaces.power' entrypoint: fake.",
         ),
         (
             json!({"driver": "fake-hardware", "boot_interface": "nope"}),
-            "boot interface",
+            "'ironic.hardware.interfaces.boot' entrypoint",
         ),
         (json!({"driver": long.clone()}), "too long"),
         (json!({"driver": "fake-hardware", "name": long}), "too long"),
         (
             json!({"driver": "fake-hardware", "name": "detail"}),
-            "node name",
+            "Cannot create node with invalid name",
         ),
         (json!({"driver": "fake-hardware", "uuid": "nope"}), "UUID"),
         (
@@ -782,7 +782,7 @@ async fn deletion_cascades_and_respects_state() {
         &json!([{"op": "replace", "path": "/driver", "value": "ipmi"}]),
     )
     .await
-    .expect_error(400, &["for hardware type ipmi"]);
+    .expect_error(400, &["interfaces.bios' entrypoint: fake"]);
     app.delete(&format!("/v1/nodes/{id}")).await.expect(204);
     app.get(&format!("/v1/volume/connectors/{connector}"))
         .await

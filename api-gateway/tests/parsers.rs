@@ -4,10 +4,11 @@
 use proptest::prelude::*;
 
 use api_gateway::extract::Query;
-use api_gateway::listing::{Collection, ListParams, parse_bool, parse_fields};
+use api_gateway::listing::{Collection, ListParams, QueryWording, parse_bool, parse_fields};
 use api_gateway::version::{MAX, MIN, negotiate};
 
 const COLLECTION: Collection = Collection {
+    wording: QueryWording::Schema,
     path: "volume/connectors",
     key: "connectors",
     fields: &["uuid", "type", "connector_id", "extra"],

@@ -6,12 +6,14 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::model::JsonObject;
+use crate::schema::{py_repr, py_str, schema_error};
 
-/// Parses a PATCH body into operations, with Ironic's checks on each one.
+/// Parses a PATCH body into operations, with Ironic's checks on each one; the messages
+/// are Ironic's JSON-schema errors for `patch`.
 pub fn parse(body: &Value) -> Result<Vec<PatchOperation>, Error> {
     let ops = body
         .as_array()
-        .ok_or_else(|| Error::invalid("Invalid input for field/attribute patch. The patch must be a JSON array of operations."))?;
+        .ok_or_else(|| patch_error(format!("{} is not of type 'array'", py_repr(body))))?;
     let mut parsed = Vec::with_capacity(ops.len());
     for op in ops {
         parsed.push(parse_op(op)?);
@@ -19,54 +21,69 @@ pub fn parse(body: &Value) -> Result<Vec<PatchOperation>, Error> {
     Ok(parsed)
 }
 
+fn patch_error(message: impl std::fmt::Display) -> Error {
+    schema_error("patch", message)
+}
+
+/// The pattern every path must match, as the message shows it.
+const PATH_PATTERN: &str = r"^(/[\w-]+)+$";
+
 fn parse_op(op: &Value) -> Result<PatchOperation, Error> {
-    let obj = op.as_object().ok_or_else(|| {
-        Error::invalid(format!("Invalid patch operation {op}: expected an object."))
-    })?;
-    if let Some(key) = obj
+    let obj = op
+        .as_object()
+        .ok_or_else(|| patch_error(format!("{} is not of type 'object'", py_repr(op))))?;
+    let mut unexpected: Vec<&str> = obj
         .keys()
-        .find(|k| !matches!(k.as_str(), "op" | "path" | "value"))
-    {
-        return Err(Error::invalid(format!(
-            "Invalid patch operation {op}: Additional properties are not allowed ('{key}' was unexpected)"
+        .map(String::as_str)
+        .filter(|k| !matches!(*k, "op" | "path" | "value"))
+        .collect();
+    if !unexpected.is_empty() {
+        unexpected.sort();
+        let verb = if unexpected.len() == 1 { "was" } else { "were" };
+        let list = unexpected
+            .iter()
+            .map(|k| py_str(k))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(patch_error(format!(
+            "Additional properties are not allowed ({list} {verb} unexpected)"
         )));
     }
-    let path = match obj.get("path") {
-        Some(Value::String(p)) => p.as_str(),
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "Invalid patch path {other}: expected a string."
-            )));
+    for required in ["op", "path"] {
+        if !obj.contains_key(required) {
+            return Err(patch_error(format!("'{required}' is a required property")));
         }
-        None => {
-            return Err(Error::invalid(format!(
-                "Invalid patch operation {op}: 'path' is a required property"
+    }
+    let path = match &obj["path"] {
+        Value::String(p) => p.as_str(),
+        other => {
+            return Err(patch_error(format!(
+                "{} is not of type 'string'",
+                py_repr(other)
             )));
         }
     };
     if !valid_path(path) {
-        return Err(Error::invalid(format!(
-            "Invalid patch path '{path}': it must be like '/field' or '/field/key', made of letters, digits, '_' and '-'."
+        return Err(patch_error(format!(
+            "{} does not match {}",
+            py_str(path),
+            py_str(PATH_PATTERN)
         )));
     }
-    match obj.get("op").and_then(|o| o.as_str()) {
+    match obj["op"].as_str() {
         Some("add") | Some("replace") => {
             if !obj.contains_key("value") {
                 return Err(Error::invalid(format!(
-                    "Invalid patch operation {op}: 'value' is required for '{}'.",
-                    obj["op"].as_str().unwrap_or("")
+                    "Couldn't apply patch '{}'. Reason: The operation does not contain a 'value' member",
+                    shown_value(op, path)
                 )));
             }
         }
         Some("remove") => {}
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "Invalid patch operation '{other}': only 'add', 'replace' and 'remove' are supported."
-            )));
-        }
-        None => {
-            return Err(Error::invalid(format!(
-                "Invalid patch operation {op}: 'op' is a required property"
+        _ => {
+            return Err(patch_error(format!(
+                "{} is not one of ['add', 'replace', 'remove']",
+                py_repr(&obj["op"])
             )));
         }
     }
@@ -120,18 +137,55 @@ pub fn check_allowed(ops: &[PatchOperation], allowed: &[&str]) -> Result<(), Err
     Ok(())
 }
 
-/// An operation as an error message shows it: the value of a secret-looking path
-/// (`/driver_info/redfish_password`, `/properties/auth_password`) masked, since the
-/// message goes back to the client and into the logs.
+/// An operation as an error message shows it, as Python prints it: the value of a
+/// secret-looking path (`/driver_info/redfish_password`, `/properties/auth_password`)
+/// masked, since the message goes back to the client and into the logs.
 fn shown(op: &PatchOperation) -> String {
-    let mut v = serde_json::to_value(op).unwrap_or_default();
-    let secret = op_path(op)
-        .split('/')
-        .any(crate::model::mask::is_secret_key);
+    shown_value(&serde_json::to_value(op).unwrap_or_default(), &op_path(op))
+}
+
+fn shown_value(op: &Value, path: &str) -> String {
+    let mut v = op.clone();
+    let secret = path.split('/').any(crate::model::mask::is_secret_key);
     if let (true, Some(value)) = (secret, v.get_mut("value")) {
         *value = Value::String(crate::model::mask::MASK.into());
     }
-    v.to_string()
+    // In the order clients write an operation.
+    let mut ordered = serde_json::Map::new();
+    for key in ["op", "from", "path", "value"] {
+        if let Some(x) = v.get(key) {
+            ordered.insert(key.to_string(), x.clone());
+        }
+    }
+    py_ordered(&ordered)
+}
+
+/// Python's repr of an object whose keys are given in order (serde_json's maps sort them).
+fn py_ordered(o: &serde_json::Map<String, Value>) -> String {
+    let keys = ["op", "from", "path", "value"];
+    let items: Vec<String> = keys
+        .iter()
+        .filter_map(|k| o.get(*k).map(|v| format!("{}: {}", py_str(k), py_repr(v))))
+        .collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+/// Why an operation could not be applied, in Ironic's words where it has some.
+fn reason(op: &PatchOperation, e: &json_patch::PatchError) -> String {
+    let last = op_path(op)
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    match (op, &e.kind) {
+        (PatchOperation::Remove(_), json_patch::PatchErrorKind::InvalidPointer) => {
+            format!("can't remove a non-existent object '{last}'")
+        }
+        (PatchOperation::Replace(_), json_patch::PatchErrorKind::InvalidPointer) => {
+            format!("can't replace a non-existent object '{last}'")
+        }
+        _ => e.to_string(),
+    }
 }
 
 /// Applies operations one at a time to `doc`. `add` on an existing member replaces it, as
@@ -142,7 +196,11 @@ pub fn apply(doc: &JsonObject, ops: &[PatchOperation]) -> Result<JsonObject, Err
         // A top-level `add` of a member the document lacks is how clients set a field
         // that is null, so null fields are present as keys in `doc`.
         json_patch::patch(&mut value, &Patch(vec![op.clone()])).map_err(|e| {
-            Error::invalid(format!("Couldn't apply patch '{}'. Reason: {e}", shown(op)))
+            Error::invalid(format!(
+                "Couldn't apply patch '{}'. Reason: {}",
+                shown(op),
+                reason(op, &e)
+            ))
         })?;
     }
     match value {

@@ -62,27 +62,73 @@ pub fn py_repr(v: &Value) -> String {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
-        Value::String(s) => format!("'{s}'"),
-        other => other.to_string(),
+        Value::String(s) => py_str(s),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Number(n) => n.to_string(),
     }
 }
 
-fn type_error(field: &Field, v: &Value, expected: &str) -> Error {
+/// Python's repr of a string: single quotes unless it holds one and no double quote.
+pub fn py_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// A JSON-schema error as Ironic words it: `Schema error for <what>: <message>`.
+pub fn schema_error(what: &str, message: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("Schema error for {what}: {message}"))
+}
+
+fn type_error(what: &str, f: &Field, v: &Value, expected: &str) -> Error {
+    let types = if f.nullable {
+        format!("'{expected}', 'null'")
+    } else {
+        format!("'{expected}'")
+    };
     // A string sent where an object belongs is often the secret itself
     // ("redfish_password=..."): never quote it back.
-    let shown = if field.secret {
+    let shown = if f.secret {
         MASKED.to_string()
     } else {
         py_repr(v)
     };
-    Error::invalid(format!(
-        "Invalid input for field/attribute {}. Value: {shown}. {shown} is not of type '{expected}'",
-        field.name
-    ))
+    schema_error(what, format!("{shown} is not of type {types}"))
 }
 
 /// Checks `body` against `fields`: every key known, required keys present, types right.
-pub fn check(body: &JsonObject, fields: &[Field]) -> Result<(), Error> {
+/// `what` names the schema in the messages (`connector`, `target`, `node`, `port`, or
+/// `patch` for a patched document).
+pub fn check(body: &JsonObject, fields: &[Field], what: &str) -> Result<(), Error> {
     let mut unknown: Vec<&str> = body
         .keys()
         .filter(|k| !fields.iter().any(|f| f.name == k.as_str()))
@@ -96,39 +142,37 @@ pub fn check(body: &JsonObject, fields: &[Field]) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(", ");
         let verb = if unknown.len() == 1 { "was" } else { "were" };
-        return Err(Error::invalid(format!(
-            "Additional properties are not allowed ({list} {verb} unexpected)"
-        )));
+        return Err(schema_error(
+            what,
+            format!("Additional properties are not allowed ({list} {verb} unexpected)"),
+        ));
     }
     for f in fields {
         match body.get(f.name) {
             None if f.required => {
-                return Err(Error::invalid(format!(
-                    "'{}' is a required property",
-                    f.name
-                )));
+                return Err(schema_error(
+                    what,
+                    format!("'{}' is a required property", f.name),
+                ));
             }
             None => {}
             Some(Value::Null) if f.nullable => {}
-            Some(v) => check_value(f, v)?,
+            Some(v) => check_value(what, f, v)?,
         }
     }
     Ok(())
 }
 
-fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
+fn check_value(what: &str, f: &Field, v: &Value) -> Result<(), Error> {
     match f.kind {
         Kind::Str(max) => {
-            let s = v.as_str().ok_or_else(|| type_error(f, v, "string"))?;
+            let s = v.as_str().ok_or_else(|| type_error(what, f, v, "string"))?;
             check_len(f.name, s, max)
         }
         Kind::Uuid => {
-            let s = v.as_str().ok_or_else(|| type_error(f, v, "string"))?;
+            let s = v.as_str().ok_or_else(|| type_error(what, f, v, "string"))?;
             if crate::model::canonical_uuid(s).is_none() {
-                return Err(Error::invalid(format!(
-                    "Expected a UUID for {} but received {s}.",
-                    f.name
-                )));
+                return Err(Error::invalid(format!("Expected UUID for {}: {s}", f.name)));
             }
             Ok(())
         }
@@ -138,20 +182,25 @@ fn check_value(f: &Field, v: &Value) -> Result<(), Error> {
                 "Invalid input for field/attribute {}. Value: {v}. The value is out of range.",
                 f.name
             ))),
-            None => Err(type_error(f, v, "integer")),
+            None => Err(type_error(what, f, v, "integer")),
         },
         Kind::Object => {
-            v.as_object().ok_or_else(|| type_error(f, v, "object"))?;
+            v.as_object()
+                .ok_or_else(|| type_error(what, f, v, "object"))?;
             check_document(f.name, v)
         }
         Kind::Bool => v
             .as_bool()
             .map(|_| ())
-            .ok_or_else(|| type_error(f, v, "boolean")),
+            .ok_or_else(|| type_error(what, f, v, "boolean")),
         Kind::StrList(max) => {
-            let items = v.as_array().ok_or_else(|| type_error(f, v, "array"))?;
+            let items = v
+                .as_array()
+                .ok_or_else(|| type_error(what, f, v, "array"))?;
             for item in items {
-                let s = item.as_str().ok_or_else(|| type_error(f, item, "string"))?;
+                let s = item
+                    .as_str()
+                    .ok_or_else(|| type_error(what, f, item, "string"))?;
                 check_len(f.name, s, max)?;
             }
             Ok(())
@@ -257,29 +306,38 @@ mod tests {
             json!({"a": "b\u{0}"}),
             json!({"a": [{"b": ["c\u{0}"]}]}),
         ] {
-            let e = check(&body(json!({ "extra": extra })), &FIELDS).expect_err("NUL refused");
+            let e = check(&body(json!({ "extra": extra })), &FIELDS, "target")
+                .expect_err("NUL refused");
             assert_eq!(
                 message(e),
                 "Invalid input for field/attribute extra. The value contains a NUL character."
             );
         }
-        assert!(check(&body(json!({"extra": {"a": ["b", {"c": "d"}]}})), &FIELDS).is_ok());
+        assert!(
+            check(
+                &body(json!({"extra": {"a": ["b", {"c": "d"}]}})),
+                &FIELDS,
+                "target"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn type_errors_of_secret_fields_do_not_quote_the_value() {
         for value in [json!("auth_password=X9secret"), json!(["X9secret"])] {
-            let e =
-                check(&body(json!({ "properties": value })), &FIELDS).expect_err("a type error");
+            let e = check(&body(json!({ "properties": value })), &FIELDS, "target")
+                .expect_err("a type error");
             let text = message(e);
             assert!(!text.contains("X9secret"), "{text}");
             assert_eq!(
                 text,
-                "Invalid input for field/attribute properties. Value: '******'. '******' is not of type 'object'"
+                "Schema error for target: '******' is not of type 'object', 'null'"
             );
         }
         // Other fields keep jsonschema's wording, value included.
-        let e = check(&body(json!({"extra": "plain"})), &FIELDS).expect_err("a type error");
+        let e =
+            check(&body(json!({"extra": "plain"})), &FIELDS, "target").expect_err("a type error");
         assert!(message(e).contains("'plain' is not of type 'object'"));
     }
 }

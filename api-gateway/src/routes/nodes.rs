@@ -21,7 +21,7 @@ use common::schema::{self, Kind, field};
 use crate::app::{AppState, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query};
-use crate::listing::{Collection, ListParams, parse_bool, parse_fields};
+use crate::listing::{Collection, ListParams, QueryWording, parse_bool, parse_fields};
 use crate::version::Version;
 
 pub use body::{check_allowed_fields, field_allowed, node_json};
@@ -40,17 +40,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::detach_vif))
 }
 
-/// Node lists without `detail` show these fields.
+/// Node lists without `detail` show these fields (in Ironic's order, which its `next`
+/// links show).
 const DEFAULT_FIELDS: [&str; 6] = [
-    "uuid",
-    "name",
     "instance_uuid",
+    "maintenance",
     "power_state",
     "provision_state",
-    "maintenance",
+    "uuid",
+    "name",
 ];
 
 const NODES: Collection = Collection {
+    wording: QueryWording::Node,
     path: "nodes",
     key: "nodes",
     fields: &body::FIELDS,
@@ -384,9 +386,9 @@ async fn create_node(
     ctx: Ctx,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let body = body.object()?;
+    let body = body.object_for("node")?;
     check_allowed_fields(body.keys().map(String::as_str), ctx.version)?;
-    schema::check(&body, &create_fields())?;
+    schema::check(&body, &create_fields(), "node")?;
     if let Some(chassis) = str_of(&body, "chassis_uuid") {
         return Err(ApiError::bad_request(format!(
             "Chassis {chassis} could not be found."

@@ -17,7 +17,7 @@ use common::schema::{self, Kind, field};
 use crate::app::{AppState, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query, uuid_param};
-use crate::listing::{Collection, ListParams, parse_fields};
+use crate::listing::{Collection, ListParams, QueryWording, parse_fields_as};
 use crate::version::Version;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -55,6 +55,7 @@ fn since(field: &str) -> u32 {
 }
 
 const PORTS: Collection = Collection {
+    wording: QueryWording::Port,
     path: "ports",
     key: "ports",
     fields: &FIELDS,
@@ -90,11 +91,9 @@ fn check_versions<'a>(
     if too_new.is_empty() {
         return Ok(());
     }
-    Err(common::Error::NotAcceptable(format!(
-        "Request not acceptable. The field(s) {} are not available in API version {version}.",
-        too_new.join(", ")
-    ))
-    .into())
+    // Ironic names neither the fields nor the version.
+    tracing::debug!(fields = ?too_new, %version, "fields newer than the request's version");
+    Err(common::Error::NotAcceptable("Request not acceptable.".into()).into())
 }
 
 fn ts(t: &Option<chrono::NaiveDateTime>) -> Value {
@@ -126,7 +125,7 @@ pub fn port_json(ctx: &Ctx, p: &Port) -> Map<String, Value> {
 
 fn mac_param(value: &str) -> ApiResult<String> {
     normalize_mac(value).ok_or_else(|| {
-        ApiError::bad_request(format!("Expected a MAC address but received {value}."))
+        ApiError::bad_request(format!("Expected valid MAC address for address: {value}"))
     })
 }
 
@@ -155,7 +154,7 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
         ));
     }
     if let Some(raw) = q.get("fields") {
-        let fields = parse_fields(raw, &FIELDS)?;
+        let fields = parse_fields_as(raw, &FIELDS, QueryWording::Port)?;
         check_versions(fields.iter().map(String::as_str), ctx.version)?;
     }
     if q.get("node").is_some() && q.get("node_uuid").is_some() {
@@ -247,7 +246,7 @@ async fn show_port(
     let uuid = uuid_param(&uuid, "port_uuid")?;
     let fields = q
         .get("fields")
-        .map(|f| parse_fields(f, &FIELDS))
+        .map(|f| parse_fields_as(f, &FIELDS, QueryWording::Port))
         .transpose()?;
     if let Some(f) = &fields {
         check_versions(f.iter().map(String::as_str), ctx.version)?;
@@ -289,9 +288,9 @@ async fn create_port(
     ctx: Ctx,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let body = body.object()?;
+    let body = body.object_for("port")?;
     check_versions(body.keys().map(String::as_str), ctx.version)?;
-    schema::check(&body, &CREATE_FIELDS)?;
+    schema::check(&body, &CREATE_FIELDS, "port")?;
     let address = mac_param(body["address"].as_str().unwrap_or_default())?;
     if let Some(pg) = body.get("portgroup_uuid").and_then(|v| v.as_str()) {
         return Err(ApiError::bad_request(format!(

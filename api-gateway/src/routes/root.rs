@@ -69,3 +69,11 @@ pub async fn v1(ctx: Ctx) -> Json<Value> {
     }
     Json(doc)
 }
+
+/// Any other method on `/v1`: a 405 that Ironic words as a fault.
+pub async fn v1_other_method() -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+    )
+}

@@ -23,31 +23,62 @@ use common::schema;
 use crate::app::{AppState, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query, uuid_param};
-use crate::listing::{Collection, ListParams};
+use crate::listing::{Collection, ListParams, QueryWording};
 use crate::version;
 
 pub fn router() -> OpenApiRouter<AppState> {
     // Other methods on the nested paths are "Malformed request URI", as in Ironic.
     let malformed = || MethodRouter::new().fallback(nested_malformed);
+    // DELETE and PATCH of a collection lack the item's UUID, as Ironic words it; POST to
+    // an item takes the UUID for the body.
+    let no_connector = || {
+        MethodRouter::new()
+            .delete(|ctx: Ctx| missing_uuid(ctx, "connector_uuid"))
+            .patch(|ctx: Ctx| missing_uuid(ctx, "connector_uuid"))
+    };
+    let no_target = || {
+        MethodRouter::new()
+            .delete(|ctx: Ctx| missing_uuid(ctx, "target_uuid"))
+            .patch(|ctx: Ctx| missing_uuid(ctx, "target_uuid"))
+    };
     OpenApiRouter::new()
         .routes(routes!(volume_root))
         .routes(routes!(list_connectors, create_connector))
+        .route("/v1/volume/connectors", no_connector())
         .routes(routes!(show_connector, update_connector, delete_connector))
+        .route(
+            "/v1/volume/connectors/{uuid}",
+            MethodRouter::new()
+                .post(|ctx: Ctx, Path(uuid): Path<String>| post_to_item(ctx, "connector", uuid)),
+        )
         .routes(routes!(list_targets, create_target))
+        .route("/v1/volume/targets", no_target())
         .routes(routes!(show_target, update_target, delete_target))
+        .route(
+            "/v1/volume/targets/{uuid}",
+            MethodRouter::new()
+                .post(|ctx: Ctx, Path(uuid): Path<String>| post_to_item(ctx, "target", uuid)),
+        )
         .routes(routes!(node_volume_root))
         .route("/v1/nodes/{ident}/volume", malformed())
         .routes(routes!(node_connectors, nested_create_connector))
-        .route("/v1/nodes/{ident}/volume/connectors", malformed())
+        .route(
+            "/v1/nodes/{ident}/volume/connectors",
+            no_connector().fallback(nested_malformed),
+        )
         .routes(routes!(nested_show_connector))
         .route("/v1/nodes/{ident}/volume/connectors/{uuid}", malformed())
         .routes(routes!(node_targets, nested_create_target))
-        .route("/v1/nodes/{ident}/volume/targets", malformed())
+        .route(
+            "/v1/nodes/{ident}/volume/targets",
+            no_target().fallback(nested_malformed),
+        )
         .routes(routes!(nested_show_target))
         .route("/v1/nodes/{ident}/volume/targets/{uuid}", malformed())
 }
 
 pub const CONNECTORS: Collection = Collection {
+    wording: QueryWording::Schema,
     path: "volume/connectors",
     key: "connectors",
     fields: &[
@@ -64,6 +95,7 @@ pub const CONNECTORS: Collection = Collection {
 };
 
 pub const TARGETS: Collection = Collection {
+    wording: QueryWording::Schema,
     path: "volume/targets",
     key: "targets",
     fields: &[
@@ -94,6 +126,25 @@ fn require_volume(ctx: &Ctx) -> ApiResult<()> {
     } else {
         Err(ApiError::not_found_path())
     }
+}
+
+/// Below 1.32 the links documents answer with a fault rather than a routing error.
+fn require_volume_links(ctx: &Ctx) -> ApiResult<()> {
+    if ctx.version.at_least(version::VOLUME) {
+        Ok(())
+    } else {
+        Err(ApiError::not_supported_at_version())
+    }
+}
+
+/// An item's UUID from its URL. One that is UUID-like but not in its canonical
+/// lower-case form names nothing (Ironic looks it up as written): 404.
+fn item_uuid(value: &str, name: &str, what: &str) -> ApiResult<String> {
+    let uuid = uuid_param(value, name)?;
+    if uuid != value {
+        return Err(common::Error::not_found(format!("{what} {value} could not be found.")).into());
+    }
+    Ok(uuid)
 }
 
 fn ts(t: &Option<chrono::NaiveDateTime>) -> Value {
@@ -153,7 +204,7 @@ fn links_doc(ctx: &Ctx, prefix: &str) -> Value {
     responses((status = 200, description = "OK", body = Object))
 )]
 async fn volume_root(ctx: Ctx) -> ApiResult<Json<Value>> {
-    require_volume(&ctx)?;
+    require_volume_links(&ctx)?;
     Ok(Json(links_doc(&ctx, "volume")))
 }
 
@@ -162,9 +213,15 @@ fn check_ident(ident: &str) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(
-            "Expected a logical name or UUID but received {ident}."
+            "Expected UUID or name for node: {ident}"
         )))
     }
+}
+
+/// The node of a nested path: a malformed one is refused while routing, so the 400
+/// has the routing-level shape.
+fn check_parent(ident: &str) -> ApiResult<()> {
+    check_ident(ident).map_err(|e| ApiError::routing(e.status, e.message))
 }
 
 #[utoipa::path(
@@ -176,8 +233,8 @@ fn check_ident(ident: &str) -> ApiResult<()> {
     responses((status = 200, description = "OK", body = Object))
 )]
 async fn node_volume_root(ctx: Ctx, Path(ident): Path<String>) -> ApiResult<Json<Value>> {
-    require_volume(&ctx)?;
-    check_ident(&ident)?;
+    require_volume_links(&ctx)?;
+    check_parent(&ident)?;
     Ok(Json(links_doc(&ctx, &format!("nodes/{ident}/volume"))))
 }
 
@@ -199,10 +256,19 @@ fn list_request(
     parent: Option<String>,
 ) -> ApiResult<ListRequest> {
     require_volume(ctx)?;
+    // Ironic's query schema names `project`; other unknown parameters are refused later.
+    if q.get("project").is_some() {
+        return Err(ApiError::bad_request(
+            "Schema error: Additional properties are not allowed ('project' was unexpected)",
+        ));
+    }
     q.only(&[
         "node", "marker", "limit", "sort_key", "sort_dir", "fields", "detail",
     ])?;
     let params = ListParams::parse(q, c, state.settings.max_limit)?;
+    if let Some(ident) = &parent {
+        check_parent(ident)?;
+    }
     let node_filter = parent.or_else(|| q.get("node").map(str::to_string));
     if let Some(ident) = &node_filter {
         check_ident(ident)?;
@@ -378,7 +444,7 @@ async fn node_targets(
 fn show_fields(q: &Query, c: &Collection) -> ApiResult<Option<Vec<String>>> {
     q.only(&["fields"])?;
     q.get("fields")
-        .map(|f| crate::listing::parse_fields(f, c.fields))
+        .map(|f| crate::listing::parse_fields_as(f, c.fields, c.wording))
         .transpose()
 }
 
@@ -404,7 +470,7 @@ async fn show_connector(
     q: Query,
 ) -> ApiResult<Json<Value>> {
     require_volume(&ctx)?;
-    let uuid = uuid_param(&uuid, "connector_uuid")?;
+    let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
     let fields = show_fields(&q, &CONNECTORS)?;
     let c = state
         .db
@@ -431,7 +497,7 @@ async fn show_target(
     q: Query,
 ) -> ApiResult<Json<Value>> {
     require_volume(&ctx)?;
-    let uuid = uuid_param(&uuid, "target_uuid")?;
+    let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
     let fields = show_fields(&q, &TARGETS)?;
     let t = state
         .db
@@ -455,8 +521,8 @@ async fn nested_show_connector(
     Path((ident, uuid)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     require_volume(&ctx)?;
-    check_ident(&ident)?;
-    let uuid = uuid_param(&uuid, "connector_uuid")?;
+    check_parent(&ident)?;
+    let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
     state
         .db
         .run(move |conn| volume_connectors::id_of(conn, &uuid))
@@ -478,13 +544,28 @@ async fn nested_show_target(
     Path((ident, uuid)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     require_volume(&ctx)?;
-    check_ident(&ident)?;
-    let uuid = uuid_param(&uuid, "target_uuid")?;
+    check_parent(&ident)?;
+    let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
     state
         .db
         .run(move |conn| volume_targets::id_of(conn, &uuid))
         .await?;
     Err(ApiError::malformed_uri())
+}
+
+async fn missing_uuid(ctx: Ctx, name: &str) -> ApiResult<()> {
+    require_volume(&ctx)?;
+    Err(ApiError::bad_request(format!(
+        "Missing mandatory parameter: {name}"
+    )))
+}
+
+async fn post_to_item(ctx: Ctx, kind: &str, uuid: String) -> ApiResult<()> {
+    require_volume(&ctx)?;
+    Err(ApiError::bad_request(format!(
+        "Schema error for {kind}: {} is not of type 'object'",
+        schema::py_repr(&Value::String(uuid))
+    )))
 }
 
 async fn nested_malformed(ctx: Ctx) -> ApiResult<()> {
@@ -494,9 +575,13 @@ async fn nested_malformed(ctx: Ctx) -> ApiResult<()> {
 
 /// Checks a create body against the resource's schema. Whether its node exists is
 /// checked once, by the conductor, in the transaction that stores the new row.
-fn checked_body(body: JsonBody, fields: &[schema::Field]) -> ApiResult<Map<String, Value>> {
-    let body = body.object()?;
-    schema::check(&body, fields)?;
+fn checked_body(
+    body: JsonBody,
+    fields: &[schema::Field],
+    what: &str,
+) -> ApiResult<Map<String, Value>> {
+    let body = body.object_for(what)?;
+    schema::check(&body, fields, what)?;
     Ok(body)
 }
 
@@ -506,8 +591,9 @@ async fn checked_create_body(
     state: &AppState,
     body: JsonBody,
     fields: &[schema::Field],
+    what: &str,
 ) -> ApiResult<Map<String, Value>> {
-    let body = checked_body(body, fields)?;
+    let body = checked_body(body, fields, what)?;
     let node_uuid = body["node_uuid"].as_str().unwrap_or_default().to_string();
     let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
     let known = state
@@ -516,7 +602,7 @@ async fn checked_create_body(
         .await?;
     if !known {
         return Err(ApiError::bad_request(format!(
-            "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'."
+            "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'. "
         )));
     }
     Ok(body)
@@ -565,7 +651,7 @@ async fn create_connector(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(&ctx)?;
-    let body = checked_body(body, &limits::CONNECTOR_SCHEMA)?;
+    let body = checked_body(body, &limits::CONNECTOR_SCHEMA, "connector")?;
     let connector = VolumeConnector {
         id: 0,
         uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
@@ -602,7 +688,7 @@ async fn create_target(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(&ctx)?;
-    let body = checked_body(body, &limits::TARGET_SCHEMA)?;
+    let body = checked_body(body, &limits::TARGET_SCHEMA, "target")?;
     let target = VolumeTarget {
         id: 0,
         uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
@@ -647,7 +733,7 @@ async fn nested_create_connector(
     body: JsonBody,
 ) -> ApiResult<()> {
     require_volume(&ctx)?;
-    checked_create_body(&state, body, &limits::CONNECTOR_SCHEMA).await?;
+    checked_create_body(&state, body, &limits::CONNECTOR_SCHEMA, "connector").await?;
     Err(ApiError::malformed_uri())
 }
 
@@ -666,7 +752,7 @@ async fn nested_create_target(
     body: JsonBody,
 ) -> ApiResult<()> {
     require_volume(&ctx)?;
-    checked_create_body(&state, body, &limits::TARGET_SCHEMA).await?;
+    checked_create_body(&state, body, &limits::TARGET_SCHEMA, "target").await?;
     Err(ApiError::malformed_uri())
 }
 
@@ -686,7 +772,7 @@ async fn update_connector(
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
     require_volume(&ctx)?;
-    let uuid = uuid_param(&uuid, "connector_uuid")?;
+    let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
     let patch = common::patch::parse(&body.0)?;
     let c = state
         .conductor
@@ -711,7 +797,7 @@ async fn update_target(
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
     require_volume(&ctx)?;
-    let uuid = uuid_param(&uuid, "target_uuid")?;
+    let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
     let patch = common::patch::parse(&body.0)?;
     let t = state
         .conductor
@@ -734,7 +820,7 @@ async fn delete_connector(
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
     require_volume(&ctx)?;
-    let uuid = uuid_param(&uuid, "connector_uuid")?;
+    let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
     state
         .conductor
         .destroy_volume_connector(&ctx.request_id, uuid)
@@ -756,7 +842,7 @@ async fn delete_target(
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
     require_volume(&ctx)?;
-    let uuid = uuid_param(&uuid, "target_uuid")?;
+    let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
     state
         .conductor
         .destroy_volume_target(&ctx.request_id, uuid)

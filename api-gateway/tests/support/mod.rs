@@ -599,12 +599,12 @@ impl Reply {
         serde_json::from_str(inner).unwrap_or_else(|e| panic!("error_message not JSON ({e})"))
     }
 
-    /// The error text a client shows: `faultstring`, or webob's `message`.
+    /// The error text a client shows: `faultstring`, or a routing error's `description`.
     pub fn fault(&self) -> String {
         let inner = self.error();
         inner["faultstring"]
             .as_str()
-            .or_else(|| inner["message"].as_str())
+            .or_else(|| inner["description"].as_str())
             .unwrap_or_default()
             .to_string()
     }

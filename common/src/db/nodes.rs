@@ -202,6 +202,8 @@ pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<Node, Error> 
 /// Looks a node up by UUID or by name, as every node URL allows.
 pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error> {
     match crate::model::canonical_uuid(ident) {
+        // As in Ironic, a UUID is looked up as written: no node has an upper-case one.
+        Some(uuid) if uuid != ident => Err(not_found(ident)),
         Some(uuid) => get_by_uuid(conn, &uuid)
             .found()?
             .ok_or_else(|| not_found(ident)),
@@ -219,6 +221,7 @@ pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error
 pub fn id_of(conn: &mut AnyConnection, ident: &str) -> Result<i64, Error> {
     let query = nodes::table.select(nodes::id).into_boxed();
     let query = match crate::model::canonical_uuid(ident) {
+        Some(uuid) if uuid != ident => return Err(not_found(ident)),
         Some(uuid) => query.filter(nodes::uuid.eq(uuid)),
         None => query.filter(nodes::name.eq(ident.to_string())),
     };

@@ -109,7 +109,7 @@ pub fn firmware_interface(driver: &str) -> &'static str {
 /// Ironic's NoValidHost for a hardware type no conductor offers.
 fn unknown_driver(driver: &str, group: &str) -> Error {
     Error::invalid(format!(
-        "No valid host was found. Reason: No conductor service registered which supports driver {driver} for conductor group \"{group}\"."
+        "No valid host was found. Reason: No conductor service registered which supports driver {driver} for conductor group \"{group}\". Ensure the driver is valid and enabled."
     ))
 }
 
@@ -137,9 +137,12 @@ pub fn check_interface(driver: &str, kind: &str, name: &str) -> Result<(), Error
     if supported.contains(&name) {
         return Ok(());
     }
+    // Worded as Ironic names the interface's entry point, with the valid names sorted.
+    let mut valid: Vec<String> = supported.iter().map(|s| format!("'{s}'")).collect();
+    valid.sort();
     Err(Error::invalid(format!(
-        "Could not find the {kind} interface '{name}' for hardware type {driver}. Valid {kind} interfaces are: {}.",
-        supported.join(", ")
+        "Could not find the following interface in the 'ironic.hardware.interfaces.{kind}' entrypoint: {name}. Valid interfaces are [{}].",
+        valid.join(", ")
     )))
 }
 
@@ -188,7 +191,9 @@ mod tests {
         };
         node.interfaces.power = Some("fake".into());
         let e = fill_and_check(&mut node).unwrap_err();
-        assert!(matches!(e, Error::Invalid(m) if m.contains("power interface 'fake'")));
+        assert!(
+            matches!(e, Error::Invalid(m) if m.contains("'ironic.hardware.interfaces.power' entrypoint: fake."))
+        );
 
         let mut node = Node {
             driver: "bogus".into(),

@@ -124,6 +124,14 @@ fn apply_update(node: Node, ops: &[PatchOperation]) -> Result<Node, Error> {
         return Err(associated(&node, current));
     }
     check_interface_change(&node, &updated)?;
+    if let Some(name) = &updated.name
+        && !common::model::node::is_valid_name(name)
+    {
+        return Err(Error::invalid(format!(
+            "Node {}: Cannot change name to invalid name '{name}'",
+            node.uuid
+        )));
+    }
     document::check_fields(&mut updated)?;
     hardware::fill_and_check(&mut updated)?;
     if !updated.maintenance {
@@ -153,10 +161,14 @@ fn check_deletable(node: &Node) -> Result<(), Error> {
     }
     if !DELETE_ALLOWED_STATES.contains(&node.provision_state.as_str()) {
         return Err(Error::conflict(format!(
-            "Can not delete node \"{}\" while it is in provision state \"{}\". Valid provision states to start deletion are {}, in addition to any state in maintenance mode.",
+            "Can not delete node \"{}\" while it is in provision state \"{}\". Valid provision states to perform deletion are: \"({})\", or set the node into maintenance mode",
             node.uuid,
             node.provision_state,
-            DELETE_ALLOWED_STATES.join(", ")
+            DELETE_ALLOWED_STATES
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     Ok(())

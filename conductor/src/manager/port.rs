@@ -45,7 +45,7 @@ const FIELDS: [schema::Field; 7] = [
 /// A port's address must be a MAC address; it is stored lower-case.
 pub fn checked_mac(address: &str) -> Result<String, Error> {
     normalize_mac(address)
-        .ok_or_else(|| Error::invalid(format!("Expected a MAC address but received {address}.")))
+        .ok_or_else(|| Error::invalid(format!("Expected valid MAC address for address: {address}")))
 }
 
 /// Portgroups do not exist in sanlink, so a port can name none.
@@ -105,7 +105,7 @@ fn patched(
 ) -> Result<(Port, Port), Error> {
     let current = ports::get_by_uuid(conn, uuid)?;
     let doc = patch::apply(&document(&current), ops)?;
-    schema::check(&doc, &FIELDS)?;
+    schema::check(&doc, &FIELDS, "patch")?;
     check_no_portgroup(&doc)?;
     let address = checked_mac(doc["address"].as_str().unwrap_or_default())?;
     let node_uuid = common::model::canonical_uuid(doc["node_uuid"].as_str().unwrap_or_default())

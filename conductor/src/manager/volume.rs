@@ -44,7 +44,7 @@ fn patch_document(
     if !patched.contains_key("node_uuid") {
         patched.insert("node_uuid".into(), current_node.clone());
     }
-    schema::check(&patched, fields)?;
+    schema::check(&patched, fields, "patch")?;
     let node_uuid = patched["node_uuid"]
         .as_str()
         .unwrap_or_default()
@@ -120,7 +120,7 @@ fn patched_connector(
     conn: &mut AnyConnection,
     uuid: &str,
     ops: &[PatchOperation],
-) -> Result<(VolumeConnector, i64), Error> {
+) -> Result<(VolumeConnector, i64, bool), Error> {
     let current = volume_connectors::get_by_uuid(conn, uuid)?;
     let (doc, node_id) = patch_document(
         conn,
@@ -135,17 +135,16 @@ fn patched_connector(
         connector_type: str_field(&doc, "type"),
         connector_id: str_field(&doc, "connector_id"),
         extra: object_field(&doc, "extra"),
-        updated_at: Some(now()),
-        ..current
+        ..current.clone()
     };
-    Ok((updated, node_id))
+    Ok(patch_outcome(updated, &current, node_id))
 }
 
 fn patched_target(
     conn: &mut AnyConnection,
     uuid: &str,
     ops: &[PatchOperation],
-) -> Result<(VolumeTarget, i64), Error> {
+) -> Result<(VolumeTarget, i64, bool), Error> {
     let current = volume_targets::get_by_uuid(conn, uuid)?;
     let (doc, node_id) = patch_document(
         conn,
@@ -165,10 +164,16 @@ fn patched_target(
         volume_id: str_field(&doc, "volume_id"),
         properties: object_field(&doc, "properties"),
         extra: object_field(&doc, "extra"),
-        updated_at: Some(now()),
-        ..current
+        ..current.clone()
     };
-    Ok((updated, node_id))
+    Ok(patch_outcome(updated, &current, node_id))
+}
+
+/// A patch that changes nothing (`[]`, or values as they are) leaves the row and its
+/// `updated_at` alone, as in Ironic: the result says whether there is anything to write.
+fn patch_outcome<T: PartialEq>(updated: T, current: &T, node_id: i64) -> (T, i64, bool) {
+    let changed = updated != *current;
+    (updated, node_id, changed)
 }
 
 /// Updates need the node powered off: the volume may be in use otherwise.
@@ -207,15 +212,19 @@ pub async fn update_volume_connector(
     // Patch once unlocked to learn which node to lock (and to refuse bad patches fast),
     // then again under the lock against the current row.
     let (uuid2, ops2) = (uuid.clone(), ops.clone());
-    let (_, node_id) =
+    let (_, node_id, _) =
         c.db.run(move |conn| patched_connector(conn, &uuid2, &ops2))
             .await?;
     c.with_node_lock(node_id, "volume connector update", move |conn, node| {
-        let (updated, locked_node) = patched_connector(conn, &uuid, &ops)?;
+        let (mut updated, locked_node, changed) = patched_connector(conn, &uuid, &ops)?;
         if locked_node != node.id {
             return Err(moved("volume connector", &uuid));
         }
         check_powered_off(&node, "volume connector update")?;
+        if !changed {
+            return Ok(Reply::Connector(updated));
+        }
+        updated.updated_at = Some(now());
         Ok(Reply::Connector(volume_connectors::update(conn, &updated)?))
     })
     .await
@@ -244,15 +253,19 @@ pub async fn update_volume_target(
     ops: Vec<PatchOperation>,
 ) -> Response {
     let (uuid2, ops2) = (uuid.clone(), ops.clone());
-    let (_, node_id) =
+    let (_, node_id, _) =
         c.db.run(move |conn| patched_target(conn, &uuid2, &ops2))
             .await?;
     c.with_node_lock(node_id, "volume target update", move |conn, node| {
-        let (updated, locked_node) = patched_target(conn, &uuid, &ops)?;
+        let (mut updated, locked_node, changed) = patched_target(conn, &uuid, &ops)?;
         if locked_node != node.id {
             return Err(moved("volume target", &uuid));
         }
         check_powered_off(&node, "volume target update")?;
+        if !changed {
+            return Ok(Reply::Target(updated));
+        }
+        updated.updated_at = Some(now());
         Ok(Reply::Target(volume_targets::update(conn, &updated)?))
     })
     .await
@@ -284,7 +297,7 @@ fn resolve_new_node(conn: &mut AnyConnection, node_uuid: &str) -> Result<i64, Er
 
 fn missing_new_node(node_uuid: &str) -> Error {
     Error::invalid(format!(
-        "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'."
+        "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'. "
     ))
 }
 

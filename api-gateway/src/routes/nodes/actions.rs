@@ -205,6 +205,13 @@ pub async fn provision(
 ) -> ApiResult<Response> {
     let obj = action_body(body, &["target", "configdrive", "clean_steps"])?;
     let target = target_of(&obj)?;
+    if !VERBS.iter().any(|(v, _)| *v == target) {
+        // Ironic answers an unknown target as a state the node cannot take from here.
+        let node = load_node(&state, &ctx, &ident).await?;
+        return Err(
+            common::Error::invalid_state(&target, &node.uuid, Some(&node.provision_state)).into(),
+        );
+    }
     check_verb(&target, &ctx)?;
     check_configdrive(&target, obj.get("configdrive"))?;
     check_clean_steps(&target, obj.get("clean_steps"))?;
@@ -374,15 +381,19 @@ pub async fn attach_vif(
     body: JsonBody,
 ) -> ApiResult<StatusCode> {
     require_vifs(&ctx)?;
-    let obj = body.object()?;
+    let obj = body.object_for("vif")?;
     let vif = match obj.get("id") {
         Some(Value::String(id)) => id.clone(),
         Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "Invalid input for field/attribute id. Value: {other}. It must be a string."
-            )));
+            return Err(common::schema::schema_error(
+                "vif",
+                format!("{} is not of type 'string'", common::schema::py_repr(other)),
+            )
+            .into());
         }
-        None => return Err(ApiError::bad_request("'id' is a required property")),
+        None => {
+            return Err(common::schema::schema_error("vif", "'id' is a required property").into());
+        }
     };
     check_vif(&vif)?;
     let node = load_node(&state, &ctx, &ident).await?;

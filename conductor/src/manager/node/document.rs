@@ -121,7 +121,7 @@ fn object_of(doc: &JsonObject, key: &str) -> JsonObject {
 pub fn patched(node: &Node, ops: &[PatchOperation]) -> Result<Node, Error> {
     patch::check_allowed(ops, &PATCHABLE)?;
     let doc = patch::apply(&document(node), ops)?;
-    schema::check(&doc, &FIELDS)?;
+    schema::check(&doc, &FIELDS, "patch")?;
     let mut updated = node.clone();
     updated.name = str_of(&doc, "name");
     updated.driver = str_of(&doc, "driver").unwrap_or_default();
@@ -150,7 +150,7 @@ pub fn check_fields(node: &mut Node) -> Result<(), Error> {
         && !is_valid_name(name)
     {
         return Err(Error::invalid(format!(
-            "Cannot use '{name}' as a node name: it must be made of the characters A-Za-z0-9-._~, must not look like a UUID and must not be a reserved word."
+            "Cannot create node with invalid name '{name}'"
         )));
     }
     let group = node.conductor_group.to_lowercase();

@@ -234,12 +234,15 @@ async fn tear_down(node: &mut Node, targets: &[VolumeTarget]) -> bool {
     true
 }
 
-/// deleting -> cleaning -> available. Volume targets, VIFs, the instance's fields and
-/// the boot-from-volume records are removed; volume connectors stay, since they
-/// describe the hardware.
+/// deleting -> cleaning -> available. Volume targets (by deploy interfaces that really
+/// deploy: as in Ironic, the fake one leaves them to Nova, which deletes them), VIFs, the
+/// instance's fields and the boot-from-volume records are removed; volume connectors
+/// stay, since they describe the hardware.
 fn remove_instance_leftovers(conn: &mut AnyConnection, node: &mut Node) -> Result<(), Error> {
-    for target in volume_targets::list_for_node(conn, node.id)? {
-        volume_targets::delete(conn, &target.uuid)?;
+    if node.interfaces.deploy.as_deref() != Some("fake") {
+        for target in volume_targets::list_for_node(conn, node.id)? {
+            volume_targets::delete(conn, &target.uuid)?;
+        }
     }
     for mut port in ports::list_for_node(conn, node.id)? {
         if port.internal_info.remove(VIF_KEY).is_some() {
