@@ -199,7 +199,8 @@ async fn children_created_while_their_node_is_deleted_are_refused_as_for_a_missi
                 }
                 let missing = match kind {
                     "port" => format!("Node {node} could not be found."),
-                    _ => format!("Invalid input for field/attribute node_uuid. Value: '{node}'."),
+                    // Ironic's text ends with a space.
+                    _ => format!("Invalid input for field/attribute node_uuid. Value: '{node}'. "),
                 };
                 // A port create may also find the node locked by the delete.
                 let locked = kind == "port" && reply.status == 409;

@@ -79,7 +79,7 @@ async fn type_errors_of_fields_that_hold_secrets_do_not_repeat_the_value() {
                         "volume_id": "vol-0", "properties": value}),
             )
             .await;
-        target.expect_error(400, &["field/attribute properties", "'******'"]);
+        target.expect_error(400, &["Schema error for target", "'******'"]);
         assert!(!target.text.contains(SECRET), "{}", target.text);
     }
     for field in ["driver_info", "instance_info"] {
