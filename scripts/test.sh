@@ -19,6 +19,9 @@
 #      and mariadb-dump) (pytest tests/clients), against the embedded `sanlink` on SQLite and against
 #      the production topology (two `conductor`s + `api-gateway` over RabbitMQ) on
 #      PostgreSQL and on MariaDB
+#   3a. the differential test (tests/differential): the real Ironic 39 from PyPI and
+#      sanlink (embedded, then production on PostgreSQL) get the same corpus of
+#      requests; every difference not listed in docs/differences-from-ironic.md fails
 #   3b. the API fuzzer (tests/fuzz/run.sh): schemathesis, in its own .venv-fuzz, runs
 #      every operation of docs/openapi.json against an embedded `sanlink` with a fixed
 #      seed and example count; any 5xx or response off the documented schema fails it
@@ -293,6 +296,30 @@ for db in $CLIENT_DBS; do
 done
 for db in $PRODUCTION_DBS; do
     run_client_tests production "$db" "$@"
+done
+
+# differential_tests TOPOLOGY: the same corpus to the real Ironic 39 and to sanlink
+# (tests/differential); the production topology runs on PostgreSQL.
+differential_tests() {
+    local url=""
+    if [ "$1" = production ]; then
+        url="$(fresh_database postgres)" || return 1
+    fi
+    TEST_TOPOLOGY="$1" TEST_DATABASE_URL="$url" \
+        SANLINK_BIN="$ROOT/target/debug/sanlink" \
+        SANLINK_GATEWAY_BIN="$ROOT/target/debug/api-gateway" \
+        SANLINK_CONDUCTOR_BIN="$ROOT/target/debug/conductor" \
+        tests/differential/run.sh -p no:cacheprovider
+}
+
+for topology in embedded production; do
+    name="differential test against Ironic 39 ($topology)"
+    if [ "$BUILD_OK" -ne 0 ]; then
+        skip "$name" "no binaries"
+        FAILED=1
+    else
+        step "$name" differential_tests "$topology"
+    fi
 done
 
 fuzz_tests() {

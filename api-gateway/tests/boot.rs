@@ -66,7 +66,7 @@ struct Fetched {
 }
 
 async fn fetch(boot: &str, path: &str) -> Fetched {
-    let reply = reqwest::get(format!("http://{boot}{path}"))
+    let reply = support::http_get(format!("http://{boot}{path}"))
         .await
         .expect("boot server answers");
     Fetched {

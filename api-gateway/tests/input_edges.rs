@@ -25,7 +25,7 @@ async fn the_boot_listener_answers_404_for_paths_that_name_no_node() {
         "/%C3%A9/config",
         "/a%00b/config",
     ] {
-        let reply = reqwest::get(format!("http://{boot}{path}"))
+        let reply = support::http_get(format!("http://{boot}{path}"))
             .await
             .expect("boot server answers");
         assert_eq!(reply.status().as_u16(), 404, "{path}");

@@ -49,7 +49,7 @@ async fn serve(router: axum::Router) -> String {
 
 /// GET without any API version header; (status, JSON body or the text as a string).
 async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.expect("request");
+    let response = support::http_get(url).await.expect("request");
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
     (
@@ -68,7 +68,7 @@ fn value(metrics: &str, series: &str) -> f64 {
 }
 
 async fn scrape(base: &str) -> String {
-    let response = reqwest::get(format!("{base}/metrics"))
+    let response = support::http_get(format!("{base}/metrics"))
         .await
         .expect("scrape");
     assert_eq!(response.status(), 200);

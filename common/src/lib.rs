@@ -13,5 +13,6 @@ pub mod patch;
 pub mod rpc;
 pub mod schema;
 pub mod startup;
+pub mod tls;
 
 pub use error::Error;

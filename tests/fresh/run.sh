@@ -18,7 +18,8 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/sanlink-fresh.XXXXXX")"
 SERVICE_PID=""
 
 cleanup() {
-    if [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null; then
+    # `cargo run` does not pass SIGTERM on to the service: stop its whole process group.
+    if [ -n "$SERVICE_PID" ] && kill -TERM -- "-$SERVICE_PID" 2>/dev/null; then
         wait "$SERVICE_PID" 2>/dev/null || true
     fi
     rm -rf "$WORK"
@@ -79,7 +80,11 @@ if ldd "$binary" | grep -E 'libpq|libmariadb|libmysqlclient'; then
     fail "the embedded binary links a database client library"
 fi
 
+# In a process group of its own (job control on), so that cleanup stops cargo and the
+# service together.
+set -m
 isolated cargo run --release --bin sanlink > "$WORK/sanlink.log" 2>&1 &
+set +m
 SERVICE_PID=$!
 for _ in $(seq 1 60); do
     if body="$(curl -sf "http://127.0.0.1:$PORT/")"; then

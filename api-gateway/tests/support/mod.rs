@@ -222,6 +222,12 @@ fn server_url(backend: Backend) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// A plain GET, for endpoints outside the API client's base URL.
+pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    common::tls::install_provider();
+    reqwest::get(url).await
+}
+
 /// How the gateway reaches its conductors: in-process (default), or with
 /// `TEST_TRANSPORT=amqp` over RabbitMQ (`TEST_AMQP_URL`) to two conductors competing
 /// for one queue, as in the production topology.
@@ -317,7 +323,10 @@ impl TestApp {
             base_url: format!("http://{addr}"),
             db,
             settings,
-            client: reqwest::Client::new(),
+            client: {
+                common::tls::install_provider();
+                reqwest::Client::new()
+            },
             server,
             scratch,
         }

@@ -124,6 +124,7 @@ impl Bmc {
     pub fn for_node(node: &Node) -> Result<Bmc, String> {
         let info = &node.driver_info;
         let url = address(info)?;
+        common::tls::install_provider();
         // Ignore the platform verifier only when the operator said so: BMCs are often
         // self-signed.
         let client = reqwest::Client::builder()

@@ -214,6 +214,7 @@ impl Emulator {
 
 /// A client for the tests' own look at the emulator, which may be self-signed.
 fn insecure_client() -> reqwest::Client {
+    common::tls::install_provider();
     reqwest::Client::builder()
         .tls_danger_accept_invalid_certs(true)
         .build()
