@@ -101,7 +101,8 @@ grep -q '"versions"' <<< "$body" || fail "GET / is not the API root"
 if isolated cargo build --release -p common --features mysql > "$WORK/mysql.log" 2>&1; then
     fail "a build with the mysql feature succeeded without the MariaDB client library"
 fi
-grep -q 'mysqlclient-sys' "$WORK/mysql.log" ||
+refusal='failed to run custom build command for `mysqlclient-sys'
+grep -q "$refusal" "$WORK/mysql.log" ||
     { cat "$WORK/mysql.log" >&2; fail "the mysql build failed for another reason"; }
-echo "the mysql feature's build fails here, as it should: $(grep -m1 -i 'mysqlclient' "$WORK/mysql.log")"
+echo "the mysql feature's build fails here, as it should: $(grep -m1 "$refusal" "$WORK/mysql.log")"
 echo "fresh build: ok (${build_seconds}s)"
