@@ -34,7 +34,7 @@ impl Conductor {
                 .db
                 .run(move |conn| {
                     let working = registry.enter(node_id);
-                    reservation::reserve(conn, node_id, &host)?;
+                    take_lock(conn, &registry, node_id, &host)?;
                     Ok(working)
                 })
                 .await;
@@ -137,6 +137,27 @@ enum Locked<T, F> {
     Busy(F, Error),
 }
 
+/// Takes node `node_id`'s lock for `host`, whose work on the node has entered
+/// `registry`. A lock `host` already holds while this is its only work on the node was
+/// left behind (its release was lost with a database connection): no work of `host`
+/// can be using it, since work enters the registry before it locks, so it is taken
+/// back at once instead of answering NodeLocked until the next sweep. Another work of
+/// `host` cannot take it meanwhile: taking a lock needs it free.
+fn take_lock(
+    conn: &mut AnyConnection,
+    registry: &Registry,
+    node_id: i64,
+    host: &str,
+) -> Result<(), Error> {
+    match reservation::reserve(conn, node_id, host) {
+        Err(Error::NodeLocked { node, holder }) if holder == host && registry.sole(node_id) => {
+            tracing::warn!(node, "taking back a node lock this conductor left behind");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// A node lock to take for `host`, on behalf of work in `registry`.
 struct NodeClaim<'a> {
     registry: &'a Arc<Registry>,
@@ -162,7 +183,7 @@ where
         host,
     } = claim;
     let _working = registry.enter(node_id);
-    match reservation::reserve(conn, node_id, host) {
+    match take_lock(conn, registry, node_id, host) {
         Ok(()) => tracing::debug!(node_id, "node lock taken"),
         Err(e @ Error::NodeLocked { .. }) => return Locked::Busy(work, e),
         Err(e) => return Locked::Done(Err(e)),

@@ -49,6 +49,13 @@ impl Registry {
         release(&busy)
     }
 
+    /// True when exactly one piece of work is on `node_id`: the caller's own, after it
+    /// entered. A lock of this host on the node then belongs to no work (`task.rs`
+    /// takes such a lock back).
+    pub fn sole(&self, node_id: i64) -> bool {
+        lock(&self.nodes).get(&node_id) == Some(&1)
+    }
+
     /// The nodes in use (for tests and logs).
     pub fn busy(&self) -> Vec<i64> {
         let mut busy: Vec<i64> = lock(&self.nodes).keys().copied().collect();

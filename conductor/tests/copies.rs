@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 mod support;
 use support::database::Database;
-use support::fixtures::{add_node, conductor_on};
+use support::fixtures::{add_node, conductor_on, set_reservation};
 
 /// A busy lock is retried often and long: the copy that waits must get it in the end.
 const PATIENT: &[(&str, &str)] = &[
@@ -58,20 +58,6 @@ async fn log(c: &Conductor, id: i64) -> Value {
     c.db.run(move |conn| Ok(nodes::get_by_id(conn, id)?.extra["log"].clone()))
         .await
         .unwrap()
-}
-
-async fn set_reservation(c: &Conductor, id: i64, holder: Option<&str>) {
-    let holder = holder.map(str::to_string);
-    c.db.run(move |conn| {
-        use common::db::schema::nodes::dsl;
-        use diesel::prelude::*;
-        diesel::update(dsl::nodes.find(id))
-            .set(dsl::reservation.eq(holder))
-            .execute(conn)?;
-        Ok(())
-    })
-    .await
-    .unwrap();
 }
 
 fn request(id: &str, call: Call) -> Request {

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 mod support;
 use support::database::Database;
-use support::fixtures::{add_node, conductor, conductor_on};
+use support::fixtures::{add_node, conductor, conductor_on, set_reservation};
 
 /// A busy lock is retried briefly: the tests need only its outcome.
 const QUICK_RETRIES: &[(&str, &str)] = &[("SANLINK_NODE_LOCKED_RETRY_INTERVAL", "0.01")];
@@ -19,19 +19,6 @@ async fn reservation(c: &Conductor, id: i64) -> Option<String> {
     c.db.run(move |conn| Ok(nodes::get_by_id(conn, id)?.reservation))
         .await
         .unwrap()
-}
-
-async fn set_reservation(c: &Conductor, id: i64, holder: Option<&str>) {
-    let holder = holder.map(str::to_string);
-    c.db.run(move |conn| {
-        use common::db::schema::nodes::dsl;
-        diesel::update(dsl::nodes.find(id))
-            .set(dsl::reservation.eq(holder))
-            .execute(conn)?;
-        Ok(())
-    })
-    .await
-    .unwrap();
 }
 
 /// Renames the node inside the locked transaction, then ends as `end` says.
@@ -194,4 +181,32 @@ async fn lock_io_work_that_is_cancelled_or_panics_releases_its_lock() {
         assert!(std::time::Instant::now() < deadline, "still registered");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_lock_this_conductor_left_behind_is_taken_back_by_its_next_work() {
+    let db = Database::fresh();
+    let c = Arc::new(conductor_on(&db.url, "c1", QUICK_RETRIES));
+    let node = add_node(&c).await;
+    // Its release was lost with a database connection; no work of c1 is on the node.
+    set_reservation(&c, node.id, Some("c1")).await;
+    rename(&c, node.id, "ok").await.unwrap();
+    assert_eq!(
+        name(&c, node.id).await,
+        Some(format!("renamed-{}", node.id))
+    );
+    assert_eq!(reservation(&c, node.id).await, None);
+
+    // While work of c1 holds the lock, other work of c1 waits for it like anyone.
+    let (finish, finished) = tokio::sync::oneshot::channel();
+    let work = hold(&c, node.id, finished);
+    wait_for_holder(&c, node.id, Some("c1")).await;
+    let err = rename(&c, node.id, "ok").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::NodeLocked { holder, .. } if holder == "c1"),
+        "{err:?}"
+    );
+    finish.send(()).unwrap();
+    work.await.unwrap().unwrap();
+    assert_eq!(reservation(&c, node.id).await, None);
 }

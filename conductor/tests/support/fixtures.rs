@@ -49,3 +49,19 @@ pub async fn add_node(c: &Conductor) -> Node {
         .await
         .unwrap()
 }
+
+/// Sets node `id`'s lock holder directly in the database, as a crash or another
+/// conductor would have left it.
+pub async fn set_reservation(c: &Conductor, id: i64, holder: Option<&str>) {
+    let holder = holder.map(str::to_string);
+    c.db.run(move |conn| {
+        use common::db::schema::nodes::dsl;
+        use diesel::prelude::*;
+        diesel::update(dsl::nodes.find(id))
+            .set(dsl::reservation.eq(holder))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
