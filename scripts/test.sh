@@ -5,6 +5,7 @@
 #      starts PostgreSQL, MariaDB and RabbitMQ; as another user, names what is missing),
 #      then the fresh build (tests/fresh/run.sh): the README's run command in a clean
 #      clone with the database client libraries out of reach answers GET /
+#      and the lint (cargo fmt --check, cargo clippy -D warnings on every target)
 #   1. Rust unit and integration tests on SQLite   (cargo test --workspace; the Redfish
 #      tests use sushy-emulator from the virtual environment, so that is set up first)
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
@@ -250,6 +251,12 @@ if ! last_ok; then
 fi
 
 step "fresh build: the run command without database client libraries" tests/fresh/run.sh
+
+lint() {
+    cargo fmt --all --check &&
+        cargo clippy --workspace --all-targets --features "$FEATURES" -- -D warnings
+}
+step "lint: cargo fmt --check, cargo clippy -D warnings" lint
 
 step "python venv (.venv)" setup_venv
 VENV_OK=0; last_ok || VENV_OK=1
