@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::app::AppState;
 use crate::error::ApiError;
 
 /// Largest request body accepted.
@@ -14,10 +15,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A request body that must be valid JSON.
 pub struct JsonBody(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<JsonBody, ApiError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<JsonBody, ApiError> {
         // The body limit only trips once that much has arrived; a declared length answers
         // at once, without waiting for (or reading) a body that will be refused anyway.
         let declared = req
@@ -28,13 +29,20 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(too_large());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                ApiError::bad_request(format!("Could not read the request body: {e}"))
-            }
-        })?;
+        // A body that stops arriving would hold its connection for ever, out of reach of
+        // the server's idle and header timeouts (the request is being answered): it gets
+        // as long as the headers do.
+        let deadline = state.settings.http.header_timeout;
+        let bytes = tokio::time::timeout(deadline, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| body_timeout(deadline))?
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    ApiError::bad_request(format!("Could not read the request body: {e}"))
+                }
+            })?;
         if bytes.is_empty() {
             return Err(ApiError::bad_request(
                 "The request body is empty; a JSON document is required.",
@@ -44,6 +52,16 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .map(JsonBody)
             .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))
     }
+}
+
+fn body_timeout(deadline: std::time::Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        format!(
+            "The request body did not arrive within {}s.",
+            deadline.as_secs_f64()
+        ),
+    )
 }
 
 fn too_large() -> ApiError {

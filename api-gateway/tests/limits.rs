@@ -184,3 +184,22 @@ async fn limit_is_capped_at_the_configured_ceiling() {
         .await
         .expect_error(400, &["limit"]);
 }
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_408() {
+    let app = TestApp::start_with(&[("SANLINK_HTTP_HEADER_TIMEOUT", "1")]).await;
+    // Ten bytes of a hundred, then nothing: without a deadline the request would hold
+    // its connection for as long as the client keeps it open.
+    let reply = app
+        .raw(
+            b"POST /v1/volume/connectors HTTP/1.1\r\nHost: sanlink\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\
+              X-OpenStack-Ironic-API-Version: 1.46\r\n\r\n{\"node_uu",
+        )
+        .await;
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(
+        reply.contains("The request body did not arrive within 1s."),
+        "{reply}"
+    );
+}

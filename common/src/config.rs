@@ -62,7 +62,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "SANLINK_HTTP_HEADER_TIMEOUT",
         Value("10"),
-        "seconds a client has, once it sent the first byte of a request, to send the rest of its headers; a connection that takes longer is closed (on the API and on the boot listener)",
+        "seconds a client has, once it sent the first byte of a request, to send the rest of its headers; a connection that takes longer is closed (on the API and on the boot listener). A request body gets as long again: one that has not fully arrived by then is answered 408",
     ),
     setting(
         "SANLINK_HTTP_IDLE_TIMEOUT",
