@@ -78,14 +78,7 @@ async fn fetch(boot: &str, path: &str) -> Fetched {
 #[tokio::test]
 async fn a_deployed_boot_from_volume_node_is_served_its_script_until_torn_down() {
     let app = TestApp::start().await;
-    let boot = conductor::boot::server::start(
-        "127.0.0.1:0".parse().unwrap(),
-        app.db.clone(),
-        &app.settings,
-        None,
-    )
-    .await
-    .expect("boot server starts");
+    let boot = app.boot_listener().await;
     let boot = boot.to_string();
     let id = bfv_node(&app).await;
     let by_node = format!("/{id}/config");

@@ -11,14 +11,7 @@ use support::TestApp;
 #[tokio::test]
 async fn the_boot_listener_answers_404_for_paths_that_name_no_node() {
     let app = TestApp::start().await;
-    let boot = conductor::boot::server::start(
-        "127.0.0.1:0".parse().unwrap(),
-        app.db.clone(),
-        &app.settings,
-        None,
-    )
-    .await
-    .expect("boot server starts");
+    let boot = app.boot_listener().await;
     for path in [
         "/%00/config",
         "/node-name/config",

@@ -385,6 +385,18 @@ impl TestApp {
         String::from_utf8_lossy(&received).into_owned()
     }
 
+    /// A conductor boot listener on a free port, serving this app's database.
+    pub async fn boot_listener(&self) -> std::net::SocketAddr {
+        conductor::boot::server::start(
+            "127.0.0.1:0".parse().unwrap(),
+            self.db.clone(),
+            &self.settings,
+            None,
+        )
+        .await
+        .expect("boot server starts")
+    }
+
     /// Runs `work` on a database connection, panicking on error.
     pub async fn db_run<T, F>(&self, work: F) -> T
     where
