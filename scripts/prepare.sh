@@ -87,7 +87,9 @@ services() {
         'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' 60
     service MariaDB "mariadb-admin ping" \
         "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd" 60
-    service RabbitMQ "rabbitmqctl status" "rabbitmq-server -detached" 120
+    # A port probe, not `rabbitmqctl status`: that needs the broker's Erlang cookie,
+    # which only root and the rabbitmq user can read.
+    service RabbitMQ "timeout 2 bash -c '</dev/tcp/127.0.0.1/5672'" "rabbitmq-server -detached" 120
 }
 
 packages
