@@ -136,29 +136,9 @@ def ironic(tmp_path_factory):
         proc.wait()
 
 
-@pytest.fixture(scope="session")
-def sanlink(tmp_path_factory):
-    """Base URL of a running sanlink, in the topology TEST_TOPOLOGY names."""
-    topology = clients.TOPOLOGY
-    if topology not in ("embedded", "production"):
-        pytest.exit(f"TEST_TOPOLOGY={topology!r}: expected embedded or production", returncode=3)
-    if topology == "production" and not os.environ.get("TEST_DATABASE_URL", "").startswith(
-        ("postgres", "mysql", "mariadb")
-    ):
-        pytest.exit("TEST_TOPOLOGY=production needs a PostgreSQL or MySQL TEST_DATABASE_URL", returncode=3)
-    data_dir = tmp_path_factory.mktemp("sanlink-data")
-    # A port picked as free may be taken before the server binds it: try again.
-    for _ in range(3):
-        procs, base = clients._start(data_dir)
-        if base:
-            break
-    else:
-        for line in clients._log_lines():
-            sys.stderr.write(line + "\n")
-        pytest.exit("sanlink did not start; its log is above", returncode=3)
-    clients._SERVER["procs"] = procs
-    yield base
-    clients._stop(procs)
+# sanlink is started as the client tests start it (embedded, or the production topology
+# that TEST_TOPOLOGY names), with their fixture itself.
+sanlink = clients.sanlink
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
