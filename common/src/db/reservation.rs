@@ -67,15 +67,6 @@ pub fn release_idle(conn: &mut AnyConnection, host: &str, busy: &[i64]) -> Resul
     .execute(conn)?)
 }
 
-/// The hosts that hold any reservation.
-pub fn holders(conn: &mut AnyConnection) -> Result<Vec<String>, Error> {
-    Ok(nodes::table
-        .filter(nodes::reservation.is_not_null())
-        .select(nodes::reservation.assume_not_null())
-        .distinct()
-        .load(conn)?)
-}
-
 /// Releases every reservation held by one of the `dead` hosts; returns how many.
 /// Each release is conditional on the dead host still holding the lock.
 pub fn release_orphans(conn: &mut AnyConnection, dead: &[String]) -> Result<usize, Error> {

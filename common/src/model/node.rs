@@ -135,11 +135,6 @@ impl Node {
             (k.trim() == key).then(|| v.trim().to_string())
         })
     }
-
-    /// Identifies the node in messages: its name when it has one, else its UUID.
-    pub fn ident(&self) -> &str {
-        &self.uuid
-    }
 }
 
 /// Ironic's `bool_from_string` for capability values and query flags.
