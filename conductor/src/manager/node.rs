@@ -11,10 +11,7 @@ use common::Error;
 use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
 use common::model::node::Node;
 use common::model::port::VIF_KEY;
-use common::model::states::{
-    ADOPT_FAILED, AVAILABLE, CLEAN_FAILED, DEPLOY_FAILED, ENROLL, ERROR, INSPECTING, MANAGEABLE,
-    VERIFYING,
-};
+use common::model::states::{ADOPT_FAILED, AVAILABLE, ENROLL, INSPECTING, MANAGEABLE};
 use common::patch;
 use common::rpc::{Reply, Response};
 
@@ -24,23 +21,6 @@ use crate::drivers::validation::{NodeView, validate_all};
 
 pub use power::change_node_power_state;
 pub use provision::do_provisioning_action;
-
-/// States in which a node with a transition in progress may still be updated.
-const UPDATE_ALLOWED_STATES: [&str; 13] = [
-    DEPLOY_FAILED,
-    INSPECTING,
-    "inspect failed",
-    "inspect wait",
-    CLEAN_FAILED,
-    ERROR,
-    VERIFYING,
-    ADOPT_FAILED,
-    "rescue failed",
-    "unrescue failed",
-    "servicing",
-    "service failed",
-    "service wait",
-];
 
 /// States in which the driver and interfaces may change (besides maintenance).
 const INTERFACE_UPDATE_STATES: [&str; 5] =
@@ -76,23 +56,6 @@ pub async fn create_node(c: &Conductor, mut node: Node) -> Response {
         .await
 }
 
-/// A lone `remove /instance_uuid`, which a maintenance node accepts mid-transition.
-fn only_removes_instance(ops: &[PatchOperation]) -> bool {
-    matches!(ops, [PatchOperation::Remove(op)] if op.path == "/instance_uuid")
-}
-
-fn check_not_in_transition(node: &Node, ops: &[PatchOperation]) -> Result<(), Error> {
-    let busy = node.target_provision_state.is_some()
-        && !UPDATE_ALLOWED_STATES.contains(&node.provision_state.as_str());
-    if busy && !(node.maintenance && only_removes_instance(ops)) {
-        return Err(Error::conflict(format!(
-            "Node {} can not be updated while a state transition is in progress.",
-            node.uuid
-        )));
-    }
-    Ok(())
-}
-
 /// The driver and interfaces change only while the node is not in use.
 fn check_interface_change(current: &Node, updated: &Node) -> Result<(), Error> {
     let mut changed: Vec<String> = common::model::node::INTERFACES
@@ -116,7 +79,6 @@ fn check_interface_change(current: &Node, updated: &Node) -> Result<(), Error> {
 }
 
 fn apply_update(node: Node, ops: &[PatchOperation]) -> Result<Node, Error> {
-    check_not_in_transition(&node, ops)?;
     let mut updated = document::patched(&node, ops)?;
     if let (Some(current), Some(new)) = (&node.instance_uuid, &updated.instance_uuid)
         && current != new
