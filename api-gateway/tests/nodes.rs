@@ -5,6 +5,7 @@ mod support;
 
 use serde_json::{Value, json};
 
+use common::model::states::{PowerState, ProvisionState};
 use support::TestApp;
 
 const INSTANCE: &str = "5f0d3c4e-8e7b-4e33-9a3a-1d2c3b4a5f60";
@@ -803,7 +804,8 @@ async fn interfaces_change_only_out_of_service_and_updates_wait_for_locks() {
     let node = app
         .db_run(move |conn| common::db::nodes::get_by_uuid(conn, &uuid2))
         .await;
-    app.set_states(node.id, Some("power on"), "active").await;
+    app.set_states(node.id, Some(PowerState::On), ProvisionState::Active)
+        .await;
     let extra = json!([{"op": "add", "path": "/extra/a", "value": "b"}]);
     app.patch(&path, &extra).await.expect(200);
     app.patch(

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use common::model::node::Node;
-use common::model::states::{
-    ACTIVE, ADOPT_FAILED, AVAILABLE, ENROLL, MANAGEABLE, POWER_OFF, POWER_ON,
-};
+use common::model::states::{PowerState, ProvisionState};
 use support::{Reply, TestApp};
 
 const CONNECTORS: &str = "/v1/volume/connectors";
@@ -561,8 +559,8 @@ async fn create_needs_no_lock_and_ignores_power_and_provision_state() {
     let app = TestApp::start().await;
     let node = app
         .node(|n| {
-            n.power_state = Some(POWER_ON.into());
-            n.provision_state = ACTIVE.into();
+            n.power_state = Some(PowerState::On);
+            n.provision_state = ProvisionState::Active;
         })
         .await;
     app.set_reservation(node.id, Some("busy-host")).await;
@@ -1371,7 +1369,7 @@ async fn patch_rechecks_types_of_the_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patch_needs_the_node_powered_off() {
     let app = TestApp::start().await;
-    let node = app.node(|n| n.power_state = Some(POWER_ON.into())).await;
+    let node = app.node(|n| n.power_state = Some(PowerState::On)).await;
     let c = connector(&app, &node, "a").await;
     let t = target(&app, &node, 0).await;
     let patch = json!([op("add", "/extra/a", json!(1))]);
@@ -1392,11 +1390,13 @@ async fn patch_needs_the_node_powered_off() {
         .await
         .expect_error(400, &["power on"]);
     // An unknown power state is not "power off" either.
-    app.set_states(node.id, None, MANAGEABLE).await;
+    app.set_states(node.id, None, ProvisionState::Manageable)
+        .await;
     app.patch(&item(CONNECTORS, &uuid_of(&c)), &patch)
         .await
         .expect_error(400, &["\"None\""]);
-    app.set_states(node.id, Some(POWER_OFF), ACTIVE).await;
+    app.set_states(node.id, Some(PowerState::Off), ProvisionState::Active)
+        .await;
     let r = app.patch(&item(CONNECTORS, &uuid_of(&c)), &json!([])).await;
     assert_eq!(r.expect(200).json()["extra"], json!({}));
     app.patch(&item(CONNECTORS, &uuid_of(&c)), &patch)
@@ -1407,9 +1407,9 @@ async fn patch_needs_the_node_powered_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rehoming_checks_the_new_node_not_the_old_one() {
     let app = TestApp::start().await;
-    let old = app.node(|n| n.power_state = Some(POWER_ON.into())).await;
+    let old = app.node(|n| n.power_state = Some(PowerState::On)).await;
     let new = app.node(|_| {}).await;
-    let busy = app.node(|n| n.power_state = Some(POWER_ON.into())).await;
+    let busy = app.node(|n| n.power_state = Some(PowerState::On)).await;
     let c = connector(&app, &old, "a").await;
     let url = item(CONNECTORS, &uuid_of(&c));
     app.patch(
@@ -1553,20 +1553,21 @@ async fn delete_is_allowed_only_while_powered_off_or_out_of_service() {
     let app = TestApp::start().await;
     let node = app.node(|_| {}).await;
     let cases = [
-        (Some(POWER_ON), ACTIVE, false),
-        (Some(POWER_ON), AVAILABLE, false),
-        (None, ACTIVE, false),
-        (Some(POWER_OFF), ACTIVE, true),
-        (Some(POWER_ON), MANAGEABLE, true),
-        (Some(POWER_ON), ENROLL, true),
-        (Some(POWER_ON), ADOPT_FAILED, true),
+        (Some(PowerState::On), ProvisionState::Active, false),
+        (Some(PowerState::On), ProvisionState::Available, false),
+        (None, ProvisionState::Active, false),
+        (Some(PowerState::Off), ProvisionState::Active, true),
+        (Some(PowerState::On), ProvisionState::Manageable, true),
+        (Some(PowerState::On), ProvisionState::Enroll, true),
+        (Some(PowerState::On), ProvisionState::AdoptFailed, true),
     ];
     for (i, (power, provision, allowed)) in cases.into_iter().enumerate() {
-        app.set_states(node.id, Some(POWER_OFF), MANAGEABLE).await;
+        app.set_states(node.id, Some(PowerState::Off), ProvisionState::Manageable)
+            .await;
         let c = connector(&app, &node, &format!("c{i}")).await;
         let t = target(&app, &node, i as i64).await;
         app.set_states(node.id, power, provision).await;
-        let state = power.unwrap_or("None");
+        let state = power.map_or("None", PowerState::as_str);
         let rc = app.delete(&item(CONNECTORS, &uuid_of(&c))).await;
         let rt = app.delete(&item(TARGETS, &uuid_of(&t))).await;
         if allowed {

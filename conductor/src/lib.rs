@@ -21,6 +21,8 @@ pub struct Conductor {
     pub settings: Arc<Settings>,
     /// The nodes this conductor works on: its locks on any other node are idle.
     pub working: Arc<working::Registry>,
+    /// How the Redfish interfaces reach BMCs.
+    pub bmcs: Arc<dyn drivers::redfish::Connector>,
 }
 
 impl Conductor {
@@ -29,6 +31,7 @@ impl Conductor {
             db,
             settings,
             working: Default::default(),
+            bmcs: Arc::new(drivers::redfish::HttpConnector),
         }
     }
 
@@ -76,7 +79,7 @@ impl Conductor {
     /// fails to, as Ironic does at conductor start. Transitions here finish while the node
     /// is locked, so an unlocked node in such a state can only have been abandoned.
     async fn fail_abandoned(&self) -> Result<(), common::Error> {
-        use common::model::states::*;
+        use common::model::states::{ProvisionState, UNRESUMABLE_STATES};
         let (host, registry) = (self.hostname().to_string(), self.working.clone());
         let failed = self
             .db
@@ -84,11 +87,11 @@ impl Conductor {
                 let mut failed = 0;
                 for node in common::db::nodes::abandoned(conn, &UNRESUMABLE_STATES)? {
                     let _working = registry.enter(node.id);
-                    let to = match node.provision_state.as_str() {
-                        DEPLOYING => DEPLOY_FAILED,
-                        CLEANING => CLEAN_FAILED,
-                        VERIFYING => ENROLL,
-                        _ => ERROR,
+                    let to = match node.provision_state {
+                        ProvisionState::Deploying => ProvisionState::DeployFailed,
+                        ProvisionState::Cleaning => ProvisionState::CleanFailed,
+                        ProvisionState::Verifying => ProvisionState::Enroll,
+                        _ => ProvisionState::Error,
                     };
                     match common::db::reservation::reserve(conn, node.id, &host) {
                         Ok(()) => {}
@@ -99,7 +102,7 @@ impl Conductor {
                         Err(e) => return Err(e),
                     }
                     let mut node = common::db::nodes::get_by_id(conn, node.id)?;
-                    node.provision_state = to.to_string();
+                    node.provision_state = to;
                     node.target_provision_state = None;
                     node.provision_updated_at = Some(common::model::now());
                     node.last_error = Some("Operation was aborted due to conductor restart".into());

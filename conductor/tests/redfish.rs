@@ -6,13 +6,23 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use common::model::node::Node;
-use common::model::states::{POWER_OFF, POWER_ON, REBOOT};
-use conductor::drivers::redfish::BootDevice;
-use conductor::drivers::{management, power};
+use common::model::states::{PowerState, PowerTarget};
+use conductor::drivers::Driver;
+use conductor::drivers::management::BootDevice;
+use conductor::drivers::power::power_action;
+use conductor::drivers::redfish::{Connector, HttpConnector};
 use support::sushy::{Emulator, SYSTEM_ID};
+
+/// The node's interfaces, reaching its BMC over HTTP.
+fn driver(node: &Node) -> Driver {
+    let bmcs: Arc<dyn Connector> = Arc::new(HttpConnector);
+    Driver::for_node(node, &bmcs).expect("redfish interfaces")
+}
 
 fn redfish_node(driver_info: Value) -> Node {
     let mut node = Node {
@@ -38,29 +48,24 @@ fn node_for(bmc: &Emulator) -> Node {
 #[tokio::test]
 async fn power_on_reboot_and_off_are_read_back_from_the_bmc() {
     let bmc = Emulator::start().await;
-    let mut node = node_for(&bmc);
-    power::validate(&node).expect("valid driver_info");
+    let node = node_for(&bmc);
+    let power = driver(&node).power;
+    power.validate(&node).expect("valid driver_info");
     assert_eq!(
-        power::get_power_state(&node).await.unwrap().as_deref(),
-        Some(POWER_OFF)
+        power.get_power_state(&node).await.unwrap(),
+        Some(PowerState::Off)
     );
 
-    power::set_power_state(&mut node, POWER_ON, None)
-        .await
-        .unwrap();
-    assert_eq!(node.power_state.as_deref(), Some(POWER_ON));
+    let state = power.set_power_state(&node, PowerTarget::PowerOn, None);
+    assert_eq!(state.await.unwrap(), PowerState::On);
     assert_eq!(bmc.system(None).await["PowerState"], "On");
 
-    power::set_power_state(&mut node, REBOOT, None)
-        .await
-        .unwrap();
-    assert_eq!(node.power_state.as_deref(), Some(POWER_ON));
+    let state = power.set_power_state(&node, PowerTarget::Reboot, None);
+    assert_eq!(state.await.unwrap(), PowerState::On);
     assert_eq!(bmc.system(None).await["PowerState"], "On");
 
-    power::set_power_state(&mut node, POWER_OFF, None)
-        .await
-        .unwrap();
-    assert_eq!(node.power_state.as_deref(), Some(POWER_OFF));
+    let state = power.set_power_state(&node, PowerTarget::PowerOff, None);
+    assert_eq!(state.await.unwrap(), PowerState::Off);
     assert_eq!(bmc.system(None).await["PowerState"], "Off");
 }
 
@@ -68,7 +73,9 @@ async fn power_on_reboot_and_off_are_read_back_from_the_bmc() {
 async fn boot_device_overrides_show_in_the_system_resource() {
     let bmc = Emulator::start().await;
     let node = node_for(&bmc);
-    management::set_boot_device(&node, BootDevice::Pxe, true)
+    let management = driver(&node).management;
+    management
+        .set_boot_device(&node, BootDevice::Pxe, true)
         .await
         .unwrap();
     let boot = &bmc.system(None).await["Boot"];
@@ -77,7 +84,8 @@ async fn boot_device_overrides_show_in_the_system_resource() {
 
     // The emulator records the target but always reports Continuous (it ignores
     // BootSourceOverrideEnabled), so only the target of a one-time override shows.
-    management::set_boot_device(&node, BootDevice::Disk, false)
+    management
+        .set_boot_device(&node, BootDevice::Disk, false)
         .await
         .unwrap();
     assert_eq!(
@@ -91,8 +99,8 @@ async fn the_only_system_is_used_when_no_system_id_is_given() {
     let bmc = Emulator::start().await;
     let node = redfish_node(json!({ "redfish_address": bmc.url }));
     assert_eq!(
-        power::get_power_state(&node).await.unwrap().as_deref(),
-        Some(POWER_OFF)
+        driver(&node).power.get_power_state(&node).await.unwrap(),
+        Some(PowerState::Off)
     );
 }
 
@@ -105,7 +113,7 @@ async fn wrong_credentials_are_named_as_such_and_the_password_is_never_shown() {
         "redfish_username": "admin",
         "redfish_password": "wrong-secret",
     }));
-    let error = power::set_power_state(&mut node, POWER_ON, None)
+    let error = power_action(&driver(&node), &mut node, &[], PowerTarget::PowerOn, None)
         .await
         .unwrap_err();
     assert!(error.contains("wrong BMC credentials"), "{error}");
@@ -115,11 +123,12 @@ async fn wrong_credentials_are_named_as_such_and_the_password_is_never_shown() {
         node.power_state, None,
         "a failed action leaves the state alone"
     );
+    assert_eq!(node.last_error.as_deref(), Some(error.as_str()));
 
     node.driver_info
         .insert("redfish_password".into(), "right-secret".into());
-    let state = power::get_power_state(&node).await.unwrap();
-    assert_eq!(state.as_deref(), Some(POWER_OFF));
+    let state = driver(&node).power.get_power_state(&node).await.unwrap();
+    assert_eq!(state, Some(PowerState::Off));
     let system = bmc.system(Some(("admin", "right-secret"))).await;
     assert_eq!(system["PowerState"], "Off");
 }
@@ -133,12 +142,14 @@ async fn an_unreachable_bmc_is_reported_as_unreachable() {
         .unwrap()
         .port();
     let address = format!("http://127.0.0.1:{port}");
-    let mut node = redfish_node(json!({
+    let node = redfish_node(json!({
         "redfish_address": address,
         "redfish_password": "hidden-secret",
         "redfish_username": "admin",
     }));
-    let error = power::set_power_state(&mut node, POWER_ON, None)
+    let error = driver(&node)
+        .power
+        .set_power_state(&node, PowerTarget::PowerOn, None)
         .await
         .unwrap_err();
     assert!(error.contains("BMC unreachable"), "{error}");
@@ -154,7 +165,11 @@ async fn a_wrong_system_id_names_the_missing_system() {
         "redfish_address": bmc.url,
         "redfish_system_id": "/redfish/v1/Systems/no-such-system",
     }));
-    let error = power::get_power_state(&node).await.unwrap_err();
+    let error = driver(&node)
+        .power
+        .get_power_state(&node)
+        .await
+        .unwrap_err();
     assert!(error.contains("no-such-system"), "{error}");
     assert!(error.contains("redfish_system_id"), "{error}");
 }
@@ -163,14 +178,15 @@ async fn a_wrong_system_id_names_the_missing_system() {
 async fn a_self_signed_bmc_is_trusted_only_when_redfish_verify_ca_is_false() {
     let bmc = Emulator::start_https().await;
     let mut node = node_for(&bmc);
+    let power = driver(&node).power;
     assert_eq!(
-        power::get_power_state(&node).await.unwrap().as_deref(),
-        Some(POWER_OFF)
+        power.get_power_state(&node).await.unwrap(),
+        Some(PowerState::Off)
     );
 
     node.driver_info
         .insert("redfish_verify_ca".into(), true.into());
-    let error = power::get_power_state(&node).await.unwrap_err();
+    let error = power.get_power_state(&node).await.unwrap_err();
     assert!(error.contains("certificate"), "{error}");
     assert!(error.contains("redfish_verify_ca"), "{error}");
 }

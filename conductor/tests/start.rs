@@ -6,6 +6,7 @@ use std::sync::Arc;
 use common::config::Settings;
 use common::db::{Db, nodes, reservation};
 use common::model::node::Node;
+use common::model::states::ProvisionState;
 use common::model::{new_uuid, now};
 use conductor::Conductor;
 
@@ -22,12 +23,12 @@ fn conductor(url: &str) -> Conductor {
     Conductor::new(db, Arc::new(settings))
 }
 
-async fn node_in(c: &Conductor, state: &str, holder: Option<&str>) -> Node {
+async fn node_in(c: &Conductor, state: ProvisionState, holder: Option<&str>) -> Node {
     let node = Node {
         uuid: new_uuid(),
         driver: "fake-hardware".into(),
-        provision_state: state.into(),
-        target_provision_state: Some("active".into()),
+        provision_state: state,
+        target_provision_state: Some(ProvisionState::Active),
         created_at: now(),
         ..Node::default()
     };
@@ -53,28 +54,31 @@ async fn reload(c: &Conductor, id: i64) -> Node {
 async fn start_fails_abandoned_nodes_and_clears_its_own_locks() {
     let dir = std::env::temp_dir().join(format!("sanlink-start-{}", new_uuid()));
     let c = conductor(&format!("sqlite://{}/db.sqlite", dir.display()));
-    let abandoned = node_in(&c, "deploying", None).await;
-    let own = node_in(&c, "deploying", Some("c1")).await;
-    let busy = node_in(&c, "deploying", Some("c2")).await;
-    let settled = node_in(&c, "active", None).await;
+    let abandoned = node_in(&c, ProvisionState::Deploying, None).await;
+    let own = node_in(&c, ProvisionState::Deploying, Some("c1")).await;
+    let busy = node_in(&c, ProvisionState::Deploying, Some("c2")).await;
+    let settled = node_in(&c, ProvisionState::Active, None).await;
     c.start().await.unwrap();
 
     let n = reload(&c, abandoned.id).await;
-    assert_eq!(n.provision_state, "deploy failed");
+    assert_eq!(n.provision_state, ProvisionState::DeployFailed);
     assert_eq!(n.target_provision_state, None);
     assert!(n.last_error.unwrap().contains("conductor restart"));
     assert_eq!(n.reservation, None);
     // Its own lock from an earlier run is released, and the node is then failed too.
     let n = reload(&c, own.id).await;
     assert_eq!(
-        (n.provision_state.as_str(), n.reservation),
-        ("deploy failed", None)
+        (n.provision_state, n.reservation),
+        (ProvisionState::DeployFailed, None)
     );
     // Another live conductor's node is left alone.
     let n = reload(&c, busy.id).await;
     assert_eq!(
-        (n.provision_state.as_str(), n.reservation.as_deref()),
-        ("deploying", Some("c2"))
+        (n.provision_state, n.reservation.as_deref()),
+        (ProvisionState::Deploying, Some("c2"))
     );
-    assert_eq!(reload(&c, settled.id).await.provision_state, "active");
+    assert_eq!(
+        reload(&c, settled.id).await.provision_state,
+        ProvisionState::Active
+    );
 }

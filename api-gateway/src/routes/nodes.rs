@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use common::db::nodes;
 use common::model::node::{INTERFACES, Node, is_valid_name};
-use common::model::states;
+use common::model::states::ProvisionState;
 use common::model::{canonical_uuid, new_uuid, now};
 use common::schema::{self, Kind, field};
 
@@ -64,34 +64,6 @@ const NODES_DETAIL: Collection = Collection {
     path: "nodes/detail",
     ..NODES
 };
-
-/// Provision states a list may filter on.
-const KNOWN_STATES: [&str; 24] = [
-    states::ENROLL,
-    states::VERIFYING,
-    states::MANAGEABLE,
-    states::CLEANING,
-    states::CLEAN_WAIT,
-    states::CLEAN_FAILED,
-    states::AVAILABLE,
-    states::DEPLOYING,
-    states::WAIT_CALLBACK,
-    states::DEPLOY_FAILED,
-    states::ACTIVE,
-    states::DELETING,
-    states::ERROR,
-    states::ADOPT_FAILED,
-    states::INSPECTING,
-    "inspect wait",
-    "inspect failed",
-    "adopting",
-    "rescuing",
-    "rescue wait",
-    "rescue failed",
-    "rescue",
-    "unrescuing",
-    "unrescue failed",
-];
 
 /// The create body: every field a client may set on a new node.
 fn create_fields() -> Vec<schema::Field> {
@@ -220,15 +192,18 @@ fn parse_filter(q: &Query, version: Version) -> ApiResult<nodes::NodeFilter> {
             })
         })
         .transpose()?;
-    let provision_state = q.get("provision_state").map(str::to_string);
-    if let Some(s) = &provision_state
-        && !KNOWN_STATES.contains(&s.as_str())
-    {
-        return Err(ApiError::bad_request(format!(
-            "Invalid provision state: {s}. Valid states are: {}.",
-            KNOWN_STATES.join(", ")
-        )));
-    }
+    let provision_state = q
+        .get("provision_state")
+        .map(|s| {
+            s.parse::<ProvisionState>().map_err(|_| {
+                let valid: Vec<&str> = ProvisionState::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::bad_request(format!(
+                    "Invalid provision state: {s}. Valid states are: {}.",
+                    valid.join(", ")
+                ))
+            })
+        })
+        .transpose()?;
     Ok(nodes::NodeFilter {
         instance_uuid,
         associated: q
@@ -345,9 +320,9 @@ fn object_of(body: &Map<String, Value>, key: &str) -> Map<String, Value> {
 /// The node a create body describes; the conductor fills the interface defaults.
 fn new_node(body: &Map<String, Value>, version: Version) -> Node {
     let initial = if version.0 >= 11 {
-        states::ENROLL
+        ProvisionState::Enroll
     } else {
-        states::AVAILABLE
+        ProvisionState::Available
     };
     let mut node = Node {
         uuid: str_of(body, "uuid")
@@ -360,7 +335,7 @@ fn new_node(body: &Map<String, Value>, version: Version) -> Node {
         properties: object_of(body, "properties"),
         instance_info: object_of(body, "instance_info"),
         instance_uuid: str_of(body, "instance_uuid").and_then(|u| canonical_uuid(&u)),
-        provision_state: initial.to_string(),
+        provision_state: initial,
         resource_class: str_of(body, "resource_class"),
         conductor_group: str_of(body, "conductor_group").unwrap_or_default(),
         created_at: now(),

@@ -24,7 +24,7 @@ use common::config::Settings;
 use common::db::schema::nodes;
 use common::db::{Backend, Db};
 use common::model::node::Node;
-use common::model::states::{MANAGEABLE, POWER_OFF};
+use common::model::states::{PowerState, ProvisionState};
 use common::rpc::amqp::{self, AmqpTransport, Topology};
 use common::rpc::client::ConductorClient;
 use common::rpc::memory::MemoryTransport;
@@ -412,8 +412,8 @@ impl TestApp {
         let mut node = Node {
             uuid: common::model::new_uuid(),
             driver: "fake-hardware".into(),
-            power_state: Some(POWER_OFF.into()),
-            provision_state: MANAGEABLE.into(),
+            power_state: Some(PowerState::Off),
+            provision_state: ProvisionState::Manageable,
             created_at: common::model::now(),
             ..Node::default()
         };
@@ -458,8 +458,13 @@ impl TestApp {
     }
 
     /// Sets a node's power and provision state.
-    pub async fn set_states(&self, node_id: i64, power: Option<&str>, provision: &str) {
-        let (power, provision) = (power.map(str::to_string), provision.to_string());
+    pub async fn set_states(
+        &self,
+        node_id: i64,
+        power: Option<PowerState>,
+        provision: ProvisionState,
+    ) {
+        let (power, provision) = (power.map(|p| p.to_string()), provision.to_string());
         self.db_run(move |conn| {
             diesel::update(nodes::table.find(node_id))
                 .set((

@@ -1,5 +1,7 @@
 //! The `nodes` table.
 
+use std::str::FromStr;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -7,6 +9,7 @@ use super::schema::nodes;
 use super::{AnyConnection, Page};
 use crate::error::{Error, Found, is_unique_violation};
 use crate::model::node::{Interfaces, Node};
+use crate::model::states::{ProvisionState, UnknownName};
 use crate::model::{object_from_column, object_to_column};
 
 /// A `nodes` row as stored: JSON documents as text.
@@ -64,9 +67,39 @@ pub struct NodeRow {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-impl From<NodeRow> for Node {
-    fn from(r: NodeRow) -> Node {
-        Node {
+/// A state column's text as its enum. Any other text is a fault: never read as a default.
+fn state_column<T: FromStr<Err = UnknownName>>(
+    uuid: &str,
+    column: &str,
+    text: &str,
+) -> Result<T, Error> {
+    text.parse()
+        .map_err(|e| Error::Internal(format!("node {uuid}: column {column} holds an {e}")))
+}
+
+fn optional_state_column<T: FromStr<Err = UnknownName>>(
+    uuid: &str,
+    column: &str,
+    text: Option<&str>,
+) -> Result<Option<T>, Error> {
+    text.map(|t| state_column(uuid, column, t)).transpose()
+}
+
+impl TryFrom<NodeRow> for Node {
+    type Error = Error;
+
+    fn try_from(r: NodeRow) -> Result<Node, Error> {
+        let uuid = r.uuid.as_str();
+        let power_state = optional_state_column(uuid, "power_state", r.power_state.as_deref())?;
+        let target_power_state =
+            optional_state_column(uuid, "target_power_state", r.target_power_state.as_deref())?;
+        let provision_state = state_column(uuid, "provision_state", &r.provision_state)?;
+        let target_provision_state = optional_state_column(
+            uuid,
+            "target_provision_state",
+            r.target_provision_state.as_deref(),
+        )?;
+        Ok(Node {
             id: r.id,
             uuid: r.uuid,
             name: r.name,
@@ -77,10 +110,10 @@ impl From<NodeRow> for Node {
             properties: object_from_column(r.properties.as_deref()),
             instance_info: object_from_column(r.instance_info.as_deref()),
             instance_uuid: r.instance_uuid,
-            power_state: r.power_state,
-            target_power_state: r.target_power_state,
-            provision_state: r.provision_state,
-            target_provision_state: r.target_provision_state,
+            power_state,
+            target_power_state,
+            provision_state,
+            target_provision_state,
             provision_updated_at: r.provision_updated_at,
             last_error: r.last_error,
             maintenance: r.maintenance,
@@ -117,7 +150,7 @@ impl From<NodeRow> for Node {
             },
             created_at: r.created_at,
             updated_at: r.updated_at,
-        }
+        })
     }
 }
 
@@ -135,10 +168,10 @@ impl From<&Node> for NodeRow {
             properties: object_to_column(&n.properties),
             instance_info: object_to_column(&n.instance_info),
             instance_uuid: n.instance_uuid.clone(),
-            power_state: n.power_state.clone(),
-            target_power_state: n.target_power_state.clone(),
-            provision_state: n.provision_state.clone(),
-            target_provision_state: n.target_provision_state.clone(),
+            power_state: n.power_state.map(|s| s.to_string()),
+            target_power_state: n.target_power_state.map(|s| s.to_string()),
+            provision_state: n.provision_state.to_string(),
+            target_provision_state: n.target_provision_state.map(|s| s.to_string()),
             provision_updated_at: n.provision_updated_at,
             last_error: n.last_error.clone(),
             maintenance: n.maintenance,
@@ -185,7 +218,8 @@ pub fn get_by_id(conn: &mut AnyConnection, id: i64) -> Result<Node, Error> {
         .select(NodeRow::as_select())
         .first(conn)
         .optional()?
-        .map(Node::from)
+        .map(Node::try_from)
+        .transpose()?
         .ok_or_else(|| not_found(&id.to_string()))
 }
 
@@ -195,7 +229,8 @@ pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<Node, Error> 
         .select(NodeRow::as_select())
         .first(conn)
         .optional()?
-        .map(Node::from)
+        .map(Node::try_from)
+        .transpose()?
         .ok_or_else(|| not_found(uuid))
 }
 
@@ -212,7 +247,8 @@ pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error
             .select(NodeRow::as_select())
             .first(conn)
             .optional()?
-            .map(Node::from)
+            .map(Node::try_from)
+            .transpose()?
             .ok_or_else(|| not_found(ident)),
     }
 }
@@ -253,7 +289,7 @@ pub struct NodeFilter {
     pub instance_uuid: Option<String>,
     pub associated: Option<bool>,
     pub maintenance: Option<bool>,
-    pub provision_state: Option<String>,
+    pub provision_state: Option<ProvisionState>,
     pub driver: Option<String>,
     pub resource_class: Option<String>,
     pub conductor_group: Option<String>,
@@ -277,7 +313,7 @@ pub fn list(
         query = query.filter(nodes::maintenance.eq(v));
     }
     if let Some(v) = &filter.provision_state {
-        query = query.filter(nodes::provision_state.eq(v.clone()));
+        query = query.filter(nodes::provision_state.eq(v.as_str()));
     }
     if let Some(v) = &filter.driver {
         query = query.filter(nodes::driver.eq(v.clone()));
@@ -293,11 +329,11 @@ pub fn list(
          instance_uuid: Option<String>, power_state: Option<String>, provision_state: String,
          maintenance: bool, resource_class: Option<String>, conductor_group: String,
          created_at: NaiveDateTime, updated_at: Option<NaiveDateTime>]);
-    Ok(query
+    query
         .load::<NodeRow>(conn)?
         .into_iter()
-        .map(Node::from)
-        .collect())
+        .map(Node::try_from)
+        .collect()
 }
 
 /// Inserts a node; name, UUID and instance UUID must be unique.
@@ -356,13 +392,14 @@ pub fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), Error> {
 
 /// Nodes left mid-transition in one of `states` with nobody holding their lock: whoever
 /// was working on them died.
-pub fn abandoned(conn: &mut AnyConnection, states: &[&str]) -> Result<Vec<Node>, Error> {
-    Ok(nodes::table
+pub fn abandoned(conn: &mut AnyConnection, states: &[ProvisionState]) -> Result<Vec<Node>, Error> {
+    let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    nodes::table
         .filter(nodes::provision_state.eq_any(states))
         .filter(nodes::reservation.is_null())
         .select(NodeRow::as_select())
         .load::<NodeRow>(conn)?
         .into_iter()
-        .map(Node::from)
-        .collect())
+        .map(Node::try_from)
+        .collect()
 }

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::JsonObject;
+use super::states::{PowerState, ProvisionState};
 
 /// The hardware interfaces a node has, in Ironic's order.
 pub const INTERFACES: [&str; 12] = [
@@ -99,10 +100,10 @@ pub struct Node {
     pub properties: JsonObject,
     pub instance_info: JsonObject,
     pub instance_uuid: Option<String>,
-    pub power_state: Option<String>,
-    pub target_power_state: Option<String>,
-    pub provision_state: String,
-    pub target_provision_state: Option<String>,
+    pub power_state: Option<PowerState>,
+    pub target_power_state: Option<PowerState>,
+    pub provision_state: ProvisionState,
+    pub target_provision_state: Option<ProvisionState>,
     pub provision_updated_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub maintenance: bool,

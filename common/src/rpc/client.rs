@@ -11,6 +11,7 @@ use super::{Call, InterfaceValidation, Reply, Request, Transport};
 use crate::error::Error;
 use crate::model::node::Node;
 use crate::model::port::Port;
+use crate::model::states::{PowerTarget, ProvisionVerb};
 use crate::model::volume::{VolumeConnector, VolumeTarget};
 
 #[derive(Clone)]
@@ -142,7 +143,7 @@ impl ConductorClient {
         &self,
         rid: &str,
         uuid: String,
-        target: String,
+        target: PowerTarget,
         timeout: Option<u64>,
     ) -> Result<(), Error> {
         self.call(
@@ -161,7 +162,7 @@ impl ConductorClient {
         &self,
         rid: &str,
         uuid: String,
-        action: String,
+        action: ProvisionVerb,
         configdrive: Option<Value>,
     ) -> Result<(), Error> {
         self.call(

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::model::node::Node;
 use crate::model::port::Port;
+use crate::model::states::{PowerTarget, ProvisionVerb};
 use crate::model::volume::{VolumeConnector, VolumeTarget};
 
 /// Version of the message schema. A conductor refuses (dead-letters) other versions.
@@ -104,17 +105,17 @@ pub enum Call {
     DestroyNode {
         uuid: String,
     },
-    /// Invalid (target, state), NotFound, NodeLocked.
+    /// Invalid (state), NotFound, NodeLocked.
     ChangeNodePowerState {
         uuid: String,
-        target: String,
+        target: PowerTarget,
         timeout: Option<u64>,
     },
     /// A provision verb (`manage`, `provide`, `active`, `deleted`, ...).
-    /// Invalid (verb not allowed from the state), NotFound, NodeLocked.
+    /// Invalid (verb not supported, or not allowed from the state), NotFound, NodeLocked.
     DoProvisioningAction {
         uuid: String,
-        action: String,
+        action: ProvisionVerb,
         configdrive: Option<Value>,
     },
     /// Sets or clears maintenance mode. NotFound, NodeLocked.

@@ -20,12 +20,10 @@ use axum::routing::get;
 use common::db::{Db, Page, nodes, ports, volume_connectors, volume_targets};
 use common::model::node::Node;
 use common::model::port::normalize_mac;
-use common::model::states::{ACTIVE, DEPLOYING, WAIT_CALLBACK};
+use common::model::states::ProvisionState;
 
 use super::ipxe::{Templates, bfv_options};
-
-/// States in which a node may be booting its instance from the volume.
-const SERVING_STATES: [&str; 3] = [DEPLOYING, ACTIVE, WAIT_CALLBACK];
+use crate::drivers::boot;
 
 struct BootState {
     db: Db,
@@ -155,10 +153,18 @@ async fn node_script(state: &BootState, found: Result<Option<Node>, common::Erro
     }
 }
 
+/// States in which a node may be booting its instance from the volume.
+const SERVING_STATES: [ProvisionState; 3] = [
+    ProvisionState::Deploying,
+    ProvisionState::Active,
+    ProvisionState::WaitCallback,
+];
+
 fn serves(node: &Node) -> bool {
-    SERVING_STATES.contains(&node.provision_state.as_str())
+    let boot = node.interfaces.boot.as_deref().and_then(boot::select);
+    SERVING_STATES.contains(&node.provision_state)
         && node.driver_internal_info.contains_key("boot_from_volume")
-        && super::boots_with_ipxe(node)
+        && boot.is_some_and(|b| b.boots_with_ipxe())
 }
 
 fn script(rendered: Result<String, String>) -> Response {

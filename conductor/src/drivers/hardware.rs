@@ -83,20 +83,6 @@ pub fn supported(driver: &str, kind: &str) -> Option<&'static [&'static str]> {
     }
 }
 
-/// Capabilities of a boot interface implementation (Ironic's `capabilities` class
-/// attributes): `ipxe_boot` lets the storage interfaces boot a volume over iPXE,
-/// `<type>_volume_boot` lets the boot interface boot a volume of that type.
-pub fn boot_capabilities(boot: &str) -> &'static [&'static str] {
-    match boot {
-        "ipxe" | "http-ipxe" => &["ipxe_boot", "iscsi_volume_boot"],
-        // The fake boot interface claims iPXE so that storage checks pass, but it
-        // renders no boot-from-volume script.
-        "fake" => &["ipxe_boot"],
-        "redfish-virtual-media" => &["iscsi_volume_boot", "ramdisk_boot"],
-        _ => &[],
-    }
-}
-
 /// The firmware interface has no column: it follows from the hardware type.
 pub fn firmware_interface(driver: &str) -> &'static str {
     if driver == "fake-hardware" {

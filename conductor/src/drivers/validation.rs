@@ -8,8 +8,8 @@ use common::model::port::Port;
 use common::model::volume::{VolumeConnector, VolumeTarget};
 use common::rpc::InterfaceValidation;
 
+use super::Driver;
 use super::hardware::firmware_interface;
-use super::storage::{self, StorageView, should_write_image};
 
 /// The interfaces a validation reports on: every one but vendor, as Ironic does.
 pub const VALIDATED: [&str; 12] = [
@@ -30,6 +30,7 @@ pub const VALIDATED: [&str; 12] = [
 /// Everything the interfaces look at.
 pub struct NodeView<'a> {
     pub node: &'a Node,
+    pub driver: &'a Driver,
     pub ports: &'a [Port],
     pub connectors: &'a [VolumeConnector],
     pub targets: &'a [VolumeTarget],
@@ -55,7 +56,7 @@ pub fn validate_all(view: &NodeView) -> BTreeMap<String, InterfaceValidation> {
 }
 
 /// Validates one interface of the node.
-pub fn validate_one(view: &NodeView, kind: &str) -> Check {
+fn validate_one(view: &NodeView, kind: &str) -> Check {
     let node = view.node;
     let name = match kind {
         "firmware" => firmware_interface(&node.driver),
@@ -64,18 +65,13 @@ pub fn validate_one(view: &NodeView, kind: &str) -> Check {
     if name.starts_with("no-") {
         return Err(unsupported(node, kind));
     }
+    let driver = view.driver;
     match kind {
-        "power" => super::power::validate(node),
-        "boot" => validate_boot(view),
-        "deploy" => validate_deploy(view),
-        "storage" => storage::validate(
-            &StorageView {
-                node,
-                connectors: view.connectors,
-                targets: view.targets,
-            },
-            view.cinder_configured,
-        ),
+        "power" => driver.power.validate(node),
+        "management" => driver.management.validate(node),
+        "boot" => driver.boot.validate(view),
+        "deploy" => driver.deploy.validate(view),
+        "storage" => driver.storage.validate(view),
         _ => validate_by_name(node, name),
     }
 }
@@ -88,7 +84,8 @@ fn unsupported(node: &Node, kind: &str) -> String {
     )
 }
 
-fn require(node: &Node, what: &str, keys: &[&str]) -> Check {
+/// Ironic's MissingParameterValue for driver_info keys an interface needs.
+pub fn require(node: &Node, what: &str, keys: &[&str]) -> Check {
     let missing: Vec<&str> = keys
         .iter()
         .copied()
@@ -105,10 +102,10 @@ fn require(node: &Node, what: &str, keys: &[&str]) -> Check {
     }
 }
 
-/// Interfaces whose checks depend only on the implementation's BMC protocol.
+/// The interfaces sanlink does not drive (bios, console, inspect, raid, ...): their
+/// checks depend only on the implementation's BMC protocol.
 fn validate_by_name(node: &Node, name: &str) -> Check {
     match name {
-        "ipmitool" => require(node, "IPMI", &["ipmi_address"]),
         "ipmitool-socat" | "ipmitool-shellinabox" => {
             require(node, "IPMI", &["ipmi_address", "ipmi_terminal_port"])
         }
@@ -120,137 +117,20 @@ fn validate_by_name(node: &Node, name: &str) -> Check {
     }
 }
 
-fn validate_boot(view: &NodeView) -> Check {
-    let node = view.node;
-    let boot = node.interfaces.boot.as_deref().unwrap_or_default();
-    match boot {
-        "fake" => Ok(()),
-        "redfish-virtual-media" | "redfish-https" => {
-            require(node, "Redfish", &["redfish_address"])?;
-            require_boot_volume_support(view)?;
-            require_deploy_images(view)
-        }
-        _ => {
-            require_boot_volume_support(view)?;
-            if view.ports.is_empty() {
-                return Err(format!(
-                    "Node {} does not have any port associated with it.",
-                    node.uuid
-                ));
-            }
-            require_deploy_images(view)
-        }
-    }
-}
-
-/// A node that boots from its volume needs a boot interface that can really boot that
-/// kind of volume. Only iPXE's `sanboot` can here (iSCSI); Fibre Channel needs a vendor
-/// driver programming the HBA, and Redfish offers no standard way to set up SAN boot.
-fn require_boot_volume_support(view: &NodeView) -> Check {
-    let node = view.node;
-    if should_write_image(node, view.targets) {
-        return Ok(());
-    }
-    let Some(volume) = storage::boot_volume(view.targets) else {
-        return Ok(());
-    };
-    let boot = node.interfaces.boot.as_deref().unwrap_or_default();
-    let kind = volume.volume_type.to_lowercase();
-    match (kind.as_str(), boot) {
-        ("iscsi", "ipxe" | "http-ipxe") => Ok(()),
-        ("iscsi", _) => Err(format!(
-            "Node {} boots from an iSCSI volume, which boot interface '{boot}' cannot do; set boot_interface to 'ipxe'.",
-            node.uuid
-        )),
-        ("fibre_channel", _) => Err(format!(
-            "Node {} boots from a Fibre Channel volume, but no driver available here can program Fibre Channel boot on the node's HBA; boot it from an iSCSI volume instead.",
-            node.uuid
-        )),
-        (other, _) => Err(format!(
-            "Node {} boots from a volume of type '{other}', which sanlink cannot boot; supported: 'iscsi'.",
-            node.uuid
-        )),
-    }
-}
-
-/// The agent ramdisk is only booted when an image is written.
-fn require_deploy_images(view: &NodeView) -> Check {
-    if should_write_image(view.node, view.targets) {
-        require(view.node, "deploy", &["deploy_kernel", "deploy_ramdisk"])
-    } else {
-        Ok(())
-    }
-}
-
-fn validate_deploy(view: &NodeView) -> Check {
-    let node = view.node;
-    let deploy = node.interfaces.deploy.as_deref().unwrap_or_default();
-    if deploy == "fake" {
-        return Ok(());
-    }
-    validate_capabilities(node)?;
-    validate_boot(view)?;
-    if deploy != "ramdisk"
-        && should_write_image(node, view.targets)
-        && !node.instance_info.contains_key("image_source")
-    {
-        return Err(format!(
-            "Some parameters were missing in node's instance_info. Missing are: ['image_source'] (node {}).",
-            node.uuid
-        ));
-    }
-    Ok(())
-}
-
-/// `properties.capabilities` must be a `"k:v,k:v"` string.
-fn validate_capabilities(node: &Node) -> Check {
-    let Some(caps) = node.properties.get("capabilities") else {
-        return Ok(());
-    };
-    let invalid = || {
-        Err(format!(
-            "Value of the capabilities property of node {} is invalid: {caps}. It must be a string of key:value pairs separated by commas.",
-            node.uuid
-        ))
-    };
-    let Some(text) = caps.as_str() else {
-        return invalid();
-    };
-    let malformed = text
-        .split(',')
-        .filter(|e| !e.is_empty())
-        .any(|e| e.split(':').count() != 2);
-    if malformed { invalid() } else { Ok(()) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drivers::testing;
     use serde_json::json;
 
-    fn fake_node() -> Node {
-        let mut node = Node {
-            uuid: "n1".into(),
-            driver: "fake-hardware".into(),
-            ..Node::default()
-        };
-        super::super::hardware::fill_and_check(&mut node).unwrap();
-        node
-    }
-
     fn validate(node: &Node) -> BTreeMap<String, InterfaceValidation> {
-        validate_all(&NodeView {
-            node,
-            ports: &[],
-            connectors: &[],
-            targets: &[],
-            cinder_configured: false,
-        })
+        let driver = testing::driver(node);
+        validate_all(&testing::view(node, &driver, &[], &[]))
     }
 
     #[test]
     fn fake_hardware_validates_everything() {
-        let results = validate(&fake_node());
+        let results = validate(&testing::fake_node());
         assert_eq!(results.len(), VALIDATED.len());
         for (kind, v) in &results {
             assert!(v.result, "{kind}: {:?}", v.reason);
@@ -260,7 +140,7 @@ mod tests {
 
     #[test]
     fn failures_carry_a_reason() {
-        let mut node = fake_node();
+        let mut node = testing::fake_node();
         node.interfaces.bios = Some("no-bios".into());
         node.interfaces.boot = Some("ipxe".into());
         node.interfaces.deploy = Some("direct".into());
@@ -272,5 +152,25 @@ mod tests {
         let deploy = results["deploy"].reason.as_deref().unwrap();
         assert!(deploy.contains("capabilities"), "{deploy}");
         assert!(results["power"].result);
+    }
+
+    #[test]
+    fn http_ipxe_boots_an_iscsi_volume_as_ipxe_does() {
+        let mut node = testing::fake_node();
+        node.interfaces.storage = Some("external".into());
+        let targets = [testing::target("iscsi", 0)];
+        for (boot, bootable) in [
+            ("ipxe", true),
+            ("http-ipxe", true),
+            ("pxe", false),
+            ("http", false),
+        ] {
+            node.interfaces.boot = Some(boot.into());
+            let driver = testing::driver(&node);
+            let results = validate_all(&testing::view(&node, &driver, &[], &targets));
+            let reason = results["boot"].reason.clone().unwrap_or_default();
+            assert_eq!(!reason.contains("cannot do"), bootable, "{boot}: {reason}");
+            assert_eq!(results["storage"].result, bootable, "{boot}");
+        }
     }
 }

@@ -11,23 +11,33 @@ use common::Error;
 use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
 use common::model::node::Node;
 use common::model::port::VIF_KEY;
-use common::model::states::{ADOPT_FAILED, AVAILABLE, ENROLL, INSPECTING, MANAGEABLE};
+use common::model::states::ProvisionState;
 use common::patch;
 use common::rpc::{Reply, Response};
 
 use crate::Conductor;
-use crate::drivers::hardware;
 use crate::drivers::validation::{NodeView, validate_all};
+use crate::drivers::{Driver, hardware};
 
 pub use power::change_node_power_state;
 pub use provision::do_provisioning_action;
 
 /// States in which the driver and interfaces may change (besides maintenance).
-const INTERFACE_UPDATE_STATES: [&str; 5] =
-    [ENROLL, INSPECTING, "inspect wait", MANAGEABLE, AVAILABLE];
+const INTERFACE_UPDATE_STATES: [ProvisionState; 5] = [
+    ProvisionState::Enroll,
+    ProvisionState::Inspecting,
+    ProvisionState::InspectWait,
+    ProvisionState::Manageable,
+    ProvisionState::Available,
+];
 
 /// States from which a node may be deleted (besides maintenance).
-const DELETE_ALLOWED_STATES: [&str; 4] = [MANAGEABLE, ENROLL, ADOPT_FAILED, AVAILABLE];
+const DELETE_ALLOWED_STATES: [ProvisionState; 4] = [
+    ProvisionState::Manageable,
+    ProvisionState::Enroll,
+    ProvisionState::AdoptFailed,
+    ProvisionState::Available,
+];
 
 /// The internal id of the node with this UUID (or name).
 pub(crate) async fn node_id(c: &Conductor, ident: &str) -> Result<i64, Error> {
@@ -66,13 +76,14 @@ fn check_interface_change(current: &Node, updated: &Node) -> Result<(), Error> {
     if current.driver != updated.driver {
         changed.insert(0, "driver".into());
     }
-    let allowed =
-        current.maintenance || INTERFACE_UPDATE_STATES.contains(&current.provision_state.as_str());
+    let allowed = current.maintenance || INTERFACE_UPDATE_STATES.contains(&current.provision_state);
     match changed.first() {
         Some(field) if !allowed => Err(Error::conflict(format!(
             "Node {} can not have {field} updated unless it is in one of allowed ({}) states or in maintenance mode.",
             current.uuid,
-            INTERFACE_UPDATE_STATES.join(", ")
+            INTERFACE_UPDATE_STATES
+                .map(ProvisionState::as_str)
+                .join(", ")
         ))),
         _ => Ok(()),
     }
@@ -121,7 +132,7 @@ fn check_deletable(node: &Node) -> Result<(), Error> {
     if let Some(instance) = &node.instance_uuid {
         return Err(associated(node, instance));
     }
-    if !DELETE_ALLOWED_STATES.contains(&node.provision_state.as_str()) {
+    if !DELETE_ALLOWED_STATES.contains(&node.provision_state) {
         return Err(Error::conflict(format!(
             "Can not delete node \"{}\" while it is in provision state \"{}\". Valid provision states to perform deletion are: \"({})\", or set the node into maintenance mode",
             node.uuid,
@@ -168,13 +179,16 @@ pub async fn set_maintenance(
 
 /// Validation reads the node without locking it, so it works on locked nodes too.
 pub async fn validate_driver_interfaces(c: &Conductor, uuid: String) -> Response {
+    let bmcs = c.bmcs.clone();
     c.db.run(move |conn| {
         let node = nodes::get_by_ident(conn, &uuid)?;
+        let driver = Driver::for_node(&node, &bmcs)?;
         let ports = ports::list_for_node(conn, node.id)?;
         let connectors = volume_connectors::list_for_node(conn, node.id)?;
         let targets = volume_targets::list_for_node(conn, node.id)?;
         let view = NodeView {
             node: &node,
+            driver: &driver,
             ports: &ports,
             connectors: &connectors,
             targets: &targets,

@@ -8,7 +8,7 @@ use common::Error;
 use common::db::{AnyConnection, nodes, volume_connectors, volume_targets};
 use common::error::Found;
 use common::model::node::Node;
-use common::model::states::{POWER_OFF, VOLUME_DELETE_ALLOWED_STATES};
+use common::model::states::{PowerState, VOLUME_DELETE_ALLOWED_STATES};
 use common::model::volume::{self as limits, VolumeConnector, VolumeTarget};
 use common::model::{JsonObject, now};
 use common::patch;
@@ -178,20 +178,20 @@ fn patch_outcome<T: PartialEq>(updated: T, current: &T, node_id: i64) -> (T, i64
 
 /// Updates need the node powered off: the volume may be in use otherwise.
 fn check_powered_off(node: &Node, action: &str) -> Result<(), Error> {
-    if node.power_state.as_deref() == Some(POWER_OFF) {
+    if node.power_state == Some(PowerState::Off) {
         Ok(())
     } else {
         Err(Error::invalid_state(
             action,
             &node.uuid,
-            node.power_state.as_deref(),
+            node.power_state.map(PowerState::as_str),
         ))
     }
 }
 
 /// Deletes are allowed while the node is powered off or not yet in service.
 fn check_deletable(node: &Node, action: &str) -> Result<(), Error> {
-    if VOLUME_DELETE_ALLOWED_STATES.contains(&node.provision_state.as_str()) {
+    if VOLUME_DELETE_ALLOWED_STATES.contains(&node.provision_state) {
         return Ok(());
     }
     check_powered_off(node, action)

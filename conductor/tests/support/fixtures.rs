@@ -6,6 +6,7 @@ use std::sync::Arc;
 use common::config::Settings;
 use common::db::{Db, nodes};
 use common::model::node::Node;
+use common::model::states::{PowerState, ProvisionState};
 use common::model::{new_uuid, now};
 use conductor::Conductor;
 
@@ -40,8 +41,8 @@ pub async fn add_node(c: &Conductor) -> Node {
     let node = Node {
         uuid: new_uuid(),
         driver: "fake-hardware".into(),
-        provision_state: "manageable".into(),
-        power_state: Some("power off".into()),
+        provision_state: ProvisionState::Manageable,
+        power_state: Some(PowerState::Off),
         created_at: now(),
         ..Node::default()
     };

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use common::db::ports;
-use common::model::states::{POWER_OFF, POWER_ON, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT};
+use common::model::states::{PowerState, PowerTarget, ProvisionVerb};
 
 use super::body::states_json;
 use super::{load_node, not_acceptable};
@@ -106,14 +106,12 @@ pub async fn power(
     let target = target_of(&obj)?;
     let timeout = power_timeout(&obj, &ctx)?;
     let node = load_node(&state, &ctx, &ident).await?;
-    let soft = [SOFT_POWER_OFF, SOFT_REBOOT].contains(&target.as_str());
-    if soft && ctx.version.0 < SOFT_POWER {
+    let Ok(target) = target.parse::<PowerTarget>() else {
+        let current = node.power_state.map(PowerState::as_str);
+        return Err(common::Error::invalid_state(&target, &node.uuid, current).into());
+    };
+    if target.is_soft() && ctx.version.0 < SOFT_POWER {
         return Err(not_acceptable("Soft power actions need API version 1.27."));
-    }
-    if ![POWER_ON, POWER_OFF, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT].contains(&target.as_str()) {
-        return Err(
-            common::Error::invalid_state(&target, &node.uuid, node.power_state.as_deref()).into(),
-        );
     }
     state
         .conductor
@@ -122,44 +120,35 @@ pub async fn power(
     Ok(accepted(&ctx, &node.uuid))
 }
 
-/// Provision verbs and the minor version that introduced each.
-const VERBS: [(&str, u32); 13] = [
-    ("active", 1),
-    ("deleted", 1),
-    ("rebuild", 1),
-    ("manage", 4),
-    ("provide", 4),
-    ("inspect", 6),
-    ("abort", 13),
-    ("clean", 15),
-    ("adopt", 17),
-    ("rescue", 38),
-    ("unrescue", 38),
-    ("deploy", 73),
-    ("undeploy", 73),
-];
+/// The minor version that introduced a provision verb.
+fn since(verb: ProvisionVerb) -> u32 {
+    match verb {
+        ProvisionVerb::Active | ProvisionVerb::Deleted | ProvisionVerb::Rebuild => 1,
+        ProvisionVerb::Manage | ProvisionVerb::Provide => 4,
+        ProvisionVerb::Inspect => 6,
+        ProvisionVerb::Abort => 13,
+        ProvisionVerb::Clean => 15,
+        ProvisionVerb::Adopt => 17,
+        ProvisionVerb::Rescue | ProvisionVerb::Unrescue => 38,
+        ProvisionVerb::Deploy | ProvisionVerb::Undeploy => 73,
+    }
+}
 
-fn check_verb(target: &str, ctx: &Ctx) -> ApiResult<()> {
-    let Some((_, since)) = VERBS.iter().find(|(v, _)| *v == target) else {
-        let valid: Vec<&str> = VERBS.iter().map(|(v, _)| *v).collect();
-        return Err(ApiError::bad_request(format!(
-            "Invalid input for field/attribute target. Value: '{target}'. Value should be one of: {}",
-            valid.join(", ")
-        )));
-    };
-    if ctx.version.0 < *since {
+fn check_verb(verb: ProvisionVerb, ctx: &Ctx) -> ApiResult<()> {
+    let since = since(verb);
+    if ctx.version.0 < since {
         return Err(not_acceptable(&format!(
-            "The provision target \"{target}\" needs API version 1.{since}."
+            "The provision target \"{verb}\" needs API version 1.{since}."
         )));
     }
     Ok(())
 }
 
-fn check_configdrive(target: &str, configdrive: Option<&Value>) -> ApiResult<()> {
+fn check_configdrive(verb: ProvisionVerb, configdrive: Option<&Value>) -> ApiResult<()> {
     let Some(cd) = configdrive.filter(|v| !v.is_null()) else {
         return Ok(());
     };
-    if !matches!(target, "active" | "rebuild") {
+    if !matches!(verb, ProvisionVerb::Active | ProvisionVerb::Rebuild) {
         return Err(ApiError::bad_request(
             "Adding a config drive is only supported when setting provision state to active or rebuild",
         ));
@@ -172,13 +161,15 @@ fn check_configdrive(target: &str, configdrive: Option<&Value>) -> ApiResult<()>
     Ok(())
 }
 
-fn check_clean_steps(target: &str, steps: Option<&Value>) -> ApiResult<()> {
-    match (target, steps) {
-        ("clean", Some(Value::Array(items))) if items.iter().all(Value::is_object) => Ok(()),
-        ("clean", Some(_)) => Err(ApiError::bad_request(
+fn check_clean_steps(verb: ProvisionVerb, steps: Option<&Value>) -> ApiResult<()> {
+    match (verb, steps) {
+        (ProvisionVerb::Clean, Some(Value::Array(items))) if items.iter().all(Value::is_object) => {
+            Ok(())
+        }
+        (ProvisionVerb::Clean, Some(_)) => Err(ApiError::bad_request(
             "Invalid input for field/attribute clean_steps: it must be a list of objects.",
         )),
-        ("clean", None) => Err(ApiError::bad_request(
+        (ProvisionVerb::Clean, None) => Err(ApiError::bad_request(
             "\"clean_steps\" is required when setting target provision state to clean",
         )),
         (_, Some(_)) => Err(ApiError::bad_request(
@@ -205,21 +196,20 @@ pub async fn provision(
 ) -> ApiResult<Response> {
     let obj = action_body(body, &["target", "configdrive", "clean_steps"])?;
     let target = target_of(&obj)?;
-    if !VERBS.iter().any(|(v, _)| *v == target) {
+    let Ok(verb) = target.parse::<ProvisionVerb>() else {
         // Ironic answers an unknown target as a state the node cannot take from here.
         let node = load_node(&state, &ctx, &ident).await?;
-        return Err(
-            common::Error::invalid_state(&target, &node.uuid, Some(&node.provision_state)).into(),
-        );
-    }
-    check_verb(&target, &ctx)?;
-    check_configdrive(&target, obj.get("configdrive"))?;
-    check_clean_steps(&target, obj.get("clean_steps"))?;
+        let current = Some(node.provision_state.as_str());
+        return Err(common::Error::invalid_state(&target, &node.uuid, current).into());
+    };
+    check_verb(verb, &ctx)?;
+    check_configdrive(verb, obj.get("configdrive"))?;
+    check_clean_steps(verb, obj.get("clean_steps"))?;
     let node = load_node(&state, &ctx, &ident).await?;
     let configdrive = obj.get("configdrive").filter(|v| !v.is_null()).cloned();
     state
         .conductor
-        .do_provisioning_action(&ctx.request_id, node.uuid.clone(), target, configdrive)
+        .do_provisioning_action(&ctx.request_id, node.uuid.clone(), verb, configdrive)
         .await?;
     Ok(accepted(&ctx, &node.uuid))
 }

@@ -1,7 +1,7 @@
 //! The provision state machine subset (spec: node-subset.md §5). Every transition
-//! completes before the reply: verification reads the power state, cleaning has no
-//! automated steps, a deploy either boots an existing volume or (with the `fake` deploy
-//! interface) does nothing, and a tear-down removes what the instance left behind.
+//! completes before the reply: verification reads the power state, cleaning has no automated steps, a deploy either boots an
+//! existing volume or (with the `fake` deploy interface) does nothing, and a tear-down
+//! removes what the instance left behind.
 //!
 //! Refusals are errors (nothing changes); failures during a transition are states
 //! (`deploy failed`, `error`, back to `enroll`) with `last_error` set.
@@ -12,53 +12,50 @@ use common::Error;
 use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
 use common::model::node::Node;
 use common::model::port::{Port, VIF_KEY};
-use common::model::states::{
-    ACTIVE, AVAILABLE, CLEAN_FAILED, CLEAN_WAIT, CLEANING, DELETING, DEPLOY_FAILED, DEPLOYING,
-    ENROLL, ERROR, MANAGEABLE, POWER_OFF, POWER_ON, VERIFYING, WAIT_CALLBACK,
-};
+use common::model::states::{ProvisionState, ProvisionVerb};
 use common::model::volume::{VolumeConnector, VolumeTarget};
 use common::model::{JsonObject, now};
 use common::rpc::{Reply, Response};
 
-use super::power::power_action;
 use super::{node_id, save};
 use crate::Conductor;
-use crate::drivers::management;
-use crate::drivers::power;
-use crate::drivers::redfish::BootDevice;
-use crate::drivers::storage::{self, INTERNAL_INFO_KEYS, should_write_image};
-use crate::drivers::validation::{NodeView, validate_one};
+use crate::drivers::Driver;
+use crate::drivers::storage::INTERNAL_INFO_KEYS;
+use crate::drivers::validation::NodeView;
 
-/// The verbs this state machine knows, and the states each is allowed from.
-fn allowed_from(action: &str) -> Option<&'static [&'static str]> {
-    Some(match action {
-        "manage" => &[ENROLL, AVAILABLE, CLEAN_FAILED],
-        "provide" => &[MANAGEABLE],
-        "clean" => &[MANAGEABLE],
-        "active" => &[AVAILABLE, DEPLOY_FAILED],
-        "rebuild" => &[ACTIVE, ERROR, DEPLOY_FAILED],
-        "deleted" => &[ACTIVE, DEPLOY_FAILED, WAIT_CALLBACK, ERROR],
-        "abort" => &[CLEAN_WAIT],
+/// The states each verb this state machine knows is allowed from (Ironic's table).
+fn allowed_from(verb: ProvisionVerb) -> Option<&'static [ProvisionState]> {
+    use ProvisionState::*;
+    Some(match verb {
+        ProvisionVerb::Manage => &[Enroll, Available, CleanFailed],
+        ProvisionVerb::Provide => &[Manageable],
+        ProvisionVerb::Clean => &[Manageable],
+        ProvisionVerb::Active => &[Available, DeployFailed],
+        ProvisionVerb::Rebuild => &[Active, Error, DeployFailed],
+        ProvisionVerb::Deleted => &[Active, DeployFailed, WaitCallback, Error],
+        ProvisionVerb::Abort => &[CleanWait],
         _ => return None,
     })
 }
 
-fn check_allowed(node: &Node, action: &str) -> Result<(), Error> {
-    let states = allowed_from(action).ok_or_else(|| {
-        Error::invalid(format!(
-            "The requested action \"{action}\" is not supported by sanlink."
-        ))
-    })?;
-    if !states.contains(&node.provision_state.as_str()) {
+fn not_supported(verb: ProvisionVerb) -> Error {
+    Error::invalid(format!(
+        "The requested action \"{verb}\" is not supported by sanlink."
+    ))
+}
+
+fn check_allowed(node: &Node, verb: ProvisionVerb) -> Result<(), Error> {
+    let states = allowed_from(verb).ok_or_else(|| not_supported(verb))?;
+    if !states.contains(&node.provision_state) {
         return Err(Error::invalid_state(
-            action,
+            verb.as_str(),
             &node.uuid,
-            Some(&node.provision_state),
+            Some(node.provision_state.as_str()),
         ));
     }
-    if node.maintenance && matches!(action, "active" | "rebuild") {
+    if node.maintenance && matches!(verb, ProvisionVerb::Active | ProvisionVerb::Rebuild) {
         return Err(Error::invalid(format!(
-            "The requested action \"{action}\" can not be performed on node \"{}\" while it is in maintenance mode.",
+            "The requested action \"{verb}\" can not be performed on node \"{}\" while it is in maintenance mode.",
             node.uuid
         )));
     }
@@ -66,13 +63,13 @@ fn check_allowed(node: &Node, action: &str) -> Result<(), Error> {
 }
 
 /// Enters `state`, with `target` as the goal of the transition (None when stable).
-fn enter(node: &mut Node, state: &str, target: Option<&str>) {
-    node.provision_state = state.to_string();
-    node.target_provision_state = target.map(str::to_string);
+fn enter(node: &mut Node, state: ProvisionState, target: Option<ProvisionState>) {
+    node.provision_state = state;
+    node.target_provision_state = target;
     node.provision_updated_at = Some(now());
 }
 
-fn fail(node: &mut Node, state: &str, error: String) {
+fn fail(node: &mut Node, state: ProvisionState, error: String) {
     enter(node, state, None);
     node.last_error = Some(error);
 }
@@ -80,7 +77,7 @@ fn fail(node: &mut Node, state: &str, error: String) {
 pub async fn do_provisioning_action(
     c: &Conductor,
     uuid: String,
-    action: String,
+    verb: ProvisionVerb,
     configdrive: Option<Value>,
 ) -> Response {
     let id = node_id(c, &uuid).await?;
@@ -94,20 +91,29 @@ pub async fn do_provisioning_action(
                 Ok((node, parts))
             })
             .await?;
-        check_allowed(&node, &action)?;
+        check_allowed(&node, verb)?;
+        let driver = Driver::for_node(&node, &c.bmcs)?;
         let mut remove_instance = false;
-        match action.as_str() {
-            "manage" if node.provision_state == ENROLL => verify(&mut node).await,
-            "manage" => enter(&mut node, MANAGEABLE, None),
-            "provide" => clean(&mut node, AVAILABLE),
-            "clean" => clean(&mut node, MANAGEABLE),
-            "abort" => enter(&mut node, CLEAN_FAILED, None),
-            "active" | "rebuild" => deploy(&mut node, &parts, configdrive).await?,
-            _ => remove_instance = tear_down(&mut node, &parts.2).await,
+        match verb {
+            ProvisionVerb::Manage if node.provision_state == ProvisionState::Enroll => {
+                verify(&driver, &mut node).await
+            }
+            ProvisionVerb::Manage => enter(&mut node, ProvisionState::Manageable, None),
+            ProvisionVerb::Provide => clean(&mut node, ProvisionState::Available),
+            ProvisionVerb::Clean => clean(&mut node, ProvisionState::Manageable),
+            ProvisionVerb::Abort => enter(&mut node, ProvisionState::CleanFailed, None),
+            ProvisionVerb::Active | ProvisionVerb::Rebuild => {
+                deploy(&driver, &mut node, &parts, configdrive).await?
+            }
+            ProvisionVerb::Deleted => {
+                remove_instance = tear_down(&driver, &mut node, &parts.2).await
+            }
+            other => return Err(not_supported(other)),
         }
+        let deletes_targets = driver.deploy.deletes_volume_targets();
         c.write(move |conn| {
             if remove_instance {
-                remove_instance_leftovers(conn, &mut node)?;
+                remove_instance_leftovers(conn, &mut node, deletes_targets)?;
             }
             save(conn, &node)?;
             Ok(Reply::Done)
@@ -119,29 +125,33 @@ pub async fn do_provisioning_action(
 
 /// enroll -> verifying -> manageable: the power credentials work and the power state
 /// can be read; otherwise back to enroll.
-async fn verify(node: &mut Node) {
-    enter(node, VERIFYING, Some(MANAGEABLE));
-    let read = match power::validate(node) {
-        Ok(()) => power::get_power_state(node).await,
+async fn verify(driver: &Driver, node: &mut Node) {
+    enter(
+        node,
+        ProvisionState::Verifying,
+        Some(ProvisionState::Manageable),
+    );
+    let read = match driver.power.validate(node) {
+        Ok(()) => driver.power.get_power_state(node).await,
         Err(e) => Err(e),
     };
     match read {
         Ok(state) => {
             node.power_state = state;
             node.last_error = None;
-            enter(node, MANAGEABLE, None);
+            enter(node, ProvisionState::Manageable, None);
         }
         Err(e) => fail(
             node,
-            ENROLL,
+            ProvisionState::Enroll,
             format!("Failed to verify node {}: {e}", node.uuid),
         ),
     }
 }
 
 /// cleaning -> `done`. No automated or manual step does anything yet.
-fn clean(node: &mut Node, done: &str) {
-    enter(node, CLEANING, Some(done));
+fn clean(node: &mut Node, done: ProvisionState) {
+    enter(node, ProvisionState::Cleaning, Some(done));
     node.last_error = None;
     enter(node, done, None);
 }
@@ -156,90 +166,75 @@ fn load_parts(conn: &mut AnyConnection, node: &Node) -> Result<NodeParts, Error>
     ))
 }
 
-/// available/deploy failed/active -> deploying -> active or deploy failed.
+/// available/deploy failed/active -> deploying -> active or deploy failed. A node that
+/// does not validate is refused and stays as it was.
 async fn deploy(
+    driver: &Driver,
     node: &mut Node,
     (ports, connectors, targets): &NodeParts,
     configdrive: Option<Value>,
 ) -> Result<(), Error> {
     let view = NodeView {
         node,
+        driver,
         ports,
         connectors,
         targets,
         cinder_configured: false,
     };
-    for kind in ["power", "deploy"] {
-        if let Err(e) = validate_one(&view, kind) {
-            return Err(Error::invalid(format!(
-                "Failed to validate deploy or power info for node {}. Error: {e}",
-                node.uuid
-            )));
-        }
+    let valid = driver
+        .power
+        .validate(node)
+        .and_then(|()| driver.deploy.validate(&view));
+    if let Err(e) = valid {
+        return Err(Error::invalid(format!(
+            "Failed to validate deploy or power info for node {}. Error: {e}",
+            node.uuid
+        )));
     }
-    enter(node, DEPLOYING, Some(ACTIVE));
+    enter(
+        node,
+        ProvisionState::Deploying,
+        Some(ProvisionState::Active),
+    );
     if let Some(configdrive) = configdrive {
         node.instance_info.insert("configdrive".into(), configdrive);
     }
-    let fake = node.interfaces.deploy.as_deref() == Some("fake");
-    let outcome = if fake {
-        Ok(())
-    } else {
-        boot_existing_volume(node, targets).await
-    };
-    match outcome {
+    match driver.deploy.deploy(driver, node, targets).await {
         Ok(()) => {
             node.last_error = None;
-            enter(node, ACTIVE, None);
+            enter(node, ProvisionState::Active, None);
         }
-        Err(e) => fail(node, DEPLOY_FAILED, e),
+        Err(e) => fail(node, ProvisionState::DeployFailed, e),
     }
     Ok(())
 }
 
-/// What an agent-based deploy does when the instance boots from its volume: record the
-/// boot volume, attach the volumes and power on. Writing images needs the agent
-/// ramdisk, which sanlink does not drive.
-async fn boot_existing_volume(node: &mut Node, targets: &[VolumeTarget]) -> Result<(), String> {
-    if should_write_image(node, targets) {
-        return Err(format!(
-            "Node {} needs an image written by the {} deploy interface, which sanlink does not support; only boot from an existing volume is.",
-            node.uuid,
-            node.interfaces.deploy.as_deref().unwrap_or_default()
-        ));
-    }
-    let mut info = node.driver_internal_info.clone();
-    storage::populate_internal_info(node, targets, &mut info)?;
-    node.driver_internal_info = info;
-    crate::boot::check_deploy(node, targets)?;
-    storage::attach_volumes(node, targets)?;
-    if management::boots_from_network(node) {
-        management::set_boot_device(node, BootDevice::Pxe, true)
-            .await
-            .map_err(|e| format!("Failed to set the boot device of node {}: {e}", node.uuid))?;
-    }
-    power_action(node, targets, POWER_ON, None).await
-}
-
-/// active/deploy failed/error -> deleting: powers the node off. True when that worked
-/// and the instance's leftovers are to be removed; otherwise the node is in `error`.
-async fn tear_down(node: &mut Node, targets: &[VolumeTarget]) -> bool {
-    enter(node, DELETING, Some(AVAILABLE));
-    if node.interfaces.deploy.as_deref() != Some("fake")
-        && let Err(e) = power_action(node, targets, POWER_OFF, None).await
-    {
-        fail(node, ERROR, e);
+/// active/deploy failed/error -> deleting: the deploy interface stops the instance.
+/// True when that worked and the instance's leftovers are to be removed; otherwise the
+/// node is in `error`.
+async fn tear_down(driver: &Driver, node: &mut Node, targets: &[VolumeTarget]) -> bool {
+    enter(
+        node,
+        ProvisionState::Deleting,
+        Some(ProvisionState::Available),
+    );
+    if let Err(e) = driver.deploy.tear_down(driver, node, targets).await {
+        fail(node, ProvisionState::Error, e);
         return false;
     }
     true
 }
 
-/// deleting -> cleaning -> available. Volume targets (by deploy interfaces that really
-/// deploy: as in Ironic, the fake one leaves them to Nova, which deletes them), VIFs, the
-/// instance's fields and the boot-from-volume records are removed; volume connectors
-/// stay, since they describe the hardware.
-fn remove_instance_leftovers(conn: &mut AnyConnection, node: &mut Node) -> Result<(), Error> {
-    if node.interfaces.deploy.as_deref() != Some("fake") {
+/// deleting -> cleaning -> available. Volume targets (when the deploy interface deletes
+/// them), VIFs, the instance's fields and the boot-from-volume records are removed;
+/// volume connectors stay, since they describe the hardware.
+fn remove_instance_leftovers(
+    conn: &mut AnyConnection,
+    node: &mut Node,
+    deletes_targets: bool,
+) -> Result<(), Error> {
+    if deletes_targets {
         for target in volume_targets::list_for_node(conn, node.id)? {
             volume_targets::delete(conn, &target.uuid)?;
         }
@@ -254,6 +249,166 @@ fn remove_instance_leftovers(conn: &mut AnyConnection, node: &mut Node) -> Resul
     }
     node.instance_info = JsonObject::new();
     node.instance_uuid = None;
-    clean(node, AVAILABLE);
+    clean(node, ProvisionState::Available);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::drivers::hardware::fill_and_check;
+    use crate::drivers::management::BootDevice;
+    use crate::drivers::redfish::fake::FakeBmc;
+    use crate::drivers::redfish::{Connector, ResetType};
+    use crate::drivers::testing::{connector, port, target};
+    use common::model::states::PowerState;
+
+    const UUID: &str = "1be26c0b-03f2-4d2e-ae87-c02d7f33c123";
+    const UNREACHABLE: &str = "BMC unreachable at https://fake-bmc: connection refused";
+
+    /// An available redfish node that boots its iSCSI volume through `boot`, and its
+    /// port, connector and boot volume.
+    fn redfish_node(boot: &str) -> (Node, NodeParts) {
+        let mut node = Node {
+            uuid: UUID.into(),
+            driver: "redfish".into(),
+            provision_state: ProvisionState::Available,
+            ..Node::default()
+        };
+        fill_and_check(&mut node).unwrap();
+        node.interfaces.boot = Some(boot.into());
+        node.interfaces.storage = Some("external".into());
+        node.driver_info
+            .insert("redfish_address".into(), json!("https://bmc"));
+        node.properties
+            .insert("capabilities".into(), json!("iscsi_boot:true"));
+        let mut volume = target("iscsi", 0);
+        volume.properties = json!({
+            "target_iqn": "iqn.2010-10.org.openstack:volume-1",
+            "target_portal": "192.0.2.10:3260",
+            "target_lun": 0,
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        let iqn = connector("iqn", "iqn.2024-01.org.example:node-1");
+        (node, (vec![port()], vec![iqn], vec![volume]))
+    }
+
+    fn driver(node: &Node, bmc: &FakeBmc) -> Driver {
+        let bmcs: Arc<dyn Connector> = Arc::new(bmc.clone());
+        Driver::for_node(node, &bmcs).unwrap()
+    }
+
+    #[tokio::test]
+    async fn verification_reads_the_power_state_from_the_bmc() {
+        let bmc = FakeBmc::new(PowerState::On);
+        let (mut node, _) = redfish_node("ipxe");
+        node.provision_state = ProvisionState::Enroll;
+        verify(&driver(&node, &bmc), &mut node).await;
+        assert_eq!(node.provision_state, ProvisionState::Manageable);
+        assert_eq!(node.power_state, Some(PowerState::On));
+        assert_eq!(node.last_error, None);
+    }
+
+    #[tokio::test]
+    async fn a_bmc_out_of_reach_leaves_the_node_enrolled_with_the_reason() {
+        let bmc = FakeBmc::new(PowerState::On);
+        bmc.edit(|s| s.failure = Some(UNREACHABLE.into()));
+        let (mut node, _) = redfish_node("ipxe");
+        node.provision_state = ProvisionState::Enroll;
+        verify(&driver(&node, &bmc), &mut node).await;
+        assert_eq!(node.provision_state, ProvisionState::Enroll);
+        assert_eq!(node.power_state, None);
+        let expected = format!("Failed to verify node {UUID}: {UNREACHABLE}");
+        assert_eq!(node.last_error, Some(expected));
+    }
+
+    #[tokio::test]
+    async fn ipxe_deploys_boot_the_volume_from_the_network() {
+        for boot in ["ipxe", "http-ipxe"] {
+            let bmc = FakeBmc::new(PowerState::Off);
+            let (mut node, parts) = redfish_node(boot);
+            deploy(&driver(&node, &bmc), &mut node, &parts, None)
+                .await
+                .unwrap();
+            assert_eq!(node.provision_state, ProvisionState::Active, "{boot}");
+            assert_eq!(node.last_error, None, "{boot}");
+            assert_eq!(node.power_state, Some(PowerState::On), "{boot}");
+            assert_eq!(node.driver_internal_info["boot_from_volume"], json!("t-0"));
+            let system = bmc.system();
+            assert_eq!(system.boot, Some((BootDevice::Pxe, true)), "{boot}");
+            assert_eq!(system.resets, [ResetType::On], "{boot}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deploy_the_bmc_refuses_fails_with_the_reason() {
+        let bmc = FakeBmc::new(PowerState::Off);
+        bmc.edit(|s| s.failure = Some(UNREACHABLE.into()));
+        let (mut node, parts) = redfish_node("ipxe");
+        deploy(&driver(&node, &bmc), &mut node, &parts, None)
+            .await
+            .unwrap();
+        assert_eq!(node.provision_state, ProvisionState::DeployFailed);
+        let expected = format!("Failed to set the boot device of node {UUID}: {UNREACHABLE}");
+        assert_eq!(node.last_error, Some(expected));
+    }
+
+    #[tokio::test]
+    async fn a_node_that_cannot_boot_its_volume_is_refused_unchanged() {
+        let bmc = FakeBmc::new(PowerState::Off);
+        let (mut node, parts) = redfish_node("pxe");
+        let before = node.clone();
+        let e = deploy(&driver(&node, &bmc), &mut node, &parts, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid(m) if m.contains("cannot do")),
+            "{e:?}"
+        );
+        assert_eq!(node, before);
+        assert!(bmc.system().resets.is_empty());
+    }
+
+    #[tokio::test]
+    async fn tear_down_powers_the_node_off() {
+        let bmc = FakeBmc::new(PowerState::On);
+        let (mut node, parts) = redfish_node("ipxe");
+        node.provision_state = ProvisionState::Active;
+        assert!(tear_down(&driver(&node, &bmc), &mut node, &parts.2).await);
+        assert_eq!(node.power_state, Some(PowerState::Off));
+        assert_eq!(bmc.system().resets, [ResetType::ForceOff]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_tear_down_puts_the_node_in_error() {
+        let bmc = FakeBmc::new(PowerState::On);
+        bmc.edit(|s| s.failure = Some(UNREACHABLE.into()));
+        let (mut node, parts) = redfish_node("ipxe");
+        node.provision_state = ProvisionState::Active;
+        node.power_state = Some(PowerState::On);
+        assert!(!tear_down(&driver(&node, &bmc), &mut node, &parts.2).await);
+        assert_eq!(node.provision_state, ProvisionState::Error);
+        assert_eq!(node.power_state, Some(PowerState::On));
+        let expected = format!(
+            "Failed to change power state to 'power off' by 'redfish'. Error: {UNREACHABLE}"
+        );
+        assert_eq!(node.last_error, Some(expected));
+    }
+
+    #[test]
+    fn verbs_are_refused_from_states_they_do_not_leave() {
+        let (mut node, _) = redfish_node("ipxe");
+        node.provision_state = ProvisionState::Active;
+        let e = check_allowed(&node, ProvisionVerb::Manage).unwrap_err();
+        assert!(matches!(&e, Error::Invalid(m) if m.contains("while it is in state \"active\"")));
+        let e = check_allowed(&node, ProvisionVerb::Inspect).unwrap_err();
+        assert!(matches!(&e, Error::Invalid(m) if m.contains("not supported by sanlink")));
+        assert!(check_allowed(&node, ProvisionVerb::Deleted).is_ok());
+    }
 }

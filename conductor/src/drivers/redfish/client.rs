@@ -1,50 +1,41 @@
-//! A thin Redfish client: just what the `redfish` power and management interfaces
-//! need. It reads a ComputerSystem's power state, resets it, and overrides its boot
-//! source, on the BMC that a node's `driver_info` names (`redfish_address`,
-//! `redfish_system_id`, `redfish_username`, `redfish_password`, `redfish_verify_ca`).
-//!
-//! Failures are plain messages meant for a node's `last_error`: they name the BMC and
-//! the cause, and never contain the password.
+//! A thin Redfish client over HTTP(S): it reads a ComputerSystem's power state, resets
+//! it, and overrides its boot source, on the BMC that a node's `driver_info` names
+//! (`redfish_address`, `redfish_system_id`, `redfish_username`, `redfish_password`,
+//! `redfish_verify_ca`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
+use tokio::sync::OnceCell;
 
 use common::model::JsonObject;
 use common::model::node::Node;
-use common::model::states::{POWER_OFF, POWER_ON, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT};
+use common::model::states::PowerState;
+
+use super::{Bmc, ResetType};
+use crate::drivers::management::BootDevice;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const POLL_INTERVAL: Duration = Duration::from_millis(500);
-/// How long a power action may take to show in the BMC's power state. BMCs apply
-/// resets asynchronously; this stays below the RPC timeout so the caller gets a reply.
-pub const DEFAULT_POWER_WAIT: Duration = Duration::from_secs(30);
 const SYSTEMS: &str = "/redfish/v1/Systems";
 
-/// Where the next boot goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BootDevice {
-    Pxe,
-    Disk,
-}
-
-impl BootDevice {
-    fn target(self) -> &'static str {
-        match self {
-            BootDevice::Pxe => "Pxe",
-            BootDevice::Disk => "Hdd",
-        }
+/// Redfish's `BootSourceOverrideTarget` for a boot device.
+fn boot_target(device: BootDevice) -> &'static str {
+    match device {
+        BootDevice::Pxe => "Pxe",
+        BootDevice::Disk => "Hdd",
     }
 }
 
 /// The BMC of one node, as its driver_info describes it.
-pub struct Bmc {
+pub struct Client {
     client: reqwest::Client,
     /// scheme://authority, without a trailing slash or credentials.
     base: String,
     system_id: Option<String>,
+    /// The ComputerSystem's path, looked up once.
+    system: OnceCell<String>,
     username: Option<String>,
     password: Option<String>,
 }
@@ -120,8 +111,8 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-impl Bmc {
-    pub fn for_node(node: &Node) -> Result<Bmc, String> {
+impl Client {
+    pub fn for_node(node: &Node) -> Result<Client, String> {
         let info = &node.driver_info;
         let url = address(info)?;
         common::tls::install_provider();
@@ -138,10 +129,11 @@ impl Bmc {
         let username = text(info, "redfish_username")
             .or_else(|| Some(url.username().to_string()).filter(|u| !u.is_empty()));
         let password = text(info, "redfish_password").or_else(|| url.password().map(String::from));
-        Ok(Bmc {
+        Ok(Client {
             client,
             base,
             system_id: system_id(info),
+            system: OnceCell::new(),
             username,
             password,
         })
@@ -240,7 +232,14 @@ impl Bmc {
     }
 
     /// The ComputerSystem's path: `redfish_system_id`, or the only system there is.
-    async fn system(&self) -> Result<String, String> {
+    async fn system(&self) -> Result<&str, String> {
+        self.system
+            .get_or_try_init(|| self.find_system())
+            .await
+            .map(String::as_str)
+    }
+
+    async fn find_system(&self) -> Result<String, String> {
         if let Some(id) = &self.system_id {
             return Ok(id.clone());
         }
@@ -259,42 +258,15 @@ impl Bmc {
         }
     }
 
-    /// The system's power state, as Ironic names it.
-    pub async fn power_state(&self) -> Result<String, String> {
-        let system = self.system().await?;
-        let document = self.get(&system).await?;
-        self.read_power(&document)
-    }
-
-    fn read_power(&self, system: &Value) -> Result<String, String> {
+    fn read_power(&self, system: &Value) -> Result<PowerState, String> {
         match system["PowerState"].as_str() {
-            Some("On" | "PoweringOn") => Ok(POWER_ON.into()),
-            Some("Off" | "PoweringOff") => Ok(POWER_OFF.into()),
+            Some("On" | "PoweringOn") => Ok(PowerState::On),
+            Some("Off" | "PoweringOff") => Ok(PowerState::Off),
             other => Err(format!(
                 "the BMC at {} reports an unknown power state {other:?}",
                 self.shown()
             )),
         }
-    }
-
-    /// Drives the system to `target` (one of the power targets) and waits until the BMC
-    /// reports the resulting state; returns that state.
-    pub async fn set_power(&self, target: &str, wait: Duration) -> Result<String, String> {
-        let system = self.system().await?;
-        let document = self.get(&system).await?;
-        let current = self.read_power(&document)?;
-        let Some(reset) = reset_type(target, &current) else {
-            return Ok(current);
-        };
-        let action = document["Actions"]["#ComputerSystem.Reset"]["target"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{system}/Actions/ComputerSystem.Reset"));
-        let action = self.relative(&action);
-        self.call(Method::POST, &action, Some(json!({ "ResetType": reset })))
-            .await?;
-        self.await_power(&system, expected_state(target), wait)
-            .await
     }
 
     /// A link from the BMC as a path below the base address.
@@ -304,52 +276,46 @@ impl Bmc {
             Err(_) => link.to_string(),
         }
     }
+}
 
-    /// Polls the power state until it is `want`. A restart may read as off for a while.
-    async fn await_power(
-        &self,
-        system: &str,
-        want: &str,
-        wait: Duration,
-    ) -> Result<String, String> {
-        let deadline = Instant::now() + wait;
-        loop {
-            let state = self.read_power(&self.get(system).await?)?;
-            if state == want {
-                return Ok(state);
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "the BMC at {} still reports {state} {} s after the request for {want}",
-                    self.shown(),
-                    wait.as_secs()
-                ));
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+#[async_trait::async_trait]
+impl Bmc for Client {
+    fn address(&self) -> &str {
+        self.shown()
     }
 
-    /// Overrides the system's boot source: on every boot (`persistent`) or the next one.
-    pub async fn set_boot_device(
-        &self,
-        device: BootDevice,
-        persistent: bool,
-    ) -> Result<(), String> {
+    async fn power_state(&self) -> Result<PowerState, String> {
+        let document = self.get(self.system().await?).await?;
+        self.read_power(&document)
+    }
+
+    async fn reset(&self, reset: ResetType) -> Result<(), String> {
+        let system = self.system().await?;
+        let document = self.get(system).await?;
+        let action = document["Actions"]["#ComputerSystem.Reset"]["target"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{system}/Actions/ComputerSystem.Reset"));
+        let action = self.relative(&action);
+        let body = json!({ "ResetType": reset.as_str() });
+        self.call(Method::POST, &action, Some(body)).await?;
+        Ok(())
+    }
+
+    async fn set_boot_override(&self, device: BootDevice, persistent: bool) -> Result<(), String> {
         let system = self.system().await?;
         let enabled = if persistent { "Continuous" } else { "Once" };
         let body = json!({
             "Boot": {
-                "BootSourceOverrideTarget": device.target(),
+                "BootSourceOverrideTarget": boot_target(device),
                 "BootSourceOverrideEnabled": enabled,
             }
         });
-        self.call(Method::PATCH, &system, Some(body)).await?;
+        self.call(Method::PATCH, system, Some(body)).await?;
         Ok(())
     }
 }
 
-/// The ResetType that takes a system in `current` state to `target`; None when it is
-/// there already. Reboots of a powered-off system power it on, as Ironic does.
 /// Times a BMC call, and counts it as an error of `kind` when it failed.
 fn record_call(method: &Method, elapsed: std::time::Duration, kind: Option<&'static str>) {
     use common::metrics::{BMC_DURATION, BMC_ERRORS};
@@ -358,28 +324,6 @@ fn record_call(method: &Method, elapsed: std::time::Duration, kind: Option<&'sta
         .record(elapsed.as_secs_f64());
     if let Some(kind) = kind {
         metrics::counter!(BMC_ERRORS, "kind" => kind).increment(1);
-    }
-}
-
-fn reset_type(target: &str, current: &str) -> Option<&'static str> {
-    let on = current == POWER_ON;
-    match target {
-        POWER_ON if on => None,
-        POWER_OFF | SOFT_POWER_OFF if !on => None,
-        POWER_ON => Some("On"),
-        POWER_OFF => Some("ForceOff"),
-        SOFT_POWER_OFF => Some("GracefulShutdown"),
-        REBOOT | SOFT_REBOOT if !on => Some("On"),
-        REBOOT => Some("ForceRestart"),
-        SOFT_REBOOT => Some("GracefulRestart"),
-        _ => None,
-    }
-}
-
-fn expected_state(target: &str) -> &'static str {
-    match target {
-        POWER_OFF | SOFT_POWER_OFF => POWER_OFF,
-        _ => POWER_ON,
     }
 }
 
@@ -437,7 +381,7 @@ mod tests {
             !e.contains("hunter2") && e.contains("admin:******@bmc"),
             "{e}"
         );
-        let bmc = Bmc::for_node(&node(json!({"redfish_address": "10.0.0.9:8443/"}))).unwrap();
+        let bmc = Client::for_node(&node(json!({"redfish_address": "10.0.0.9:8443/"}))).unwrap();
         assert_eq!(bmc.base, "https://10.0.0.9:8443");
     }
 
@@ -453,7 +397,7 @@ mod tests {
     #[test]
     fn credentials_in_the_address_never_reach_messages() {
         let n = node(json!({"redfish_address": "https://admin:s3cret@bmc.example:443"}));
-        let bmc = Bmc::for_node(&n).unwrap();
+        let bmc = Client::for_node(&n).unwrap();
         assert!(!bmc.shown().contains("s3cret"));
         assert_eq!(bmc.password.as_deref(), Some("s3cret"));
     }
@@ -462,22 +406,8 @@ mod tests {
     fn a_bare_system_id_lives_below_the_systems_collection() {
         let n = node(json!({"redfish_address": "http://b", "redfish_system_id": "abc"}));
         assert_eq!(
-            Bmc::for_node(&n).unwrap().system_id.as_deref(),
+            Client::for_node(&n).unwrap().system_id.as_deref(),
             Some("/redfish/v1/Systems/abc")
         );
-    }
-
-    #[test]
-    fn resets_only_when_the_state_must_change() {
-        assert_eq!(reset_type(POWER_ON, POWER_ON), None);
-        assert_eq!(reset_type(POWER_ON, POWER_OFF), Some("On"));
-        assert_eq!(reset_type(POWER_OFF, POWER_ON), Some("ForceOff"));
-        assert_eq!(
-            reset_type(SOFT_POWER_OFF, POWER_ON),
-            Some("GracefulShutdown")
-        );
-        assert_eq!(reset_type(REBOOT, POWER_OFF), Some("On"));
-        assert_eq!(reset_type(REBOOT, POWER_ON), Some("ForceRestart"));
-        assert_eq!(reset_type(SOFT_REBOOT, POWER_ON), Some("GracefulRestart"));
     }
 }
