@@ -70,52 +70,7 @@ impl Conductor {
                 "cleared node locks left by an earlier run of this conductor"
             );
         }
-        self.fail_abandoned().await?;
         tracing::info!(hostname = %self.hostname(), "conductor registered");
-        Ok(())
-    }
-
-    /// Moves nodes that a dead conductor left mid-transition to the state that transition
-    /// fails to, as Ironic does at conductor start. Transitions here finish while the node
-    /// is locked, so an unlocked node in such a state can only have been abandoned.
-    async fn fail_abandoned(&self) -> Result<(), common::Error> {
-        use common::model::states::{ProvisionState, UNRESUMABLE_STATES};
-        let (host, registry) = (self.hostname().to_string(), self.working.clone());
-        let failed = self
-            .db
-            .run(move |conn| {
-                let mut failed = 0;
-                for node in common::db::nodes::abandoned(conn, &UNRESUMABLE_STATES)? {
-                    let _working = registry.enter(node.id);
-                    let to = match node.provision_state {
-                        ProvisionState::Deploying => ProvisionState::DeployFailed,
-                        ProvisionState::Cleaning => ProvisionState::CleanFailed,
-                        ProvisionState::Verifying => ProvisionState::Enroll,
-                        _ => ProvisionState::Error,
-                    };
-                    match common::db::reservation::reserve(conn, node.id, &host) {
-                        Ok(()) => {}
-                        // Someone else is on it, or it is gone: nothing left to fail.
-                        Err(common::Error::NodeLocked { .. } | common::Error::NotFound(_)) => {
-                            continue;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                    let mut node = common::db::nodes::get_by_id(conn, node.id)?;
-                    node.provision_state = to;
-                    node.target_provision_state = None;
-                    node.provision_updated_at = Some(common::model::now());
-                    node.last_error = Some("Operation was aborted due to conductor restart".into());
-                    common::db::nodes::update(conn, &node)?;
-                    common::db::reservation::release(conn, node.id, &host)?;
-                    failed += 1;
-                }
-                Ok(failed)
-            })
-            .await?;
-        if failed > 0 {
-            tracing::warn!(failed, "failed nodes abandoned mid-transition");
-        }
         Ok(())
     }
 

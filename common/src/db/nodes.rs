@@ -389,17 +389,3 @@ pub fn delete(conn: &mut AnyConnection, id: i64) -> Result<(), Error> {
         Ok(())
     }
 }
-
-/// Nodes left mid-transition in one of `states` with nobody holding their lock: whoever
-/// was working on them died.
-pub fn abandoned(conn: &mut AnyConnection, states: &[ProvisionState]) -> Result<Vec<Node>, Error> {
-    let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-    nodes::table
-        .filter(nodes::provision_state.eq_any(states))
-        .filter(nodes::reservation.is_null())
-        .select(NodeRow::as_select())
-        .load::<NodeRow>(conn)?
-        .into_iter()
-        .map(Node::try_from)
-        .collect()
-}

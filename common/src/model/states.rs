@@ -146,14 +146,6 @@ wire_names! {
     }
 }
 
-/// States a node left mid-transition by a dead conductor cannot resume from.
-pub const UNRESUMABLE_STATES: [ProvisionState; 4] = [
-    ProvisionState::Deploying,
-    ProvisionState::Cleaning,
-    ProvisionState::Verifying,
-    ProvisionState::Deleting,
-];
-
 /// Provision states in which a volume connector or target may be deleted whatever the
 /// node's power state (Ironic's DELETE_ALLOWED_STATES).
 pub const VOLUME_DELETE_ALLOWED_STATES: [ProvisionState; 3] = [

@@ -153,16 +153,11 @@ async fn node_script(state: &BootState, found: Result<Option<Node>, common::Erro
     }
 }
 
-/// States in which a node may be booting its instance from the volume.
-const SERVING_STATES: [ProvisionState; 3] = [
-    ProvisionState::Deploying,
-    ProvisionState::Active,
-    ProvisionState::WaitCallback,
-];
-
+/// An active node that boots its volume through iPXE. Deploys complete before they are
+/// stored, so no other state is ever one a node boots its instance in.
 fn serves(node: &Node) -> bool {
     let boot = node.interfaces.boot.as_deref().and_then(boot::select);
-    SERVING_STATES.contains(&node.provision_state)
+    node.provision_state == ProvisionState::Active
         && node.driver_internal_info.contains_key("boot_from_volume")
         && boot.is_some_and(|b| b.boots_with_ipxe())
 }

@@ -9,28 +9,13 @@ use std::time::Duration;
 
 use common::Error;
 use common::db::{nodes, volume_targets};
-use common::model::node::Node;
-use common::model::states::{PowerTarget, ProvisionState};
+use common::model::states::PowerTarget;
 use common::rpc::{Reply, Response};
 
 use super::{node_id, save};
 use crate::Conductor;
 use crate::drivers::Driver;
 use crate::drivers::power::power_action;
-
-fn check_power_allowed(node: &Node, target: PowerTarget) -> Result<(), Error> {
-    if matches!(
-        node.provision_state,
-        ProvisionState::Cleaning | ProvisionState::CleanWait
-    ) {
-        return Err(Error::invalid_state(
-            target.as_str(),
-            &node.uuid,
-            Some(node.provision_state.as_str()),
-        ));
-    }
-    Ok(())
-}
 
 pub async fn change_node_power_state(
     c: &Conductor,
@@ -48,7 +33,6 @@ pub async fn change_node_power_state(
             })
             .await?;
         let driver = Driver::for_node(&node, &c.bmcs)?;
-        check_power_allowed(&node, target)?;
         driver.power.validate(&node).map_err(Error::Invalid)?;
         // The change completes before the reply; a failure is the node's last_error,
         // as it would be after Ironic's asynchronous worker.

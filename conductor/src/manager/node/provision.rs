@@ -1,5 +1,6 @@
 //! The provision state machine subset (spec: node-subset.md §5). Every transition
-//! completes before the reply: verification reads the power state, cleaning has no automated steps, a deploy either boots an
+//! completes before the reply and is stored once, in the state it ends in: verification
+//! reads the power state, cleaning has no automated steps, a deploy either boots an
 //! existing volume or (with the `fake` deploy interface) does nothing, and a tear-down
 //! removes what the instance left behind.
 //!
@@ -62,15 +63,15 @@ fn check_allowed(node: &Node, verb: ProvisionVerb) -> Result<(), Error> {
     Ok(())
 }
 
-/// Enters `state`, with `target` as the goal of the transition (None when stable).
-fn enter(node: &mut Node, state: ProvisionState, target: Option<ProvisionState>) {
+/// Ends the transition in `state`.
+fn enter(node: &mut Node, state: ProvisionState) {
     node.provision_state = state;
-    node.target_provision_state = target;
+    node.target_provision_state = None;
     node.provision_updated_at = Some(now());
 }
 
 fn fail(node: &mut Node, state: ProvisionState, error: String) {
-    enter(node, state, None);
+    enter(node, state);
     node.last_error = Some(error);
 }
 
@@ -98,10 +99,10 @@ pub async fn do_provisioning_action(
             ProvisionVerb::Manage if node.provision_state == ProvisionState::Enroll => {
                 verify(&driver, &mut node).await
             }
-            ProvisionVerb::Manage => enter(&mut node, ProvisionState::Manageable, None),
+            ProvisionVerb::Manage => enter(&mut node, ProvisionState::Manageable),
             ProvisionVerb::Provide => clean(&mut node, ProvisionState::Available),
             ProvisionVerb::Clean => clean(&mut node, ProvisionState::Manageable),
-            ProvisionVerb::Abort => enter(&mut node, ProvisionState::CleanFailed, None),
+            ProvisionVerb::Abort => enter(&mut node, ProvisionState::CleanFailed),
             ProvisionVerb::Active | ProvisionVerb::Rebuild => {
                 deploy(&driver, &mut node, &parts, configdrive).await?
             }
@@ -123,14 +124,9 @@ pub async fn do_provisioning_action(
     .await
 }
 
-/// enroll -> verifying -> manageable: the power credentials work and the power state
-/// can be read; otherwise back to enroll.
+/// enroll -> manageable: the power credentials work and the power state can be read;
+/// otherwise back to enroll.
 async fn verify(driver: &Driver, node: &mut Node) {
-    enter(
-        node,
-        ProvisionState::Verifying,
-        Some(ProvisionState::Manageable),
-    );
     let read = match driver.power.validate(node) {
         Ok(()) => driver.power.get_power_state(node).await,
         Err(e) => Err(e),
@@ -139,7 +135,7 @@ async fn verify(driver: &Driver, node: &mut Node) {
         Ok(state) => {
             node.power_state = state;
             node.last_error = None;
-            enter(node, ProvisionState::Manageable, None);
+            enter(node, ProvisionState::Manageable);
         }
         Err(e) => fail(
             node,
@@ -149,11 +145,10 @@ async fn verify(driver: &Driver, node: &mut Node) {
     }
 }
 
-/// cleaning -> `done`. No automated or manual step does anything yet.
+/// Cleaning, which no automated or manual step does anything in yet, ends in `done`.
 fn clean(node: &mut Node, done: ProvisionState) {
-    enter(node, ProvisionState::Cleaning, Some(done));
     node.last_error = None;
-    enter(node, done, None);
+    enter(node, done);
 }
 
 type NodeParts = (Vec<Port>, Vec<VolumeConnector>, Vec<VolumeTarget>);
@@ -166,8 +161,8 @@ fn load_parts(conn: &mut AnyConnection, node: &Node) -> Result<NodeParts, Error>
     ))
 }
 
-/// available/deploy failed/active -> deploying -> active or deploy failed. A node that
-/// does not validate is refused and stays as it was.
+/// available/deploy failed/active -> active or deploy failed. A node that does not
+/// validate is refused and stays as it was.
 async fn deploy(
     driver: &Driver,
     node: &mut Node,
@@ -192,33 +187,23 @@ async fn deploy(
             node.uuid
         )));
     }
-    enter(
-        node,
-        ProvisionState::Deploying,
-        Some(ProvisionState::Active),
-    );
     if let Some(configdrive) = configdrive {
         node.instance_info.insert("configdrive".into(), configdrive);
     }
     match driver.deploy.deploy(driver, node, targets).await {
         Ok(()) => {
             node.last_error = None;
-            enter(node, ProvisionState::Active, None);
+            enter(node, ProvisionState::Active);
         }
         Err(e) => fail(node, ProvisionState::DeployFailed, e),
     }
     Ok(())
 }
 
-/// active/deploy failed/error -> deleting: the deploy interface stops the instance.
-/// True when that worked and the instance's leftovers are to be removed; otherwise the
-/// node is in `error`.
+/// active/deploy failed/error: the deploy interface stops the instance. True when that
+/// worked and the instance's leftovers are to be removed; otherwise the node is in
+/// `error`.
 async fn tear_down(driver: &Driver, node: &mut Node, targets: &[VolumeTarget]) -> bool {
-    enter(
-        node,
-        ProvisionState::Deleting,
-        Some(ProvisionState::Available),
-    );
     if let Err(e) = driver.deploy.tear_down(driver, node, targets).await {
         fail(node, ProvisionState::Error, e);
         return false;
@@ -226,7 +211,7 @@ async fn tear_down(driver: &Driver, node: &mut Node, targets: &[VolumeTarget]) -
     true
 }
 
-/// deleting -> cleaning -> available. Volume targets (when the deploy interface deletes
+/// Cleans the node up to available. Volume targets (when the deploy interface deletes
 /// them), VIFs, the instance's fields and the boot-from-volume records are removed;
 /// volume connectors stay, since they describe the hardware.
 fn remove_instance_leftovers(
