@@ -1,7 +1,7 @@
 //! The node API subset (spec: node-subset.md): reads come from the database, every
 //! change is a conductor RPC.
 
-mod actions;
+pub(crate) mod actions;
 mod body;
 
 use axum::Json;
@@ -51,7 +51,7 @@ const DEFAULT_FIELDS: [&str; 6] = [
     "name",
 ];
 
-const NODES: Collection = Collection {
+pub const NODES: Collection = Collection {
     wording: QueryWording::Node,
     path: "nodes",
     key: "nodes",
@@ -66,7 +66,7 @@ const NODES_DETAIL: Collection = Collection {
 };
 
 /// Provision states a list may filter on.
-const KNOWN_STATES: [&str; 24] = [
+pub const KNOWN_STATES: [&str; 24] = [
     states::ENROLL,
     states::VERIFYING,
     states::MANAGEABLE,
@@ -94,7 +94,7 @@ const KNOWN_STATES: [&str; 24] = [
 ];
 
 /// The create body: every field a client may set on a new node.
-fn create_fields() -> Vec<schema::Field> {
+pub fn create_fields() -> Vec<schema::Field> {
     let mut fields = vec![
         field("uuid", Kind::Uuid, false, true),
         field("name", Kind::Str(255), false, true),
@@ -320,7 +320,7 @@ async fn list_nodes(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiRes
     path = "/v1/nodes/detail",
     tag = "nodes",
     summary = "List nodes with every field",
-    params(crate::openapi::ListQuery, crate::openapi::NodeListFilter),
+    params(crate::openapi::DetailListQuery, crate::openapi::NodeListFilter),
     responses((status = 200, description = "OK", body = crate::openapi::NodeList))
 )]
 async fn list_nodes_detail(

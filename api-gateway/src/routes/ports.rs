@@ -54,7 +54,7 @@ fn since(field: &str) -> u32 {
     }
 }
 
-const PORTS: Collection = Collection {
+pub const PORTS: Collection = Collection {
     wording: QueryWording::Port,
     path: "ports",
     key: "ports",
@@ -217,7 +217,7 @@ async fn list_ports(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiRes
     path = "/v1/ports/detail",
     tag = "ports",
     summary = "List ports with every field",
-    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
+    params(crate::openapi::DetailListQuery, crate::openapi::NodeFilter),
     responses((status = 200, description = "OK", body = crate::openapi::PortList))
 )]
 async fn list_ports_detail(

@@ -27,8 +27,14 @@ use crate::listing::{Collection, ListParams, QueryWording};
 use crate::version;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    // Other methods on the nested paths are "Malformed request URI", as in Ironic.
-    let malformed = || MethodRouter::new().fallback(nested_malformed);
+    // POST, DELETE and PATCH of a nested item are "Malformed request URI", as in Ironic;
+    // other undeclared methods on the nested paths are the router's 405, as there.
+    let malformed = || {
+        MethodRouter::new()
+            .post(nested_malformed)
+            .delete(nested_malformed)
+            .patch(nested_malformed)
+    };
     // DELETE and PATCH of a collection lack the item's UUID, as Ironic words it; POST to
     // an item takes the UUID for the body.
     let no_connector = || {
@@ -60,19 +66,12 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .post(|ctx: Ctx, Path(uuid): Path<String>| post_to_item(ctx, "target", uuid)),
         )
         .routes(routes!(node_volume_root))
-        .route("/v1/nodes/{ident}/volume", malformed())
         .routes(routes!(node_connectors, nested_create_connector))
-        .route(
-            "/v1/nodes/{ident}/volume/connectors",
-            no_connector().fallback(nested_malformed),
-        )
+        .route("/v1/nodes/{ident}/volume/connectors", no_connector())
         .routes(routes!(nested_show_connector))
         .route("/v1/nodes/{ident}/volume/connectors/{uuid}", malformed())
         .routes(routes!(node_targets, nested_create_target))
-        .route(
-            "/v1/nodes/{ident}/volume/targets",
-            no_target().fallback(nested_malformed),
-        )
+        .route("/v1/nodes/{ident}/volume/targets", no_target())
         .routes(routes!(nested_show_target))
         .route("/v1/nodes/{ident}/volume/targets/{uuid}", malformed())
 }

@@ -69,6 +69,9 @@ pub async fn states(
     Ok(Json(states_json(&ctx, &node)))
 }
 
+/// The power states a node can be asked for.
+pub const POWER_TARGETS: [&str; 5] = [POWER_ON, POWER_OFF, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT];
+
 /// Soft power actions and timeouts came with 1.27.
 const SOFT_POWER: u32 = 27;
 
@@ -93,7 +96,7 @@ fn power_timeout(obj: &Map<String, Value>, ctx: &Ctx) -> ApiResult<Option<u64>> 
     tag = "nodes",
     summary = "Change a node's power state",
     params(("ident" = String, Path, description = "node name or UUID")),
-    request_body = crate::openapi::StateTarget,
+    request_body = crate::openapi::PowerTarget,
     responses((status = 202, description = "Accepted"))
 )]
 pub async fn power(
@@ -110,7 +113,7 @@ pub async fn power(
     if soft && ctx.version.0 < SOFT_POWER {
         return Err(not_acceptable("Soft power actions need API version 1.27."));
     }
-    if ![POWER_ON, POWER_OFF, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT].contains(&target.as_str()) {
+    if !POWER_TARGETS.contains(&target.as_str()) {
         return Err(
             common::Error::invalid_state(&target, &node.uuid, node.power_state.as_deref()).into(),
         );
@@ -123,7 +126,7 @@ pub async fn power(
 }
 
 /// Provision verbs and the minor version that introduced each.
-const VERBS: [(&str, u32); 13] = [
+pub const VERBS: [(&str, u32); 13] = [
     ("active", 1),
     ("deleted", 1),
     ("rebuild", 1),
@@ -194,7 +197,7 @@ fn check_clean_steps(target: &str, steps: Option<&Value>) -> ApiResult<()> {
     tag = "nodes",
     summary = "Change a node's provision state",
     params(("ident" = String, Path, description = "node name or UUID")),
-    request_body = crate::openapi::StateTarget,
+    request_body = crate::openapi::ProvisionTarget,
     responses((status = 202, description = "Accepted"))
 )]
 pub async fn provision(
@@ -247,7 +250,7 @@ fn maintenance_reason(q: &Query, raw: &Bytes) -> ApiResult<Option<String>> {
     tag = "nodes",
     summary = "Put a node in maintenance",
     params(("ident" = String, Path, description = "node name or UUID"), ("reason" = Option<String>, Query, description = "why")),
-    request_body = Object,
+    request_body = crate::openapi::MaintenanceBody,
     responses((status = 202, description = "Accepted"))
 )]
 pub async fn maintenance_on(
@@ -329,7 +332,7 @@ fn require_vifs(ctx: &Ctx) -> ApiResult<()> {
 }
 
 /// Longest VIF id accepted (Neutron port ids are UUIDs; names are bounded the same way).
-const VIF_MAX: usize = 255;
+pub const VIF_MAX: usize = 255;
 
 fn check_vif(vif: &str) -> ApiResult<()> {
     if vif.is_empty() {
