@@ -7,7 +7,7 @@
 //! (the handlers build their JSON by hand; these describe it), the query parameters,
 //! and the version header and Ironic error responses every operation has.
 
-use common::model::node::{NAME_MAX, ident_pattern};
+use common::model::node::{NAME_MAX, group_pattern, ident_pattern};
 use common::schema::{self, Kind, NO_NUL_PATTERN};
 use conductor::drivers::{HARDWARE_TYPES, hardware};
 use utoipa::openapi::header::HeaderBuilder;
@@ -237,6 +237,14 @@ impl PartialSchema for NodeCreate {
                 let value = match (f.name, kind) {
                     ("driver", _) => enum_schema([driver]),
                     ("name", _) => ident_like_name(),
+                    ("conductor_group", _) => ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(group_pattern()))
+                        .max_length(match f.kind {
+                            Kind::Str(max) => Some(max),
+                            _ => None,
+                        })
+                        .into(),
                     (_, Some(kind)) => enum_schema(
                         hardware::supported(driver, kind)
                             .unwrap_or_default()
@@ -605,6 +613,7 @@ impl Modify for Constraints {
         for (path, item) in doc.paths.paths.iter_mut() {
             let collection = collection_of(path);
             for op in operations(item) {
+                optional_body_is_not_null(op);
                 for p in op.parameters.iter_mut().flatten() {
                     let schema = match p.parameter_in {
                         ParameterIn::Path => path_parameter_schema(&p.name),
@@ -619,6 +628,31 @@ impl Modify for Constraints {
                         p.explode = Some(false);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// An optional body (`Option<T>` in the annotation) may be left out, but utoipa also
+/// lets it be JSON null, which the handlers refuse like any other non-object.
+fn optional_body_is_not_null(op: &mut Operation) {
+    let Some(body) = op.request_body.as_mut() else {
+        return;
+    };
+    if body.required == Some(Required::True) {
+        return;
+    }
+    for content in body.content.values_mut() {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+            let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+            let rest: Vec<RefOr<Schema>> = one_of
+                .items
+                .iter()
+                .filter(|s| !is_null(s))
+                .cloned()
+                .collect();
+            if let [only] = rest.as_slice() {
+                content.schema = Some(only.clone());
             }
         }
     }
@@ -657,7 +691,12 @@ fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option
         "provision_state" => Some(enum_schema(nodes::KNOWN_STATES)),
         // Free text, but a query holding NUL is refused (`extract::reject_nul`).
         "driver" | "resource_class" | "conductor_group" | "reason" => Some(text_schema(None)),
-        _ => listing::parameter_schema(name, collection?),
+        _ => match collection {
+            Some(c) => listing::parameter_schema(name, c),
+            // Portgroups do not exist: their always-empty lists read only `node`,
+            // `address` and `marker`, and take anything in the other parameters.
+            None => Some(text_schema(None)),
+        },
     }
 }
 

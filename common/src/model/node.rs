@@ -161,6 +161,15 @@ pub const NAME_MAX: usize = 255;
 /// unreserved ones); `-` last, so that the set reads the same in a regex class.
 pub const NAME_SYMBOLS: &str = "._~-";
 
+/// The characters of a conductor group besides ASCII letters and digits (`-` last, as
+/// in [`NAME_SYMBOLS`]).
+pub const GROUP_SYMBOLS: &str = "_.-";
+
+/// A regular expression for a valid conductor group.
+pub fn group_pattern() -> String {
+    format!("^[A-Za-z0-9{GROUP_SYMBOLS}]*$")
+}
+
 /// A regular expression for what [`is_valid_ident`] accepts, as far as one can say it:
 /// the characters and length of a name, which a hyphenated UUID also matches.
 pub fn ident_pattern() -> String {

@@ -250,7 +250,7 @@ fn maintenance_reason(q: &Query, raw: &Bytes) -> ApiResult<Option<String>> {
     tag = "nodes",
     summary = "Put a node in maintenance",
     params(("ident" = String, Path, description = "node name or UUID"), ("reason" = Option<String>, Query, description = "why")),
-    request_body = crate::openapi::MaintenanceBody,
+    request_body = Option<crate::openapi::MaintenanceBody>,
     responses((status = 202, description = "Accepted"))
 )]
 pub async fn maintenance_on(
