@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_nodes, create_node))
         .routes(routes!(list_nodes_detail))
-        .routes(routes!(show_node, update_node, delete_node))
+        .routes(routes!(show_node, update_node, delete_node, post_to_node))
         .routes(routes!(actions::states))
         .routes(routes!(actions::power))
         .routes(routes!(actions::provision))
@@ -429,6 +429,31 @@ async fn update_node(
         .update_node(&ctx.request_id, node.uuid, ops)
         .await?;
     Ok(Json(Value::Object(node_json(&ctx, &node, true))))
+}
+
+/// POST to a node takes its identifier for the body, as Ironic does.
+#[utoipa::path(
+    post,
+    path = "/v1/nodes/{ident}",
+    tag = "nodes",
+    summary = "Refused: create nodes at /v1/nodes",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 400, description = "Schema error", body = crate::openapi::Error))
+)]
+async fn post_to_node(Path(ident): Path<String>) -> ApiResult<()> {
+    Err(not_an_object("node", ident))
+}
+
+/// Ironic's schema error for a body that is this string.
+pub fn not_an_object(what: &str, value: String) -> ApiError {
+    schema::schema_error(
+        what,
+        format!(
+            "{} is not of type 'object'",
+            schema::py_repr(&Value::String(value))
+        ),
+    )
+    .into()
 }
 
 #[utoipa::path(

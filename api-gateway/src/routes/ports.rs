@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_ports, create_port))
         .routes(routes!(list_ports_detail))
-        .routes(routes!(show_port, update_port, delete_port))
+        .routes(routes!(show_port, update_port, delete_port, post_to_port))
         .routes(routes!(list_portgroups))
         .routes(routes!(list_portgroups_detail))
 }
@@ -353,6 +353,19 @@ async fn update_port(
         .update_port(&ctx.request_id, uuid, ops)
         .await?;
     Ok(Json(Value::Object(port_json(&ctx, &port))))
+}
+
+/// POST to a port takes its UUID for the body, as Ironic does.
+#[utoipa::path(
+    post,
+    path = "/v1/ports/{uuid}",
+    tag = "ports",
+    summary = "Refused: create ports at /v1/ports",
+    params(("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Schema error", body = crate::openapi::Error))
+)]
+async fn post_to_port(Path(uuid): Path<String>) -> ApiResult<()> {
+    Err(crate::routes::nodes::not_an_object("port", uuid))
 }
 
 #[utoipa::path(
