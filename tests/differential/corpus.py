@@ -398,6 +398,14 @@ CORPUS = [
     step("nested_connector_delete", "DELETE", "/v1/nodes/{n1}/volume/connectors/{c1}"),
     step("nested_connectors_delete", "DELETE", "/v1/nodes/{n1}/volume/connectors"),
     step("nested_target_delete", "DELETE", "/v1/nodes/{n1}/volume/targets/{t1}"),
+    # Methods no controller takes are routing-level 405s; the links document takes GET only.
+    step("nested_root_put", "PUT", "/v1/nodes/{n1}/volume", {}),
+    step("nested_root_delete", "DELETE", "/v1/nodes/{n1}/volume"),
+    step("nested_connectors_put", "PUT", "/v1/nodes/{n1}/volume/connectors", {}),
+    step("nested_targets_trace", "TRACE", "/v1/nodes/{n1}/volume/targets"),
+    step("nested_connector_put", "PUT", "/v1/nodes/{n1}/volume/connectors/{c1}", {}),
+    step("node_post_item", "POST", "/v1/nodes/{n1}", {}),
+    step("port_post_item", "POST", "/v1/ports/{p1}", {}),
     get("nodes_volume_reserved", "/v1/nodes/volume/connectors"),
     # --- state checks: powered on, deployed, torn down ---------------------------
     step("node_power_on", "PUT", "/v1/nodes/{n1}/states/power", {"target": "power on"},
