@@ -7,7 +7,7 @@
 //! (the handlers build their JSON by hand; these describe it), the query parameters,
 //! and the version header and Ironic error responses every operation has.
 
-use common::model::node::{NAME_MAX, group_pattern, ident_pattern};
+use common::model::node::{NAME_MAX, RESERVED_NAMES, group_pattern, ident_pattern};
 use common::schema::{self, Kind, NO_NUL_PATTERN};
 use conductor::drivers::{HARDWARE_TYPES, hardware};
 use utoipa::openapi::header::HeaderBuilder;
@@ -236,7 +236,7 @@ impl PartialSchema for NodeCreate {
                 let kind = f.name.strip_suffix("_interface");
                 let value = match (f.name, kind) {
                     ("driver", _) => enum_schema([driver]),
-                    ("name", _) => ident_like_name(),
+                    ("name", _) => name_schema(),
                     ("conductor_group", _) => ObjectBuilder::new()
                         .schema_type(Type::String)
                         .pattern(Some(group_pattern()))
@@ -266,16 +266,19 @@ impl PartialSchema for NodeCreate {
 
 impl ToSchema for NodeCreate {}
 
-/// A node name: an identifier (see [`ident_schema`]) that is not UUID-shaped.
-fn ident_like_name() -> Schema {
+/// A node name as `common::model::node::is_valid_name` accepts it: an identifier (see
+/// [`ident_schema`]) that is neither UUID-shaped nor a reserved word, which the
+/// description says as a pattern cannot.
+fn name_schema() -> Schema {
+    let reserved: Vec<String> = RESERVED_NAMES.iter().map(|w| format!("`{w}`")).collect();
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some(ident_pattern()))
         .max_length(Some(NAME_MAX))
-        .description(Some(
-            "RFC 3986 unreserved characters; not UUID-shaped, and not one of the words \
-             `detail`, `validate`, `volume`, `vifs`.",
-        ))
+        .description(Some(format!(
+            "RFC 3986 unreserved characters; not UUID-shaped, and none of {}.",
+            reserved.join(", ")
+        )))
         .into()
 }
 

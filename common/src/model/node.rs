@@ -152,7 +152,7 @@ pub fn truthy(value: &str) -> bool {
 }
 
 /// Words that cannot be node names because they are API paths.
-const RESERVED_NAMES: [&str; 4] = ["detail", "validate", "volume", "vifs"];
+pub const RESERVED_NAMES: [&str; 4] = ["detail", "validate", "volume", "vifs"];
 
 /// Longest node name.
 pub const NAME_MAX: usize = 255;
