@@ -730,6 +730,7 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut Operation> {
         &mut item.post,
         &mut item.delete,
         &mut item.patch,
+        &mut item.trace,
     ]
     .into_iter()
     .filter_map(|o| o.as_mut())

@@ -28,7 +28,7 @@ pub use body::{check_allowed_fields, field_allowed, node_json};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_nodes, create_node))
+        .routes(routes!(list_nodes, create_node, nodes_without_ident))
         .routes(routes!(list_nodes_detail))
         .routes(routes!(show_node, update_node, delete_node, post_to_node))
         .routes(routes!(actions::states))
@@ -429,6 +429,17 @@ async fn update_node(
         .update_node(&ctx.request_id, node.uuid, ops)
         .await?;
     Ok(Json(Value::Object(node_json(&ctx, &node, true))))
+}
+
+#[utoipa::path(
+    method(delete, patch),
+    path = "/v1/nodes",
+    tag = "nodes",
+    summary = "Refused: DELETE and PATCH need a node's name or UUID",
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn nodes_without_ident() -> ApiResult<()> {
+    Err(ApiError::missing_parameter("node_ident"))
 }
 
 /// POST to a node takes its identifier for the body, as Ironic does.

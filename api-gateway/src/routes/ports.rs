@@ -22,7 +22,12 @@ use crate::version::Version;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_ports, create_port))
+        .routes(routes!(
+            list_ports,
+            create_port,
+            delete_port_collection,
+            patch_port_collection
+        ))
         .routes(routes!(list_ports_detail))
         .routes(routes!(show_port, update_port, delete_port, post_to_port))
         .routes(routes!(list_portgroups))
@@ -353,6 +358,29 @@ async fn update_port(
         .update_port(&ctx.request_id, uuid, ops)
         .await?;
     Ok(Json(Value::Object(port_json(&ctx, &port))))
+}
+
+/// DELETE and PATCH of the collection miss the port, each named as Ironic names it.
+#[utoipa::path(
+    delete,
+    path = "/v1/ports",
+    tag = "ports",
+    summary = "Refused: DELETE needs a port's UUID",
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn delete_port_collection() -> ApiResult<()> {
+    Err(ApiError::missing_parameter("port_uuid"))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v1/ports",
+    tag = "ports",
+    summary = "Refused: PATCH needs a port's UUID",
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn patch_port_collection() -> ApiResult<()> {
+    Err(ApiError::missing_parameter("port_ident"))
 }
 
 /// POST to a port takes its UUID for the body, as Ironic does.

@@ -638,9 +638,7 @@ async fn nested_show_target(
 
 async fn missing_uuid(ctx: Ctx, name: &str) -> ApiResult<()> {
     require_volume(&ctx)?;
-    Err(ApiError::bad_request(format!(
-        "Missing mandatory parameter: {name}"
-    )))
+    Err(ApiError::missing_parameter(name))
 }
 
 async fn post_to_item(ctx: Ctx, kind: &str, uuid: String) -> ApiResult<()> {
