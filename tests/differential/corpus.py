@@ -406,6 +406,11 @@ CORPUS = [
     step("nested_connector_put", "PUT", "/v1/nodes/{n1}/volume/connectors/{c1}", {}),
     step("node_post_item", "POST", "/v1/nodes/{n1}", {}),
     step("port_post_item", "POST", "/v1/ports/{p1}", {}),
+    step("nodes_delete", "DELETE", "/v1/nodes"),
+    step("nodes_patch", "PATCH", "/v1/nodes", []),
+    step("ports_delete", "DELETE", "/v1/ports"),
+    step("ports_patch", "PATCH", "/v1/ports", []),
+    step("root_post", "POST", "/", {}),
     get("nodes_volume_reserved", "/v1/nodes/volume/connectors"),
     # --- state checks: powered on, deployed, torn down ---------------------------
     step("node_power_on", "PUT", "/v1/nodes/{n1}/states/power", {"target": "power on"},
