@@ -25,7 +25,9 @@
 #      requests; every difference not listed in docs/differences-from-ironic.md fails
 #   3b. the API fuzzer (tests/fuzz/run.sh): schemathesis, in its own .venv-fuzz, runs
 #      every operation of docs/openapi.json against an embedded `sanlink` with a fixed
-#      seed and example count; any 5xx or response off the documented schema fails it
+#      seed and example count and every schemathesis check: a 5xx, a response off the
+#      documented schema, a valid request refused, an invalid one accepted or an
+#      undeclared method not answered 405 fails it
 #   4. the fault tests (pytest tests/faults): a conductor killed mid-stream and a
 #      RabbitMQ restart under load, on PostgreSQL and on MariaDB, and a restart of a
 #      private PostgreSQL server (initdb + pg_ctl in a temporary directory) under load

@@ -59,6 +59,12 @@ impl ApiError {
         )
     }
 
+    /// DELETE or PATCH of a whole collection: the item's identifier is missing, as
+    /// Ironic words it.
+    pub fn missing_parameter(name: &str) -> ApiError {
+        ApiError::bad_request(format!("Missing mandatory parameter: {name}"))
+    }
+
     pub fn malformed_uri() -> ApiError {
         ApiError::bad_request("Malformed request URI.")
     }

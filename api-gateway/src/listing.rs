@@ -2,8 +2,12 @@
 //! `sort_dir`, `detail`, `fields` and the `next` link (spec: volume-api.md §6).
 
 use serde_json::{Map, Value};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 
-use common::model::node::truthy;
+use common::model::node::{FALSE_WORDS, TRUE_WORDS, truthy};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -32,15 +36,33 @@ pub struct ListParams {
     pub descending: bool,
 }
 
+/// The values of `sort_dir`.
+const SORT_DIRS: [&str; 2] = ["asc", "desc"];
+
 /// Ironic's strict boolean words.
 pub fn parse_bool(name: &str, value: &str) -> ApiResult<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "t" | "true" | "on" | "y" | "yes" => Ok(true),
-        "0" | "f" | "false" | "off" | "n" | "no" => Ok(false),
-        _ => Err(ApiError::bad_request(format!(
-            "Invalid {name}: Unrecognized value '{value}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'"
-        ))),
+    let word = value.to_ascii_lowercase();
+    if TRUE_WORDS.contains(&word.as_str()) {
+        Ok(true)
+    } else if FALSE_WORDS.contains(&word.as_str()) {
+        Ok(false)
+    } else {
+        let mut words: Vec<String> = bool_words().iter().map(|w| format!("'{w}'")).collect();
+        words.sort();
+        Err(ApiError::bad_request(format!(
+            "Invalid {name}: Unrecognized value '{value}', acceptable values are: {}",
+            words.join(", ")
+        )))
     }
+}
+
+/// Every word [`parse_bool`] accepts (in any case).
+pub fn bool_words() -> Vec<&'static str> {
+    TRUE_WORDS
+        .iter()
+        .chain(FALSE_WORDS.iter())
+        .copied()
+        .collect()
 }
 
 /// Parses `fields=a,b`: trimmed, lower-cased, de-duplicated, each one known (the
@@ -154,7 +176,7 @@ impl ListParams {
                 "The sort_key value {shown} is an invalid field for sorting"
             )));
         }
-        let descending = match q.get("sort_dir").unwrap_or("asc") {
+        let descending = match q.get("sort_dir").unwrap_or(SORT_DIRS[0]) {
             "asc" => false,
             "desc" => true,
             other => {
@@ -239,6 +261,45 @@ impl ListParams {
             q.finish().replace("%2C", ",")
         ))
     }
+}
+
+/// The schema of a list query parameter as [`ListParams::parse`] reads it; `sort_key`
+/// and `fields` name the fields of `c`. None for a parameter it does not read.
+pub fn parameter_schema(name: &str, c: &Collection) -> Option<Schema> {
+    let schema = match name {
+        // Positive, and an i64: 0, negative or longer numbers are refused.
+        "limit" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(i64::MAX))
+            .into(),
+        "marker" => crate::openapi::uuid_schema(),
+        "sort_key" => enum_schema(c.sort_keys.iter().copied()),
+        "sort_dir" => enum_schema(SORT_DIRS),
+        "detail" => bool_schema(),
+        // Comma-separated, as `parse_fields_as` splits it (`style: form, explode: false`).
+        "fields" => ArrayBuilder::new()
+            .items(RefOr::T(enum_schema(
+                c.fields.iter().copied().chain(["links"]),
+            )))
+            .into(),
+        _ => return None,
+    };
+    Some(schema)
+}
+
+/// A boolean word as [`parse_bool`] reads it.
+pub fn bool_schema() -> Schema {
+    enum_schema(bool_words())
+}
+
+/// A string that is one of `values`.
+pub fn enum_schema<'a>(values: impl IntoIterator<Item = &'a str>) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .into()
 }
 
 /// Whether a query flag is set, for the loose flags of node lists.

@@ -7,12 +7,25 @@
 //! (the handlers build their JSON by hand; these describe it), the query parameters,
 //! and the version header and Ironic error responses every operation has.
 
+use common::model::node::{NAME_MAX, RESERVED_NAMES, group_pattern, ident_pattern};
+use common::schema::{self, Kind, NO_NUL_PATTERN};
+use conductor::drivers::{HARDWARE_TYPES, hardware};
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, ParameterStyle};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema,
+    SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Required};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
+
+use crate::listing::{self, Collection, bool_schema, enum_schema};
+use common::model::states::{self, ProvisionState, ProvisionVerb};
+
+use crate::routes::nodes::actions::{VIF_MAX, since};
+use crate::routes::{nodes, ports, volume};
+use crate::version;
 
 /// The header that selects the microversion (`OpenStack-API-Version: baremetal 1.N`
 /// works too). Absent, the request is served at 1.1.
@@ -26,7 +39,7 @@ pub const VERSION_HEADER: &str = "X-OpenStack-Ironic-API-Version";
                        calls Nova's boot-from-volume path makes; microversions 1.1 to 1.46.",
         license(name = "Apache-2.0")
     ),
-    components(schemas(Error, AuthError))
+    components(schemas(Error, AuthError, JsonValue))
 )]
 pub struct ApiDoc;
 
@@ -158,10 +171,21 @@ pub struct PortgroupList {
     portgroups: Vec<serde_json::Value>,
 }
 
+/// A VIF: its id is what `actions::check_vif` accepts.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Vif {
+    #[schema(schema_with = vif_schema)]
     id: String,
+}
+
+fn vif_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(NO_NUL_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(VIF_MAX))
+        .into()
 }
 
 #[derive(ToSchema)]
@@ -196,19 +220,158 @@ pub struct TargetCreate {
     extra: Option<serde_json::Value>,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct NodeCreate {
-    driver: String,
-    name: Option<String>,
-    uuid: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    driver_info: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    properties: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
+/// A node create body: the fields the server checks it against, one variant per
+/// hardware type, whose interfaces are the ones that type supports.
+pub struct NodeCreate;
+
+impl PartialSchema for NodeCreate {
+    fn schema() -> RefOr<Schema> {
+        let mut variants = OneOfBuilder::new();
+        for driver in HARDWARE_TYPES {
+            let mut body = ObjectBuilder::new()
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for f in nodes::create_fields() {
+                // sanlink has no chassis, so every chassis_uuid names nothing (a 400).
+                if f.name == "chassis_uuid" {
+                    continue;
+                }
+                let kind = f.name.strip_suffix("_interface");
+                let value = match (f.name, kind) {
+                    ("driver", _) => enum_schema([driver]),
+                    ("name", _) => name_schema(),
+                    ("conductor_group", _) => ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(group_pattern()))
+                        .max_length(match f.kind {
+                            Kind::Str(max) => Some(max),
+                            _ => None,
+                        })
+                        .into(),
+                    (_, Some(kind)) => enum_schema(
+                        hardware::supported(driver, kind)
+                            .unwrap_or_default()
+                            .iter()
+                            .copied(),
+                    ),
+                    _ => field_schema(f.kind),
+                };
+                body = body.property(f.name, nullable(value, f.nullable));
+                if f.required {
+                    body = body.required(f.name);
+                }
+            }
+            variants = variants.item(body);
+        }
+        Schema::OneOf(variants.build()).into()
+    }
 }
+
+impl ToSchema for NodeCreate {}
+
+/// A node name as `common::model::node::is_valid_name` accepts it: an identifier (see
+/// [`ident_schema`]) that is neither UUID-shaped nor a reserved word, which the
+/// description says as a pattern cannot.
+fn name_schema() -> Schema {
+    let reserved: Vec<String> = RESERVED_NAMES.iter().map(|w| format!("`{w}`")).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(ident_pattern()))
+        .max_length(Some(NAME_MAX))
+        .description(Some(format!(
+            "RFC 3986 unreserved characters; not UUID-shaped, and none of {}.",
+            reserved.join(", ")
+        )))
+        .into()
+}
+
+/// The schema of a body field as `common::schema::check` checks it.
+pub fn field_schema(kind: Kind) -> Schema {
+    match kind {
+        Kind::Str(max) => text_schema(Some(max)),
+        Kind::Uuid => uuid_schema(),
+        Kind::Int => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+            .minimum(Some(i32::MIN))
+            .maximum(Some(i32::MAX))
+            .into(),
+        Kind::Object => document_schema(),
+        Kind::Bool => ObjectBuilder::new().schema_type(Type::Boolean).into(),
+        Kind::StrList(max) => ArrayBuilder::new()
+            .items(RefOr::T(text_schema(Some(max))))
+            .into(),
+    }
+}
+
+/// `schema`, or JSON null when `nullable`.
+pub fn nullable(schema: Schema, nullable: bool) -> Schema {
+    if !nullable {
+        return schema;
+    }
+    OneOfBuilder::new()
+        .item(schema)
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// A string without NUL, at most `max` characters long.
+pub fn text_schema(max: Option<usize>) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(NO_NUL_PATTERN))
+        .max_length(max)
+        .into()
+}
+
+/// A UUID (`common::model::canonical_uuid` also reads other spellings of one).
+pub fn uuid_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("uuid".into())))
+        .into()
+}
+
+/// A JSON document field (`extra`, `properties`, ...): an object without NUL in any key
+/// or string, as `common::schema::check_document` requires. Its nesting depth and size
+/// are bounded too (`MAX_DEPTH`, `MAX_DOCUMENT_BYTES`), which JSON Schema cannot say.
+pub fn document_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(text_schema(None)))
+        .additional_properties(Some(RefOr::Ref(Ref::from_schema_name("JsonValue"))))
+        .description(Some(format!(
+            "At most {} levels of nesting and {} bytes as JSON.",
+            schema::MAX_DEPTH,
+            schema::MAX_DOCUMENT_BYTES
+        )))
+        .into()
+}
+
+/// Any JSON value without NUL in its keys and strings.
+pub struct JsonValue;
+
+impl PartialSchema for JsonValue {
+    fn schema() -> RefOr<Schema> {
+        let this = || RefOr::Ref(Ref::from_schema_name("JsonValue"));
+        OneOfBuilder::new()
+            .item(text_schema(None))
+            .item(ObjectBuilder::new().schema_type(SchemaType::from_iter([
+                Type::Number,
+                Type::Boolean,
+                Type::Null,
+            ])))
+            .item(ArrayBuilder::new().items(this()))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property_names(Some(text_schema(None)))
+                    .additional_properties(Some(this())),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for JsonValue {}
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -219,24 +382,138 @@ pub struct PortCreate {
     extra: Option<serde_json::Value>,
 }
 
-/// One JSON Patch (RFC 6902) operation; `add`, `replace` and `remove` only.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PatchOperation {
-    op: String,
-    path: String,
-    #[schema(value_type = Option<Object>)]
-    value: Option<serde_json::Value>,
+/// One JSON Patch (RFC 6902) operation, as `common::patch::parse` accepts it: `add`
+/// and `replace` with a value, `remove`, on a plain `/word/word` path.
+pub struct PatchOperation;
+
+impl PartialSchema for PatchOperation {
+    fn schema() -> RefOr<Schema> {
+        let variant = |ops: &[&str], value_required: bool| {
+            let op = ObjectBuilder::new()
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .property("op", enum_schema(ops.iter().copied()))
+                .property(
+                    "path",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(common::patch::PATH_PATTERN)),
+                )
+                .property("value", ObjectBuilder::new())
+                .required("op")
+                .required("path");
+            if value_required {
+                op.required("value")
+            } else {
+                op
+            }
+        };
+        OneOfBuilder::new()
+            .item(variant(&["add", "replace"], true))
+            .item(variant(&["remove"], false))
+            .into()
+    }
 }
 
-/// `PUT .../states/power` and `.../states/provision`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct StateTarget {
-    target: String,
+impl ToSchema for PatchOperation {}
+
+/// `PUT .../states/power`: the targets and timeout `actions::power` accepts.
+pub struct PowerTarget;
+
+impl PartialSchema for PowerTarget {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .property(
+                "target",
+                enum_schema(states::PowerTarget::ALL.iter().map(|t| t.as_str())),
+            )
+            .required("target")
+            .property(
+                "timeout",
+                nullable(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1))
+                        .maximum(Some(u64::MAX))
+                        .description(Some("seconds (1.27)"))
+                        .into(),
+                    true,
+                ),
+            )
+            .into()
+    }
 }
 
-/// Parameters of every collection GET.
+impl ToSchema for PowerTarget {}
+
+/// `PUT .../states/provision`: a verb of the newest version, with `clean_steps` for
+/// `clean` only and a config drive for `active` and `rebuild` only.
+pub struct ProvisionTarget;
+
+impl PartialSchema for ProvisionTarget {
+    fn schema() -> RefOr<Schema> {
+        let verbs = ProvisionVerb::ALL
+            .iter()
+            .filter(|verb| since(**verb) <= version::MAX.0)
+            .map(|verb| verb.as_str());
+        let with_drive = ["active", "rebuild"];
+        let null = || ObjectBuilder::new().schema_type(Type::Null);
+        let variant = |targets: Vec<&str>| {
+            ObjectBuilder::new()
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .property("target", enum_schema(targets))
+                .required("target")
+        };
+        let clean = variant(vec!["clean"])
+            .property(
+                "clean_steps",
+                ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Object)),
+            )
+            .required("clean_steps")
+            .property("configdrive", null());
+        let deploy = variant(with_drive.to_vec()).property(
+            "configdrive",
+            ObjectBuilder::new().schema_type(SchemaType::from_iter([
+                Type::String,
+                Type::Object,
+                Type::Null,
+            ])),
+        );
+        let other = variant(
+            verbs
+                .filter(|v| *v != "clean" && !with_drive.contains(v))
+                .collect(),
+        )
+        .property("configdrive", null());
+        OneOfBuilder::new()
+            .item(clean)
+            .item(deploy)
+            .item(other)
+            .into()
+    }
+}
+
+impl ToSchema for ProvisionTarget {}
+
+/// `PUT .../maintenance`: an optional reason, in the body or the query.
+pub struct MaintenanceBody;
+
+impl PartialSchema for MaintenanceBody {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .property(
+                "reason",
+                ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for MaintenanceBody {}
+
+/// Parameters of every collection GET; [`Constraints`] states what each collection
+/// accepts in them.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
@@ -252,6 +529,22 @@ pub struct ListQuery {
     detail: Option<String>,
     /// Comma-separated field names.
     fields: Option<String>,
+}
+
+/// Parameters of the `/detail` lists, which show every field and refuse `fields`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct DetailListQuery {
+    /// Page size, at most `SANLINK_MAX_LIMIT`.
+    limit: Option<i64>,
+    /// UUID of the last item of the previous page.
+    marker: Option<String>,
+    sort_key: Option<String>,
+    /// `asc` or `desc`.
+    sort_dir: Option<String>,
+    /// A boolean word (`true`, `False`, `1`, ...).
+    detail: Option<String>,
 }
 
 /// The `node` filter of connector, target and port lists.
@@ -319,6 +612,122 @@ impl Modify for Shared {
     }
 }
 
+/// States on every parameter what the handlers accept in it, from the definitions they
+/// check it with: node identifiers, UUIDs, VIF ids, and each list's query parameters.
+struct Constraints;
+
+impl Modify for Constraints {
+    fn modify(&self, doc: &mut Document) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let collection = collection_of(path);
+            for op in operations(item) {
+                optional_body_is_not_null(op);
+                for p in op.parameters.iter_mut().flatten() {
+                    let schema = match p.parameter_in {
+                        ParameterIn::Path => path_parameter_schema(&p.name),
+                        ParameterIn::Query => query_parameter_schema(&p.name, collection),
+                        _ => None,
+                    };
+                    if let Some(schema) = schema {
+                        p.schema = Some(schema.into());
+                    }
+                    if p.name == "fields" {
+                        p.style = Some(ParameterStyle::Form);
+                        p.explode = Some(false);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An optional body (`Option<T>` in the annotation) may be left out, but utoipa also
+/// lets it be JSON null, which the handlers refuse like any other non-object.
+fn optional_body_is_not_null(op: &mut Operation) {
+    let Some(body) = op.request_body.as_mut() else {
+        return;
+    };
+    if body.required == Some(Required::True) {
+        return;
+    }
+    for content in body.content.values_mut() {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+            let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+            let rest: Vec<RefOr<Schema>> = one_of
+                .items
+                .iter()
+                .filter(|s| !is_null(s))
+                .cloned()
+                .collect();
+            if let [only] = rest.as_slice() {
+                content.schema = Some(only.clone());
+            }
+        }
+    }
+}
+
+/// The collection whose fields and sort keys a path's query parameters name.
+fn collection_of(path: &str) -> Option<&'static Collection> {
+    if path.contains("/volume/connectors") {
+        Some(&volume::CONNECTORS)
+    } else if path.contains("/volume/targets") {
+        Some(&volume::TARGETS)
+    } else if path.starts_with("/v1/ports") {
+        Some(&ports::PORTS)
+    } else if path.starts_with("/v1/nodes") {
+        Some(&nodes::NODES)
+    } else {
+        None
+    }
+}
+
+fn path_parameter_schema(name: &str) -> Option<Schema> {
+    match name {
+        "ident" => Some(ident_schema()),
+        "uuid" => Some(uuid_schema()),
+        "vif" => Some(vif_schema()),
+        _ => None,
+    }
+}
+
+fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option<Schema> {
+    match name {
+        "node" => Some(ident_schema()),
+        "marker" | "instance_uuid" => Some(uuid_schema()),
+        "address" => Some(mac_schema()),
+        "associated" | "maintenance" => Some(bool_schema()),
+        "provision_state" => Some(enum_schema(ProvisionState::ALL.iter().map(|s| s.as_str()))),
+        // Free text, but a query holding NUL is refused (`extract::reject_nul`).
+        "driver" | "resource_class" | "conductor_group" | "reason" => Some(text_schema(None)),
+        _ => match collection {
+            Some(c) => listing::parameter_schema(name, c),
+            // Portgroups do not exist: their always-empty lists read only `node`,
+            // `address` and `marker`, and take anything in the other parameters.
+            None => Some(text_schema(None)),
+        },
+    }
+}
+
+/// A node's name or UUID, as `common::model::node::is_valid_ident` accepts it.
+fn ident_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(ident_pattern()))
+        .description(Some("node name or UUID"))
+        .into()
+}
+
+/// A MAC address as `common::model::port::normalize_mac` reads it: six hex pairs
+/// separated by `:` or by `-`.
+fn mac_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(
+            "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}$",
+        ))
+        .into()
+}
+
 fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut Operation> {
     [
         &mut item.get,
@@ -326,6 +735,7 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut Operation> {
         &mut item.post,
         &mut item.delete,
         &mut item.patch,
+        &mut item.trace,
     ]
     .into_iter()
     .filter_map(|o| o.as_mut())
@@ -374,7 +784,7 @@ fn version_header() -> Parameter {
         .schema(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .pattern(Some(r"^(1\.([1-9]|[1-3][0-9]|4[0-6])|latest)$")),
+                .pattern(Some(version::header_pattern())),
         ))
         .build()
 }
@@ -382,7 +792,8 @@ fn version_header() -> Parameter {
 /// The document as served and checked in, from the router's operations: what they
 /// share added, as pretty JSON with a final newline.
 pub fn document(mut doc: Document) -> String {
-    // Applied here, not as a derive modifier: those run before the routes are merged in.
+    // Applied here, not as derive modifiers: those run before the routes are merged in.
+    Constraints.modify(&mut doc);
     Shared.modify(&mut doc);
     let mut text = doc.to_pretty_json().expect("the document serialises");
     text.push('\n');

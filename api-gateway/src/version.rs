@@ -72,6 +72,13 @@ fn parses(value: &str) -> bool {
         .is_some_and(|(major, minor)| major.parse::<u32>().is_ok() && minor.parse::<u32>().is_ok())
 }
 
+/// A regular expression for the version values [`negotiate`] accepts: `1.N` for every
+/// supported N (leading zeros allowed, as the number is parsed), or `latest` in any case.
+pub fn header_pattern() -> String {
+    let minors: Vec<String> = (MIN.0..=MAX.0).map(|n| n.to_string()).collect();
+    format!("^(1\\.0*({})|[Ll][Aa][Tt][Ee][Ss][Tt])$", minors.join("|"))
+}
+
 /// Parses `X.Y` (or `latest`) into a supported version.
 pub fn negotiate(value: Option<&str>) -> Result<Version, ApiError> {
     let Some(value) = value else { return Ok(MIN) };

@@ -26,7 +26,7 @@ fn patch_error(message: impl std::fmt::Display) -> Error {
 }
 
 /// The pattern every path must match, as the message shows it.
-const PATH_PATTERN: &str = r"^(/[\w-]+)+$";
+pub const PATH_PATTERN: &str = r"^(/[\w-]+)+$";
 
 fn parse_op(op: &Value) -> Result<PatchOperation, Error> {
     let obj = op

@@ -262,6 +262,10 @@ pub fn depth(v: &Value) -> usize {
     }
 }
 
+/// A regular expression for strings without NUL, which every string the API takes must
+/// be (see [`check_len`] and [`check_document`]).
+pub const NO_NUL_PATTERN: &str = r"^[^\u0000]*$";
+
 /// Rejects strings longer than the column, and NUL characters, which PostgreSQL cannot
 /// store in a text column.
 pub fn check_len(field: &str, s: &str, max: usize) -> Result<(), Error> {

@@ -1,7 +1,7 @@
 //! The node API subset (spec: node-subset.md): reads come from the database, every
 //! change is a conductor RPC.
 
-mod actions;
+pub(crate) mod actions;
 mod body;
 
 use axum::Json;
@@ -28,9 +28,9 @@ pub use body::{check_allowed_fields, field_allowed, node_json};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_nodes, create_node))
+        .routes(routes!(list_nodes, create_node, nodes_without_ident))
         .routes(routes!(list_nodes_detail))
-        .routes(routes!(show_node, update_node, delete_node))
+        .routes(routes!(show_node, update_node, delete_node, post_to_node))
         .routes(routes!(actions::states))
         .routes(routes!(actions::power))
         .routes(routes!(actions::provision))
@@ -51,7 +51,7 @@ const DEFAULT_FIELDS: [&str; 6] = [
     "name",
 ];
 
-const NODES: Collection = Collection {
+pub const NODES: Collection = Collection {
     wording: QueryWording::Node,
     path: "nodes",
     key: "nodes",
@@ -66,7 +66,7 @@ const NODES_DETAIL: Collection = Collection {
 };
 
 /// The create body: every field a client may set on a new node.
-fn create_fields() -> Vec<schema::Field> {
+pub fn create_fields() -> Vec<schema::Field> {
     let mut fields = vec![
         field("uuid", Kind::Uuid, false, true),
         field("name", Kind::Str(255), false, true),
@@ -295,7 +295,7 @@ async fn list_nodes(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiRes
     path = "/v1/nodes/detail",
     tag = "nodes",
     summary = "List nodes with every field",
-    params(crate::openapi::ListQuery, crate::openapi::NodeListFilter),
+    params(crate::openapi::DetailListQuery, crate::openapi::NodeListFilter),
     responses((status = 200, description = "OK", body = crate::openapi::NodeList))
 )]
 async fn list_nodes_detail(
@@ -404,6 +404,42 @@ async fn update_node(
         .update_node(&ctx.request_id, node.uuid, ops)
         .await?;
     Ok(Json(Value::Object(node_json(&ctx, &node, true))))
+}
+
+#[utoipa::path(
+    method(delete, patch),
+    path = "/v1/nodes",
+    tag = "nodes",
+    summary = "Refused: DELETE and PATCH need a node's name or UUID",
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn nodes_without_ident() -> ApiResult<()> {
+    Err(ApiError::missing_parameter("node_ident"))
+}
+
+/// POST to a node takes its identifier for the body, as Ironic does.
+#[utoipa::path(
+    post,
+    path = "/v1/nodes/{ident}",
+    tag = "nodes",
+    summary = "Refused: create nodes at /v1/nodes",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 400, description = "Schema error", body = crate::openapi::Error))
+)]
+async fn post_to_node(Path(ident): Path<String>) -> ApiResult<()> {
+    Err(not_an_object("node", ident))
+}
+
+/// Ironic's schema error for a body that is this string.
+pub fn not_an_object(what: &str, value: String) -> ApiError {
+    schema::schema_error(
+        what,
+        format!(
+            "{} is not of type 'object'",
+            schema::py_repr(&Value::String(value))
+        ),
+    )
+    .into()
 }
 
 #[utoipa::path(

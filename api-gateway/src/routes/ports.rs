@@ -22,9 +22,14 @@ use crate::version::Version;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_ports, create_port))
+        .routes(routes!(
+            list_ports,
+            create_port,
+            delete_port_collection,
+            patch_port_collection
+        ))
         .routes(routes!(list_ports_detail))
-        .routes(routes!(show_port, update_port, delete_port))
+        .routes(routes!(show_port, update_port, delete_port, post_to_port))
         .routes(routes!(list_portgroups))
         .routes(routes!(list_portgroups_detail))
 }
@@ -54,7 +59,7 @@ fn since(field: &str) -> u32 {
     }
 }
 
-const PORTS: Collection = Collection {
+pub const PORTS: Collection = Collection {
     wording: QueryWording::Port,
     path: "ports",
     key: "ports",
@@ -217,7 +222,7 @@ async fn list_ports(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiRes
     path = "/v1/ports/detail",
     tag = "ports",
     summary = "List ports with every field",
-    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
+    params(crate::openapi::DetailListQuery, crate::openapi::NodeFilter),
     responses((status = 200, description = "OK", body = crate::openapi::PortList))
 )]
 async fn list_ports_detail(
@@ -353,6 +358,42 @@ async fn update_port(
         .update_port(&ctx.request_id, uuid, ops)
         .await?;
     Ok(Json(Value::Object(port_json(&ctx, &port))))
+}
+
+/// DELETE and PATCH of the collection miss the port, each named as Ironic names it.
+#[utoipa::path(
+    delete,
+    path = "/v1/ports",
+    tag = "ports",
+    summary = "Refused: DELETE needs a port's UUID",
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn delete_port_collection() -> ApiResult<()> {
+    Err(ApiError::missing_parameter("port_uuid"))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v1/ports",
+    tag = "ports",
+    summary = "Refused: PATCH needs a port's UUID",
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn patch_port_collection() -> ApiResult<()> {
+    Err(ApiError::missing_parameter("port_ident"))
+}
+
+/// POST to a port takes its UUID for the body, as Ironic does.
+#[utoipa::path(
+    post,
+    path = "/v1/ports/{uuid}",
+    tag = "ports",
+    summary = "Refused: create ports at /v1/ports",
+    params(("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Schema error", body = crate::openapi::Error))
+)]
+async fn post_to_port(Path(uuid): Path<String>) -> ApiResult<()> {
+    Err(crate::routes::nodes::not_an_object("port", uuid))
 }
 
 #[utoipa::path(

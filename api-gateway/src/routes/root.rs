@@ -16,8 +16,10 @@ fn version_object(ctx: &Ctx) -> Value {
     })
 }
 
+/// Ironic answers every method on `/` with this document; the ones clients may send
+/// are declared.
 #[utoipa::path(
-    get,
+    method(get, put, post, delete, patch, trace),
     path = "/",
     tag = "discovery",
     summary = "API versions",

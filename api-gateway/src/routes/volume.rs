@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
 use serde_json::{Map, Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -27,54 +26,138 @@ use crate::listing::{Collection, ListParams, QueryWording};
 use crate::version;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    // Other methods on the nested paths are "Malformed request URI", as in Ironic.
-    let malformed = || MethodRouter::new().fallback(nested_malformed);
-    // DELETE and PATCH of a collection lack the item's UUID, as Ironic words it; POST to
-    // an item takes the UUID for the body.
-    let no_connector = || {
-        MethodRouter::new()
-            .delete(|ctx: Ctx| missing_uuid(ctx, "connector_uuid"))
-            .patch(|ctx: Ctx| missing_uuid(ctx, "connector_uuid"))
-    };
-    let no_target = || {
-        MethodRouter::new()
-            .delete(|ctx: Ctx| missing_uuid(ctx, "target_uuid"))
-            .patch(|ctx: Ctx| missing_uuid(ctx, "target_uuid"))
-    };
+    // The refusals Ironic answers with a 400 are operations of their own, so that the
+    // document declares every method that is not the router's 405.
     OpenApiRouter::new()
         .routes(routes!(volume_root))
-        .routes(routes!(list_connectors, create_connector))
-        .route("/v1/volume/connectors", no_connector())
-        .routes(routes!(show_connector, update_connector, delete_connector))
-        .route(
-            "/v1/volume/connectors/{uuid}",
-            MethodRouter::new()
-                .post(|ctx: Ctx, Path(uuid): Path<String>| post_to_item(ctx, "connector", uuid)),
-        )
-        .routes(routes!(list_targets, create_target))
-        .route("/v1/volume/targets", no_target())
-        .routes(routes!(show_target, update_target, delete_target))
-        .route(
-            "/v1/volume/targets/{uuid}",
-            MethodRouter::new()
-                .post(|ctx: Ctx, Path(uuid): Path<String>| post_to_item(ctx, "target", uuid)),
-        )
+        .routes(routes!(
+            list_connectors,
+            create_connector,
+            connectors_without_uuid
+        ))
+        .routes(routes!(
+            show_connector,
+            update_connector,
+            delete_connector,
+            post_to_connector
+        ))
+        .routes(routes!(list_targets, create_target, targets_without_uuid))
+        .routes(routes!(
+            show_target,
+            update_target,
+            delete_target,
+            post_to_target
+        ))
         .routes(routes!(node_volume_root))
-        .route("/v1/nodes/{ident}/volume", malformed())
-        .routes(routes!(node_connectors, nested_create_connector))
-        .route(
-            "/v1/nodes/{ident}/volume/connectors",
-            no_connector().fallback(nested_malformed),
-        )
-        .routes(routes!(nested_show_connector))
-        .route("/v1/nodes/{ident}/volume/connectors/{uuid}", malformed())
-        .routes(routes!(node_targets, nested_create_target))
-        .route(
-            "/v1/nodes/{ident}/volume/targets",
-            no_target().fallback(nested_malformed),
-        )
-        .routes(routes!(nested_show_target))
-        .route("/v1/nodes/{ident}/volume/targets/{uuid}", malformed())
+        .routes(routes!(
+            node_connectors,
+            nested_create_connector,
+            nested_connectors_without_uuid
+        ))
+        .routes(routes!(nested_show_connector, nested_connector_write))
+        .routes(routes!(
+            node_targets,
+            nested_create_target,
+            nested_targets_without_uuid
+        ))
+        .routes(routes!(nested_show_target, nested_target_write))
+}
+
+/// DELETE and PATCH of a collection lack the item's UUID, as Ironic words it.
+#[utoipa::path(
+    method(delete, patch),
+    path = "/v1/volume/connectors",
+    tag = "volume",
+    summary = "Refused: DELETE and PATCH need a connector's UUID",
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn connectors_without_uuid(ctx: Ctx) -> ApiResult<()> {
+    missing_uuid(ctx, "connector_uuid").await
+}
+
+#[utoipa::path(
+    method(delete, patch),
+    path = "/v1/volume/targets",
+    tag = "volume",
+    summary = "Refused: DELETE and PATCH need a target's UUID",
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn targets_without_uuid(ctx: Ctx) -> ApiResult<()> {
+    missing_uuid(ctx, "target_uuid").await
+}
+
+#[utoipa::path(
+    method(delete, patch),
+    path = "/v1/nodes/{ident}/volume/connectors",
+    tag = "volume",
+    summary = "Refused: DELETE and PATCH need a connector's UUID",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn nested_connectors_without_uuid(ctx: Ctx) -> ApiResult<()> {
+    missing_uuid(ctx, "connector_uuid").await
+}
+
+#[utoipa::path(
+    method(delete, patch),
+    path = "/v1/nodes/{ident}/volume/targets",
+    tag = "volume",
+    summary = "Refused: DELETE and PATCH need a target's UUID",
+    params(("ident" = String, Path, description = "node name or UUID")),
+    responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
+)]
+async fn nested_targets_without_uuid(ctx: Ctx) -> ApiResult<()> {
+    missing_uuid(ctx, "target_uuid").await
+}
+
+/// POST to an item takes its UUID for the body, as Ironic does.
+#[utoipa::path(
+    post,
+    path = "/v1/volume/connectors/{uuid}",
+    tag = "volume",
+    summary = "Refused: create connectors at /v1/volume/connectors",
+    params(("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Schema error", body = crate::openapi::Error))
+)]
+async fn post_to_connector(ctx: Ctx, Path(uuid): Path<String>) -> ApiResult<()> {
+    post_to_item(ctx, "connector", uuid).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/volume/targets/{uuid}",
+    tag = "volume",
+    summary = "Refused: create targets at /v1/volume/targets",
+    params(("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Schema error", body = crate::openapi::Error))
+)]
+async fn post_to_target(ctx: Ctx, Path(uuid): Path<String>) -> ApiResult<()> {
+    post_to_item(ctx, "target", uuid).await
+}
+
+/// Writes to a nested item are "Malformed request URI", as in Ironic.
+#[utoipa::path(
+    method(post, delete, patch),
+    path = "/v1/nodes/{ident}/volume/connectors/{uuid}",
+    tag = "volume",
+    summary = "Refused: change connectors at /v1/volume/connectors/{uuid}",
+    params(("ident" = String, Path, description = "node name or UUID"), ("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Malformed request URI", body = crate::openapi::Error))
+)]
+async fn nested_connector_write(ctx: Ctx) -> ApiResult<()> {
+    nested_malformed(ctx).await
+}
+
+#[utoipa::path(
+    method(post, delete, patch),
+    path = "/v1/nodes/{ident}/volume/targets/{uuid}",
+    tag = "volume",
+    summary = "Refused: change targets at /v1/volume/targets/{uuid}",
+    params(("ident" = String, Path, description = "node name or UUID"), ("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Malformed request URI", body = crate::openapi::Error))
+)]
+async fn nested_target_write(ctx: Ctx) -> ApiResult<()> {
+    nested_malformed(ctx).await
 }
 
 pub const CONNECTORS: Collection = Collection {
@@ -555,9 +638,7 @@ async fn nested_show_target(
 
 async fn missing_uuid(ctx: Ctx, name: &str) -> ApiResult<()> {
     require_volume(&ctx)?;
-    Err(ApiError::bad_request(format!(
-        "Missing mandatory parameter: {name}"
-    )))
+    Err(ApiError::missing_parameter(name))
 }
 
 async fn post_to_item(ctx: Ctx, kind: &str, uuid: String) -> ApiResult<()> {

@@ -138,24 +138,47 @@ impl Node {
     }
 }
 
+/// The words Ironic's `bool_from_string` reads as true, and (strictly parsed) as false.
+pub const TRUE_WORDS: [&str; 6] = ["1", "t", "true", "on", "y", "yes"];
+pub const FALSE_WORDS: [&str; 6] = ["0", "f", "false", "off", "n", "no"];
+
 /// Ironic's `bool_from_string` for capability values and query flags.
 pub fn truthy(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "1" | "t" | "true" | "on" | "y" | "yes"
-    )
+    TRUE_WORDS.contains(&value.trim().to_ascii_lowercase().as_str())
 }
 
 /// Words that cannot be node names because they are API paths.
-const RESERVED_NAMES: [&str; 4] = ["detail", "validate", "volume", "vifs"];
+pub const RESERVED_NAMES: [&str; 4] = ["detail", "validate", "volume", "vifs"];
+
+/// Longest node name.
+pub const NAME_MAX: usize = 255;
+
+/// The characters of a node name besides ASCII letters and digits (RFC 3986's
+/// unreserved ones); `-` last, so that the set reads the same in a regex class.
+pub const NAME_SYMBOLS: &str = "._~-";
+
+/// The characters of a conductor group besides ASCII letters and digits (`-` last, as
+/// in [`NAME_SYMBOLS`]).
+pub const GROUP_SYMBOLS: &str = "_.-";
+
+/// A regular expression for a valid conductor group.
+pub fn group_pattern() -> String {
+    format!("^[A-Za-z0-9{GROUP_SYMBOLS}]*$")
+}
+
+/// A regular expression for what [`is_valid_ident`] accepts, as far as one can say it:
+/// the characters and length of a name, which a hyphenated UUID also matches.
+pub fn ident_pattern() -> String {
+    format!("^[A-Za-z0-9{NAME_SYMBOLS}]{{1,{NAME_MAX}}}$")
+}
 
 /// A valid node name: RFC 3986 unreserved characters, not UUID-shaped, not reserved.
 pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 255
+        && name.len() <= NAME_MAX
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || NAME_SYMBOLS.contains(c))
         && crate::model::canonical_uuid(name).is_none()
         && !RESERVED_NAMES.contains(&name.to_ascii_lowercase().as_str())
 }

@@ -93,7 +93,7 @@ fn power_timeout(obj: &Map<String, Value>, ctx: &Ctx) -> ApiResult<Option<u64>> 
     tag = "nodes",
     summary = "Change a node's power state",
     params(("ident" = String, Path, description = "node name or UUID")),
-    request_body = crate::openapi::StateTarget,
+    request_body = crate::openapi::PowerTarget,
     responses((status = 202, description = "Accepted"))
 )]
 pub async fn power(
@@ -121,7 +121,7 @@ pub async fn power(
 }
 
 /// The minor version that introduced a provision verb.
-fn since(verb: ProvisionVerb) -> u32 {
+pub fn since(verb: ProvisionVerb) -> u32 {
     match verb {
         ProvisionVerb::Active | ProvisionVerb::Deleted | ProvisionVerb::Rebuild => 1,
         ProvisionVerb::Manage | ProvisionVerb::Provide => 4,
@@ -185,7 +185,7 @@ fn check_clean_steps(verb: ProvisionVerb, steps: Option<&Value>) -> ApiResult<()
     tag = "nodes",
     summary = "Change a node's provision state",
     params(("ident" = String, Path, description = "node name or UUID")),
-    request_body = crate::openapi::StateTarget,
+    request_body = crate::openapi::ProvisionTarget,
     responses((status = 202, description = "Accepted"))
 )]
 pub async fn provision(
@@ -237,7 +237,7 @@ fn maintenance_reason(q: &Query, raw: &Bytes) -> ApiResult<Option<String>> {
     tag = "nodes",
     summary = "Put a node in maintenance",
     params(("ident" = String, Path, description = "node name or UUID"), ("reason" = Option<String>, Query, description = "why")),
-    request_body = Object,
+    request_body = Option<crate::openapi::MaintenanceBody>,
     responses((status = 202, description = "Accepted"))
 )]
 pub async fn maintenance_on(
@@ -319,7 +319,7 @@ fn require_vifs(ctx: &Ctx) -> ApiResult<()> {
 }
 
 /// Longest VIF id accepted (Neutron port ids are UUIDs; names are bounded the same way).
-const VIF_MAX: usize = 255;
+pub const VIF_MAX: usize = 255;
 
 fn check_vif(vif: &str) -> ApiResult<()> {
     if vif.is_empty() {

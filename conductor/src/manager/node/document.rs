@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use common::Error;
 use common::model::JsonObject;
-use common::model::node::{INTERFACES, Node, is_valid_name};
+use common::model::node::{GROUP_SYMBOLS, INTERFACES, Node, is_valid_name};
 use common::patch;
 use common::schema::{self, Kind, field};
 
@@ -156,7 +156,7 @@ pub fn check_fields(node: &mut Node) -> Result<(), Error> {
     let group = node.conductor_group.to_lowercase();
     let group_ok = group
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        .all(|c| c.is_ascii_alphanumeric() || GROUP_SYMBOLS.contains(c));
     if !group_ok {
         return Err(Error::invalid(format!(
             "Invalid conductor group {}: only letters, digits, '_', '-' and '.' are allowed.",
