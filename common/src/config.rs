@@ -315,11 +315,6 @@ impl std::fmt::Display for Problems {
 impl std::error::Error for Problems {}
 
 impl Settings {
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<Settings, Problems> {
-        Settings::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads the settings from the environment over a TOML file. The file's keys are the
     /// variables' names without `SANLINK_`, in lower case (`database_url = "..."`); an
     /// environment variable wins over the file. Every problem, in the file or in a
