@@ -12,8 +12,8 @@ use crate::startup;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// TOML settings file; the environment wins over it
-    #[arg(long, global = true, value_name = "FILE", env = "SANLINK_CONFIG")]
+    /// TOML settings file (default: $SANLINK_CONFIG); the environment wins over it
+    #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -88,7 +88,13 @@ where
         print!("{}", crate::config::reference());
         return ExitCode::SUCCESS;
     }
-    let settings = startup::settings(program, cli.config.as_deref());
+    // Not clap's `env`: an empty SANLINK_CONFIG means no file, not an empty path.
+    let config = cli.config.or_else(|| {
+        std::env::var_os("SANLINK_CONFIG")
+            .filter(|c| !c.is_empty())
+            .map(PathBuf::from)
+    });
+    let settings = startup::settings(program, config.as_deref());
     if let Command::CheckConfig = command {
         return match settings {
             Ok(_) => {
