@@ -74,65 +74,82 @@ where
     F: FnOnce(Settings) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
+    let cli = parse(program);
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The reference describes the settings, so it is printed whatever they are.
+    if let Command::ConfigReference = command {
+        print!("{}", crate::config::reference());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match startup::settings(program, settings_file(cli.config).as_deref()) {
+        Ok(settings) => settings,
+        Err(problems) => {
+            eprintln!("{problems}");
+            // For check-config the problems are the answer; other commands cannot start.
+            return match command {
+                Command::CheckConfig => ExitCode::FAILURE,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    match run(program, command, settings, serve) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The command line, or the process ends with clap's help, version or usage error.
+fn parse(program: &'static str) -> Cli {
     let matches = Cli::command()
         .name(program)
         .bin_name(program)
         .after_help(examples(program))
         .get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
-    };
-    let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::ConfigReference = command {
-        print!("{}", crate::config::reference());
-        return ExitCode::SUCCESS;
-    }
-    // Not clap's `env`: an empty SANLINK_CONFIG means no file, not an empty path.
-    let config = cli.config.or_else(|| {
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `--config`, else `SANLINK_CONFIG`. Not clap's `env`: an empty SANLINK_CONFIG means no
+/// file, not an empty path.
+fn settings_file(option: Option<PathBuf>) -> Option<PathBuf> {
+    option.or_else(|| {
         std::env::var_os("SANLINK_CONFIG")
             .filter(|c| !c.is_empty())
             .map(PathBuf::from)
-    });
-    let settings = startup::settings(program, config.as_deref());
-    if let Command::CheckConfig = command {
-        return match settings {
-            Ok(_) => {
-                println!("{program}: configuration OK");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let settings = match settings {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    })
+}
+
+/// Runs a command with good settings.
+fn run<F, Fut>(program: &str, command: Command, settings: Settings, serve: F) -> Result<(), String>
+where
+    F: FnOnce(Settings) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
     startup::init_logging(&settings);
-    let result =
-        match command {
-            Command::Serve => match tokio::runtime::Runtime::new() {
-                Ok(rt) => rt.block_on(serve(settings)),
-                Err(e) => Err(format!("cannot start the runtime: {e}")),
-            },
-            Command::Db(db) => startup::db_command(&settings, db),
-            Command::Conductor(ConductorCommand::List) => startup::open_db(&settings)
-                .and_then(|db| crate::admin::conductor_list(&db, &settings)),
-            Command::Node(NodeCommand::ReleaseLock { node, yes }) => startup::open_db(&settings)
-                .and_then(|db| crate::admin::release_lock(&db, &node, yes)),
-            Command::CheckConfig | Command::ConfigReference => unreachable!("answered above"),
-        };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{program}: {e}");
-            ExitCode::FAILURE
+    match command {
+        Command::Serve => {
+            let runtime = tokio::runtime::Runtime::new()
+                .map_err(|e| format!("cannot start the runtime: {e}"))?;
+            runtime.block_on(serve(settings))
+        }
+        Command::Db(db) => startup::db_command(&settings, db),
+        Command::CheckConfig => {
+            println!("{program}: configuration OK");
+            Ok(())
+        }
+        Command::ConfigReference => {
+            print!("{}", crate::config::reference());
+            Ok(())
+        }
+        Command::Conductor(ConductorCommand::List) => {
+            let db = startup::open_db(&settings)?;
+            crate::admin::conductor_list(&db, &settings)
+        }
+        Command::Node(NodeCommand::ReleaseLock { node, yes }) => {
+            let db = startup::open_db(&settings)?;
+            crate::admin::release_lock(&db, &node, yes)
         }
     }
 }
