@@ -48,9 +48,7 @@ impl About {
     /// The key of the setting in the file and in the layers: `SANLINK_MAX_LIMIT` is
     /// `max_limit`.
     pub fn key(&self) -> String {
-        self.name
-            .trim_start_matches("SANLINK_")
-            .to_ascii_lowercase()
+        key_of(self.name)
     }
 
     /// The variable naming a file that holds a secret's value.
@@ -301,6 +299,8 @@ impl Settings {
         file: Option<&Path>,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, Problems> {
+        // Each layer is merged over the ones before it (`Serialized::defaults` only names
+        // figment's default profile, the one sanlink uses).
         let mut r = Reader {
             layers: Figment::from(Serialized::defaults(defaults())),
             problems: Vec::new(),
