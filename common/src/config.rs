@@ -63,15 +63,19 @@ pub struct Setting<T> {
     parse: fn(&str) -> Result<T, String>,
 }
 
-/// Declares each setting once, with its doc comment as its meaning, as a constant, and
-/// lists them all in [`SETTINGS`].
+/// Declares each setting once, with its doc comment as its meaning, as a constant named
+/// like its variable, and lists them all in [`SETTINGS`].
 macro_rules! settings {
-    ($($(#[doc = $doc:literal])+ $id:ident: $ty:ty = $default:expr, $secrecy:ident, $parse:expr;)+) => {
+    ($($(#[doc = $doc:literal])+ $id:ident: $ty:ty = $name:literal, $default:expr, $secrecy:ident, $parse:expr;)+) => {
         $(
+            const _: () = assert!(
+                same($name, concat!("SANLINK_", stringify!($id))),
+                "a setting's constant is its variable's name without SANLINK_",
+            );
             $(#[doc = $doc])+
             const $id: Setting<$ty> = Setting {
                 about: About {
-                    name: concat!("SANLINK_", stringify!($id)),
+                    name: $name,
                     default: $default,
                     meaning: &[$($doc),+],
                     secrecy: Secrecy::$secrecy,
@@ -84,88 +88,104 @@ macro_rules! settings {
     };
 }
 
+/// Whether two strings are equal, at compile time.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 use DefaultValue::{Derived, Unset, Value};
 
 settings! {
     /// address and port of the API (`host:port`)
-    LISTEN: SocketAddr = Value("127.0.0.1:6385"), Plain, socket_addr;
+    LISTEN: SocketAddr = "SANLINK_LISTEN", Value("127.0.0.1:6385"), Plain, socket_addr;
     /// seconds a client has, once it sent the first byte of a request, to send the rest of
     /// its headers; a connection that takes longer is closed (on the API and on the boot
     /// listener). A request body gets as long again: one that has not fully arrived by then
     /// is answered 408
-    HTTP_HEADER_TIMEOUT: Duration = Value("10"), Plain, positive_seconds;
+    HTTP_HEADER_TIMEOUT: Duration = "SANLINK_HTTP_HEADER_TIMEOUT", Value("10"), Plain, positive_seconds;
     /// seconds a connection may stay open without a request: a new connection that sends
     /// nothing, or a kept-alive one after its last response, is closed after this
-    HTTP_IDLE_TIMEOUT: Duration = Value("60"), Plain, positive_seconds;
+    HTTP_IDLE_TIMEOUT: Duration = "SANLINK_HTTP_IDLE_TIMEOUT", Value("60"), Plain, positive_seconds;
     /// open connections each listener (the API's, the boot listener's) holds at most; at
     /// the limit the one waiting longest without a request is closed to admit the new one,
     /// and with every connection busy the new one gets 503; keep twice this below the
     /// process's open-file limit
-    HTTP_MAX_CONNECTIONS: usize = Value("400"), Plain, positive;
+    HTTP_MAX_CONNECTIONS: usize = "SANLINK_HTTP_MAX_CONNECTIONS", Value("400"), Plain, positive;
     /// `noauth` (no authentication) or `http_basic` (HTTP basic authentication against
     /// `SANLINK_HTTP_BASIC_AUTH_USER_FILE`), as Ironic's `[DEFAULT]auth_strategy`; with
     /// `http_basic` every API call but `GET /` and `GET /v1`, and the gateway's `/metrics`,
     /// needs credentials
-    AUTH_STRATEGY: AuthStrategy = Value("noauth"), Plain, auth_strategy;
+    AUTH_STRATEGY: AuthStrategy = "SANLINK_AUTH_STRATEGY", Value("noauth"), Plain, auth_strategy;
     /// Apache htpasswd file of the API's users, bcrypt hashes only (`htpasswd -B`);
     /// required by `http_basic`; read again on every request, so users can be added without
     /// a restart
-    HTTP_BASIC_AUTH_USER_FILE: PathBuf = Unset("unset"), Plain, user_file;
+    HTTP_BASIC_AUTH_USER_FILE: PathBuf = "SANLINK_HTTP_BASIC_AUTH_USER_FILE", Unset("unset"), Plain, user_file;
     /// `true` lets `noauth` serve the API on an address other than loopback; without it
     /// such a configuration does not start
-    NOAUTH_ALLOW_REMOTE: bool = Value("false"), Plain, boolean;
+    NOAUTH_ALLOW_REMOTE: bool = "SANLINK_NOAUTH_ALLOW_REMOTE", Value("false"), Plain, boolean;
     /// where the embedded SQLite database lives
-    DATA_DIR: PathBuf = Value("./data"), Plain, path;
+    DATA_DIR: PathBuf = "SANLINK_DATA_DIR", Value("./data"), Plain, path;
     /// `sqlite://<path>`, `postgres://user:pw@host:port/db` or
     /// `mysql://user:pw@host:port/db`; TLS options go in the URL's query (see the operator
     /// guide)
-    DATABASE_URL: String = Derived("`sqlite://<data dir>/sanlink.sqlite`"), Secret, database_url;
+    DATABASE_URL: String = "SANLINK_DATABASE_URL", Derived("`sqlite://<data dir>/sanlink.sqlite`"), Secret, database_url;
     /// `amqp://` or `amqps://` URL of RabbitMQ; required by `api-gateway` and `conductor`;
     /// `sanlink` (embedded mode) always uses its in-process transport
-    AMQP_URL: String = Unset("unset"), Secret, amqp_url;
+    AMQP_URL: String = "SANLINK_AMQP_URL", Unset("unset"), Secret, amqp_url;
     /// prefix of the RabbitMQ queue and exchange names
-    AMQP_PREFIX: String = Value("sanlink"), Plain, text;
+    AMQP_PREFIX: String = "SANLINK_AMQP_PREFIX", Value("sanlink"), Plain, text;
     /// the name a conductor registers with and holds node locks under (shown in a node's
     /// `reservation`)
-    CONDUCTOR_HOSTNAME: String = Derived("the machine's host name"), Plain, text;
+    CONDUCTOR_HOSTNAME: String = "SANLINK_CONDUCTOR_HOSTNAME", Derived("the machine's host name"), Plain, text;
     /// seconds the gateway waits for a conductor's answer
-    RPC_TIMEOUT: Duration = Value("60"), Plain, seconds;
+    RPC_TIMEOUT: Duration = "SANLINK_RPC_TIMEOUT", Value("60"), Plain, seconds;
     /// how often a busy node lock is tried before the caller gets 409
-    NODE_LOCKED_RETRY_ATTEMPTS: u32 = Value("3"), Plain, positive;
+    NODE_LOCKED_RETRY_ATTEMPTS: u32 = "SANLINK_NODE_LOCKED_RETRY_ATTEMPTS", Value("3"), Plain, positive;
     /// seconds between those attempts
-    NODE_LOCKED_RETRY_INTERVAL: Duration = Value("1"), Plain, seconds;
+    NODE_LOCKED_RETRY_INTERVAL: Duration = "SANLINK_NODE_LOCKED_RETRY_INTERVAL", Value("1"), Plain, seconds;
     /// the largest page a list returns (`limit` above it is capped)
-    MAX_LIMIT: i64 = Value("1000"), Plain, positive;
+    MAX_LIMIT: i64 = "SANLINK_MAX_LIMIT", Value("1000"), Plain, positive;
     /// base URL used in `links` and `next`
-    PUBLIC_URL: String = Derived("the request's host"), Plain, base_url;
+    PUBLIC_URL: String = "SANLINK_PUBLIC_URL", Derived("the request's host"), Plain, base_url;
     /// database connection pool size per process
-    DB_MAX_CONNECTIONS: u32 = Value("10"), Plain, positive;
+    DB_MAX_CONNECTIONS: u32 = "SANLINK_DB_MAX_CONNECTIONS", Value("10"), Plain, positive;
     /// requests one conductor works on at once
-    CONDUCTOR_WORKERS: u16 = Value("16"), Plain, positive;
+    CONDUCTOR_WORKERS: u16 = "SANLINK_CONDUCTOR_WORKERS", Value("16"), Plain, positive;
     /// seconds between a conductor's heartbeats; at each, it also releases its own node
     /// locks that no work of its holds any more (their release failed)
-    HEARTBEAT_INTERVAL: Duration = Value("10"), Plain, seconds;
+    HEARTBEAT_INTERVAL: Duration = "SANLINK_HEARTBEAT_INTERVAL", Value("10"), Plain, seconds;
     /// seconds without a heartbeat after which a conductor counts as gone and its node
     /// locks are released; must exceed the interval
-    HEARTBEAT_TIMEOUT: Duration = Value("60"), Plain, seconds;
+    HEARTBEAT_TIMEOUT: Duration = "SANLINK_HEARTBEAT_TIMEOUT", Value("60"), Plain, seconds;
     /// where each conductor serves iPXE scripts (`/boot.ipxe`, `/pxelinux.cfg/<mac>`,
     /// `/<node-uuid>/config`) and its `/metrics`, `/healthz` and `/readyz`; use an address
     /// booting nodes can reach
-    BOOT_LISTEN: SocketAddr = Value("127.0.0.1:8088"), Plain, socket_addr;
+    BOOT_LISTEN: SocketAddr = "SANLINK_BOOT_LISTEN", Value("127.0.0.1:8088"), Plain, socket_addr;
     /// the boot server's address as nodes see it, written into the scripts
-    BOOT_URL: String = Derived("`http://<SANLINK_BOOT_LISTEN>`"), Plain, base_url;
+    BOOT_URL: String = "SANLINK_BOOT_URL", Derived("`http://<SANLINK_BOOT_LISTEN>`"), Plain, base_url;
     /// path of a minijinja template replacing the boot-from-volume script
     /// (`conductor/templates/ipxe_bfv.ipxe` shows the variables)
-    IPXE_TEMPLATE: PathBuf = Unset("built in"), Plain, path;
+    IPXE_TEMPLATE: PathBuf = "SANLINK_IPXE_TEMPLATE", Unset("built in"), Plain, path;
     /// path of a template replacing the generic `boot.ipxe`
     /// (`conductor/templates/boot.ipxe`)
-    IPXE_BOOT_TEMPLATE: PathBuf = Unset("built in"), Plain, path;
+    IPXE_BOOT_TEMPLATE: PathBuf = "SANLINK_IPXE_BOOT_TEMPLATE", Unset("built in"), Plain, path;
     /// log filter, `tracing` env-filter syntax (e.g. `debug`, `api_gateway=debug,info`);
     /// logs go to standard error
-    LOG: String = Value("info"), Plain, log_filter;
+    LOG: String = "SANLINK_LOG", Value("info"), Plain, log_filter;
     /// `text` (human-readable) or `json` (one JSON object a line, with the request's span
     /// and its `request_id`)
-    LOG_FORMAT: LogFormat = Value("text"), Plain, log_format;
+    LOG_FORMAT: LogFormat = "SANLINK_LOG_FORMAT", Value("text"), Plain, log_format;
 }
 
 /// How API callers authenticate (Ironic's `auth_strategy`).
