@@ -10,9 +10,11 @@
 #      tests use sushy-emulator from the virtual environment, so that is set up first)
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
 #      in-process and with two conductors over RabbitMQ
-#                                   (cargo test -p api-gateway --test volume --test nodes)
+#                                   (cargo test -p api-gateway --test it -- volume:: nodes::)
 #      and the conductor's tests of node locks and of copies of one request there too
-#                                   (cargo test -p conductor --test node_lock --test copies)
+#                                   (cargo test -p conductor --test it -- node_lock:: copies::)
+#      Each crate has one integration-test binary (tests/it); a step picks its tests
+#      by the name of their module.
 #   3. the client tests: openstacksdk, the `baremetal` CLI (also with HTTP basic
 #      authentication), secrets absent from responses and debug logs, Nova's call sequence and
 #      the operations (request ids in the logs, /healthz, /readyz, /metrics, the admin
@@ -169,17 +171,17 @@ cargo_tests_sqlite() {
 # under load, creates racing a node delete) and the input edges.
 cargo_api_tests() {
     local extra=()
-    [ "$2" = memory ] && extra=(--test db_faults --test input_edges)
+    [ "$2" = memory ] && extra=(db_faults:: input_edges::)
     TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p api-gateway --features "$FEATURES" --test volume --test nodes --test limits \
-        "${extra[@]}" --no-fail-fast
+        cargo test -p api-gateway --features "$FEATURES" --test it --no-fail-fast -- \
+        volume:: nodes:: limits:: "${extra[@]}"
 }
 
 # cargo_conductor_tests DATABASE: node locks and concurrent copies of one request, on a
 # server database (they run on SQLite in cargo_tests_sqlite).
 cargo_conductor_tests() {
     TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p conductor --features "$FEATURES" --test node_lock --test copies --no-fail-fast
+        cargo test -p conductor --features "$FEATURES" --test it --no-fail-fast -- node_lock:: copies::
 }
 
 # --- client tests ------------------------------------------------------------

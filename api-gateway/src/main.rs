@@ -1,7 +1,7 @@
 //! `api-gateway`: the production HTTP front. Reads from the database, sends every
 //! mutation to the conductors over RabbitMQ (`SANLINK_AMQP_URL`, required).
 //!
-//! Usage: `api-gateway` (serve), `api-gateway db upgrade`, `api-gateway db version`.
+//! Usage: `api-gateway --help` (`api-gateway` alone serves).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,10 +10,10 @@ use api_gateway::app::AppState;
 use common::config::{Settings, redact_url};
 use common::rpc::amqp::{AmqpTransport, Topology};
 use common::rpc::client::ConductorClient;
-use common::startup;
+use common::{cli, startup};
 
 fn main() -> ExitCode {
-    startup::main_with("api-gateway", serve)
+    cli::main_with("api-gateway", serve)
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {

@@ -1,5 +1,8 @@
 //! CPU pinning, so the generator and the service never share a core.
 
+// The pinning and CPU counting are libc calls.
+#![allow(unsafe_code)]
+
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 

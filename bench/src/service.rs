@@ -77,6 +77,8 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields[11].parse::<u64>().ok()? + fields[12].parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    #[allow(unsafe_code)]
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     Some(Duration::from_micros(ticks * 1_000_000 / hz.max(1)))
 }
@@ -158,6 +160,8 @@ impl Launch {
 
 /// Stops a process with SIGTERM, then SIGKILL if it lingers.
 pub fn stop(proc: &mut Proc) {
+    // SAFETY: kill only sends a signal, to a child this process started and has not reaped.
+    #[allow(unsafe_code)]
     unsafe {
         libc::kill(proc.child.id() as i32, libc::SIGTERM);
     }

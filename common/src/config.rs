@@ -1,14 +1,18 @@
-//! Settings every sanlink process honours: `SANLINK_*` environment variables over an
-//! optional TOML file.
+//! Settings every sanlink process honours, in layers: each setting's default, under an
+//! optional TOML file, under the `SANLINK_*` environment variables (`figment`).
 //!
-//! [`SETTINGS`] is the one list of settings: the parser takes each default from it, and
-//! `docs/configuration.md` is generated from it ([`reference`]), so the documentation
-//! cannot drift from the code. Reading reports every bad setting at once.
+//! [`SETTINGS`] is the one list of settings: each entry gives a setting's name, type,
+//! default and meaning, so the parser and `docs/configuration.md` ([`reference`]) come
+//! from the same place and cannot drift apart. Reading reports every bad setting at once.
 
-use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::Value as Given;
+use figment::{Figment, Provider};
 
 /// What a setting is when nobody sets it.
 #[derive(Clone, Copy, Debug)]
@@ -21,179 +25,167 @@ pub enum DefaultValue {
     Unset(&'static str),
 }
 
-/// One setting as the reference documents it.
+/// Whether a setting's value may instead be read from a file (`<NAME>_FILE`), as Docker
+/// and Kubernetes hand secrets over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrecy {
+    Plain,
+    Secret,
+}
+
+/// A setting as the reference documents it, whatever its type.
 #[derive(Clone, Copy, Debug)]
-pub struct Setting {
+pub struct About {
     /// The environment variable; the file's key is the rest in lower case.
     pub name: &'static str,
     pub default: DefaultValue,
-    pub meaning: &'static str,
-    /// May be given in a file instead (`<NAME>_FILE` / `<key>_file`), for secrets.
-    pub secret: bool,
+    /// The lines of the setting's doc comment.
+    pub meaning: &'static [&'static str],
+    pub secrecy: Secrecy,
 }
 
-const fn setting(name: &'static str, default: DefaultValue, meaning: &'static str) -> Setting {
-    Setting {
-        name,
-        default,
-        meaning,
-        secret: false,
+impl About {
+    /// The key of the setting in the file and in the layers: `SANLINK_MAX_LIMIT` is
+    /// `max_limit`.
+    pub fn key(&self) -> String {
+        key_of(self.name)
+    }
+
+    /// The variable naming a file that holds a secret's value.
+    fn file_variable(&self) -> Option<String> {
+        (self.secrecy == Secrecy::Secret).then(|| format!("{}_FILE", self.name))
     }
 }
 
-const fn secret(name: &'static str, default: DefaultValue, meaning: &'static str) -> Setting {
-    Setting {
-        name,
-        default,
-        meaning,
-        secret: true,
+/// A setting: what the reference says of it, and how its text becomes a value.
+pub struct Setting<T> {
+    pub about: About,
+    parse: fn(&str) -> Result<T, String>,
+}
+
+/// Declares each setting once, with its doc comment as its meaning, as a constant named
+/// like its variable, and lists them all in [`SETTINGS`].
+macro_rules! settings {
+    ($($(#[doc = $doc:literal])+ $id:ident: $ty:ty = $name:literal, $default:expr, $secrecy:ident, $parse:expr;)+) => {
+        $(
+            const _: () = assert!(
+                same($name, concat!("SANLINK_", stringify!($id))),
+                "a setting's constant is its variable's name without SANLINK_",
+            );
+            $(#[doc = $doc])+
+            const $id: Setting<$ty> = Setting {
+                about: About {
+                    name: $name,
+                    default: $default,
+                    meaning: &[$($doc),+],
+                    secrecy: Secrecy::$secrecy,
+                },
+                parse: $parse,
+            };
+        )+
+        /// Every setting, in the order the reference lists them.
+        pub const SETTINGS: &[About] = &[$($id.about),+];
+    };
+}
+
+/// Whether two strings are equal, at compile time.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
     }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 use DefaultValue::{Derived, Unset, Value};
 
-/// Every setting, in the order the reference lists them.
-pub const SETTINGS: &[Setting] = &[
-    setting(
-        "SANLINK_LISTEN",
-        Value("127.0.0.1:6385"),
-        "address and port of the API (`host:port`)",
-    ),
-    setting(
-        "SANLINK_HTTP_HEADER_TIMEOUT",
-        Value("10"),
-        "seconds a client has, once it sent the first byte of a request, to send the rest of its headers; a connection that takes longer is closed (on the API and on the boot listener). A request body gets as long again: one that has not fully arrived by then is answered 408",
-    ),
-    setting(
-        "SANLINK_HTTP_IDLE_TIMEOUT",
-        Value("60"),
-        "seconds a connection may stay open without a request: a new connection that sends nothing, or a kept-alive one after its last response, is closed after this",
-    ),
-    setting(
-        "SANLINK_HTTP_MAX_CONNECTIONS",
-        Value("400"),
-        "open connections each listener (the API's, the boot listener's) holds at most; at the limit the one waiting longest without a request is closed to admit the new one, and with every connection busy the new one gets 503; keep twice this below the process's open-file limit",
-    ),
-    setting(
-        "SANLINK_AUTH_STRATEGY",
-        Value("noauth"),
-        "`noauth` (no authentication) or `http_basic` (HTTP basic authentication against `SANLINK_HTTP_BASIC_AUTH_USER_FILE`), as Ironic's `[DEFAULT]auth_strategy`; with `http_basic` every API call but `GET /` and `GET /v1`, and the gateway's `/metrics`, needs credentials",
-    ),
-    setting(
-        "SANLINK_HTTP_BASIC_AUTH_USER_FILE",
-        Unset("unset"),
-        "Apache htpasswd file of the API's users, bcrypt hashes only (`htpasswd -B`); required by `http_basic`; read again on every request, so users can be added without a restart",
-    ),
-    setting(
-        "SANLINK_NOAUTH_ALLOW_REMOTE",
-        Value("false"),
-        "`true` lets `noauth` serve the API on an address other than loopback; without it such a configuration does not start",
-    ),
-    setting(
-        "SANLINK_DATA_DIR",
-        Value("./data"),
-        "where the embedded SQLite database lives",
-    ),
-    secret(
-        "SANLINK_DATABASE_URL",
-        Derived("`sqlite://<data dir>/sanlink.sqlite`"),
-        "`sqlite://<path>`, `postgres://user:pw@host:port/db` or `mysql://user:pw@host:port/db`; TLS options go in the URL's query (see the operator guide)",
-    ),
-    secret(
-        "SANLINK_AMQP_URL",
-        Unset("unset"),
-        "`amqp://` or `amqps://` URL of RabbitMQ; required by `api-gateway` and `conductor`; `sanlink` (embedded mode) always uses its in-process transport",
-    ),
-    setting(
-        "SANLINK_AMQP_PREFIX",
-        Value("sanlink"),
-        "prefix of the RabbitMQ queue and exchange names",
-    ),
-    setting(
-        "SANLINK_CONDUCTOR_HOSTNAME",
-        Derived("the machine's host name"),
-        "the name a conductor registers with and holds node locks under (shown in a node's `reservation`)",
-    ),
-    setting(
-        "SANLINK_RPC_TIMEOUT",
-        Value("60"),
-        "seconds the gateway waits for a conductor's answer",
-    ),
-    setting(
-        "SANLINK_NODE_LOCKED_RETRY_ATTEMPTS",
-        Value("3"),
-        "how often a busy node lock is tried before the caller gets 409",
-    ),
-    setting(
-        "SANLINK_NODE_LOCKED_RETRY_INTERVAL",
-        Value("1"),
-        "seconds between those attempts",
-    ),
-    setting(
-        "SANLINK_MAX_LIMIT",
-        Value("1000"),
-        "the largest page a list returns (`limit` above it is capped)",
-    ),
-    setting(
-        "SANLINK_PUBLIC_URL",
-        Derived("the request's host"),
-        "base URL used in `links` and `next`",
-    ),
-    setting(
-        "SANLINK_DB_MAX_CONNECTIONS",
-        Value("10"),
-        "database connection pool size per process",
-    ),
-    setting(
-        "SANLINK_CONDUCTOR_WORKERS",
-        Value("16"),
-        "requests one conductor works on at once",
-    ),
-    setting(
-        "SANLINK_HEARTBEAT_INTERVAL",
-        Value("10"),
-        "seconds between a conductor's heartbeats; at each, it also releases its own node locks that no work of its holds any more (their release failed)",
-    ),
-    setting(
-        "SANLINK_HEARTBEAT_TIMEOUT",
-        Value("60"),
-        "seconds without a heartbeat after which a conductor counts as gone and its node locks are released; must exceed the interval",
-    ),
-    setting(
-        "SANLINK_BOOT_LISTEN",
-        Value("127.0.0.1:8088"),
-        "where each conductor serves iPXE scripts (`/boot.ipxe`, `/pxelinux.cfg/<mac>`, `/<node-uuid>/config`) and its `/metrics`, `/healthz` and `/readyz`; use an address booting nodes can reach",
-    ),
-    setting(
-        "SANLINK_BOOT_URL",
-        Derived("`http://<SANLINK_BOOT_LISTEN>`"),
-        "the boot server's address as nodes see it, written into the scripts",
-    ),
-    setting(
-        "SANLINK_IPXE_TEMPLATE",
-        Unset("built in"),
-        "path of a minijinja template replacing the boot-from-volume script (`conductor/templates/ipxe_bfv.ipxe` shows the variables)",
-    ),
-    setting(
-        "SANLINK_IPXE_BOOT_TEMPLATE",
-        Unset("built in"),
-        "path of a template replacing the generic `boot.ipxe` (`conductor/templates/boot.ipxe`)",
-    ),
-    setting(
-        "SANLINK_LOG",
-        Value("info"),
-        "log filter, `tracing` env-filter syntax (e.g. `debug`, `api_gateway=debug,info`); logs go to standard error",
-    ),
-    setting(
-        "SANLINK_LOG_FORMAT",
-        Value("text"),
-        "`text` (human-readable) or `json` (one JSON object a line, with the request's span and its `request_id`)",
-    ),
-];
-
-/// The setting named `name`, if there is one.
-pub fn find(name: &str) -> Option<&'static Setting> {
-    SETTINGS.iter().find(|s| s.name == name)
+settings! {
+    /// address and port of the API (`host:port`)
+    LISTEN: SocketAddr = "SANLINK_LISTEN", Value("127.0.0.1:6385"), Plain, socket_addr;
+    /// seconds a client has, once it sent the first byte of a request, to send the rest of
+    /// its headers; a connection that takes longer is closed (on the API and on the boot
+    /// listener). A request body gets as long again: one that has not fully arrived by then
+    /// is answered 408
+    HTTP_HEADER_TIMEOUT: Duration = "SANLINK_HTTP_HEADER_TIMEOUT", Value("10"), Plain, positive_seconds;
+    /// seconds a connection may stay open without a request: a new connection that sends
+    /// nothing, or a kept-alive one after its last response, is closed after this
+    HTTP_IDLE_TIMEOUT: Duration = "SANLINK_HTTP_IDLE_TIMEOUT", Value("60"), Plain, positive_seconds;
+    /// open connections each listener (the API's, the boot listener's) holds at most; at
+    /// the limit the one waiting longest without a request is closed to admit the new one,
+    /// and with every connection busy the new one gets 503; keep twice this below the
+    /// process's open-file limit
+    HTTP_MAX_CONNECTIONS: usize = "SANLINK_HTTP_MAX_CONNECTIONS", Value("400"), Plain, positive;
+    /// `noauth` (no authentication) or `http_basic` (HTTP basic authentication against
+    /// `SANLINK_HTTP_BASIC_AUTH_USER_FILE`), as Ironic's `[DEFAULT]auth_strategy`; with
+    /// `http_basic` every API call but `GET /` and `GET /v1`, and the gateway's `/metrics`,
+    /// needs credentials
+    AUTH_STRATEGY: AuthStrategy = "SANLINK_AUTH_STRATEGY", Value("noauth"), Plain, auth_strategy;
+    /// Apache htpasswd file of the API's users, bcrypt hashes only (`htpasswd -B`);
+    /// required by `http_basic`; read again on every request, so users can be added without
+    /// a restart
+    HTTP_BASIC_AUTH_USER_FILE: PathBuf = "SANLINK_HTTP_BASIC_AUTH_USER_FILE", Unset("unset"), Plain, user_file;
+    /// `true` lets `noauth` serve the API on an address other than loopback; without it
+    /// such a configuration does not start
+    NOAUTH_ALLOW_REMOTE: bool = "SANLINK_NOAUTH_ALLOW_REMOTE", Value("false"), Plain, boolean;
+    /// where the embedded SQLite database lives
+    DATA_DIR: PathBuf = "SANLINK_DATA_DIR", Value("./data"), Plain, path;
+    /// `sqlite://<path>`, `postgres://user:pw@host:port/db` or
+    /// `mysql://user:pw@host:port/db`; TLS options go in the URL's query (see the operator
+    /// guide)
+    DATABASE_URL: String = "SANLINK_DATABASE_URL", Derived("`sqlite://<data dir>/sanlink.sqlite`"), Secret, database_url;
+    /// `amqp://` or `amqps://` URL of RabbitMQ; required by `api-gateway` and `conductor`;
+    /// `sanlink` (embedded mode) always uses its in-process transport
+    AMQP_URL: String = "SANLINK_AMQP_URL", Unset("unset"), Secret, amqp_url;
+    /// prefix of the RabbitMQ queue and exchange names
+    AMQP_PREFIX: String = "SANLINK_AMQP_PREFIX", Value("sanlink"), Plain, text;
+    /// the name a conductor registers with and holds node locks under (shown in a node's
+    /// `reservation`)
+    CONDUCTOR_HOSTNAME: String = "SANLINK_CONDUCTOR_HOSTNAME", Derived("the machine's host name"), Plain, text;
+    /// seconds the gateway waits for a conductor's answer
+    RPC_TIMEOUT: Duration = "SANLINK_RPC_TIMEOUT", Value("60"), Plain, seconds;
+    /// how often a busy node lock is tried before the caller gets 409
+    NODE_LOCKED_RETRY_ATTEMPTS: u32 = "SANLINK_NODE_LOCKED_RETRY_ATTEMPTS", Value("3"), Plain, positive;
+    /// seconds between those attempts
+    NODE_LOCKED_RETRY_INTERVAL: Duration = "SANLINK_NODE_LOCKED_RETRY_INTERVAL", Value("1"), Plain, seconds;
+    /// the largest page a list returns (`limit` above it is capped)
+    MAX_LIMIT: i64 = "SANLINK_MAX_LIMIT", Value("1000"), Plain, positive;
+    /// base URL used in `links` and `next`
+    PUBLIC_URL: String = "SANLINK_PUBLIC_URL", Derived("the request's host"), Plain, base_url;
+    /// database connection pool size per process
+    DB_MAX_CONNECTIONS: u32 = "SANLINK_DB_MAX_CONNECTIONS", Value("10"), Plain, positive;
+    /// requests one conductor works on at once
+    CONDUCTOR_WORKERS: u16 = "SANLINK_CONDUCTOR_WORKERS", Value("16"), Plain, positive;
+    /// seconds between a conductor's heartbeats; at each, it also releases its own node
+    /// locks that no work of its holds any more (their release failed)
+    HEARTBEAT_INTERVAL: Duration = "SANLINK_HEARTBEAT_INTERVAL", Value("10"), Plain, seconds;
+    /// seconds without a heartbeat after which a conductor counts as gone and its node
+    /// locks are released; must exceed the interval
+    HEARTBEAT_TIMEOUT: Duration = "SANLINK_HEARTBEAT_TIMEOUT", Value("60"), Plain, seconds;
+    /// where each conductor serves iPXE scripts (`/boot.ipxe`, `/pxelinux.cfg/<mac>`,
+    /// `/<node-uuid>/config`) and its `/metrics`, `/healthz` and `/readyz`; use an address
+    /// booting nodes can reach
+    BOOT_LISTEN: SocketAddr = "SANLINK_BOOT_LISTEN", Value("127.0.0.1:8088"), Plain, socket_addr;
+    /// the boot server's address as nodes see it, written into the scripts
+    BOOT_URL: String = "SANLINK_BOOT_URL", Derived("`http://<SANLINK_BOOT_LISTEN>`"), Plain, base_url;
+    /// path of a minijinja template replacing the boot-from-volume script
+    /// (`conductor/templates/ipxe_bfv.ipxe` shows the variables)
+    IPXE_TEMPLATE: PathBuf = "SANLINK_IPXE_TEMPLATE", Unset("built in"), Plain, path;
+    /// path of a template replacing the generic `boot.ipxe`
+    /// (`conductor/templates/boot.ipxe`)
+    IPXE_BOOT_TEMPLATE: PathBuf = "SANLINK_IPXE_BOOT_TEMPLATE", Unset("built in"), Plain, path;
+    /// log filter, `tracing` env-filter syntax (e.g. `debug`, `api_gateway=debug,info`);
+    /// logs go to standard error
+    LOG: String = "SANLINK_LOG", Value("info"), Plain, log_filter;
+    /// `text` (human-readable) or `json` (one JSON object a line, with the request's span
+    /// and its `request_id`)
+    LOG_FORMAT: LogFormat = "SANLINK_LOG_FORMAT", Value("text"), Plain, log_format;
 }
 
 /// How API callers authenticate (Ironic's `auth_strategy`).
@@ -203,6 +195,13 @@ pub enum Auth {
     NoAuth,
     /// HTTP basic authentication against this htpasswd file.
     HttpBasic { user_file: PathBuf },
+}
+
+/// `SANLINK_AUTH_STRATEGY`, before the user file it may need is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthStrategy {
+    NoAuth,
+    HttpBasic,
 }
 
 /// How the HTTP listeners (the API's and the boot listener) treat slow and idle clients,
@@ -224,56 +223,39 @@ pub enum LogFormat {
     Json,
 }
 
+/// The settings as the processes use them; each field's meaning is its setting's doc.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// `SANLINK_LISTEN`: where the API listens.
     pub listen: SocketAddr,
-    /// `SANLINK_HTTP_*`: how long the HTTP listeners wait on clients, and how many
-    /// connections each holds.
     pub http: HttpLimits,
-    /// `SANLINK_AUTH_STRATEGY` and `SANLINK_HTTP_BASIC_AUTH_USER_FILE`: who may call the API.
     pub auth: Auth,
-    /// `SANLINK_DATA_DIR`: where the embedded SQLite database lives.
     pub data_dir: PathBuf,
-    /// `SANLINK_DATABASE_URL`: `sqlite://`, `postgres://` or `mysql://`.
     pub database_url: String,
-    /// `SANLINK_AMQP_URL`: set, RPC rides RabbitMQ; unset, it stays in-process.
+    /// Set, RPC rides RabbitMQ; unset, it stays in-process.
     pub amqp_url: Option<String>,
-    /// `SANLINK_CONDUCTOR_HOSTNAME`: the name a conductor reserves nodes with.
     pub conductor_hostname: String,
-    /// `SANLINK_RPC_TIMEOUT`: seconds the gateway waits for a conductor's reply.
     pub rpc_timeout: Duration,
-    /// `SANLINK_NODE_LOCKED_RETRY_ATTEMPTS` / `_INTERVAL`: how a busy node lock is retried
-    /// before the caller gets 409 (Ironic: 3 attempts, 1 s apart).
+    /// How a busy node lock is retried before the caller gets 409 (Ironic: 3 attempts,
+    /// 1 s apart).
     pub node_locked_retry_attempts: u32,
     pub node_locked_retry_interval: Duration,
-    /// `SANLINK_MAX_LIMIT`: the largest page a list returns.
     pub max_limit: i64,
-    /// `SANLINK_PUBLIC_URL`: base of the links in responses; default: the request's host.
+    /// Base of the links in responses; none: the request's host.
     pub public_url: Option<String>,
-    /// `SANLINK_DB_MAX_CONNECTIONS`: pool size per process.
     pub db_max_connections: u32,
-    /// `SANLINK_AMQP_PREFIX`: prefix of the queue and exchange names.
     pub amqp_prefix: String,
-    /// `SANLINK_CONDUCTOR_WORKERS`: requests one conductor works on at once.
     pub conductor_workers: u16,
-    /// `SANLINK_HEARTBEAT_INTERVAL`: how often a conductor records that it is alive.
     pub heartbeat_interval: Duration,
-    /// `SANLINK_HEARTBEAT_TIMEOUT`: after this long without a heartbeat a conductor is
-    /// dead, and the others release the node locks it held.
+    /// After this long without a heartbeat a conductor is dead, and the others release
+    /// the node locks it held.
     pub heartbeat_timeout: Duration,
-    /// `SANLINK_BOOT_LISTEN`: where a conductor serves iPXE scripts to booting nodes.
     pub boot_listen: SocketAddr,
-    /// `SANLINK_BOOT_URL`: the boot server's address as nodes see it (behind NAT or a
-    /// proxy it differs from the listen address).
+    /// The boot server's address as nodes see it (behind NAT or a proxy it differs from
+    /// the listen address).
     pub boot_url: String,
-    /// `SANLINK_IPXE_TEMPLATE`: a file replacing the built-in boot-from-volume script
-    /// template; `SANLINK_IPXE_BOOT_TEMPLATE` likewise for the generic `boot.ipxe`.
     pub ipxe_template: Option<PathBuf>,
     pub ipxe_boot_template: Option<PathBuf>,
-    /// `SANLINK_LOG`: the log filter.
     pub log: String,
-    /// `SANLINK_LOG_FORMAT`: text or JSON lines.
     pub log_format: LogFormat,
 }
 
@@ -315,115 +297,211 @@ impl std::fmt::Display for Problems {
 impl std::error::Error for Problems {}
 
 impl Settings {
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<Settings, Problems> {
-        Settings::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads the settings from the environment over a TOML file. The file's keys are the
     /// variables' names without `SANLINK_`, in lower case (`database_url = "..."`); an
     /// environment variable wins over the file. Every problem, in the file or in a
     /// value, is reported.
     pub fn from_env_and_file(path: Option<&Path>) -> Result<Settings, Problems> {
-        let (file, mut problems) = match path {
-            Some(p) => read_file(p),
-            None => (Vec::new(), Vec::new()),
+        // Exact names and raw text: figment's `Env` matches names in any case and would
+        // turn a value such as `007` into the number 7.
+        Settings::from_lookup_and_file(path, |name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` instead of the environment, without a file, so
+    /// tests need not touch the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Problems> {
+        Settings::from_lookup_and_file(None, lookup)
+    }
+
+    /// Layers the defaults, the file and the variables `lookup` finds, then reads every
+    /// setting from them.
+    fn from_lookup_and_file(
+        file: Option<&Path>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, Problems> {
+        // Each layer is merged over the ones before it (`Serialized::defaults` only names
+        // figment's default profile, the one sanlink uses).
+        let mut r = Reader {
+            layers: Figment::from(Serialized::defaults(defaults())),
+            problems: Vec::new(),
         };
-        let settings = Settings::from_lookup(|name| {
-            std::env::var(name)
-                .ok()
-                .or_else(|| file.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        if let Some(path) = file {
+            r.add_file(path);
+        }
+        let variables: BTreeMap<String, String> = variables()
+            .into_iter()
+            .filter_map(|name| lookup(&name).map(|value| (key_of(&name), value)))
+            .collect();
+        r.layers = std::mem::take(&mut r.layers).merge(Serialized::defaults(variables));
+        let settings = r.settings();
+        if r.problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(Problems(r.problems))
+        }
+    }
+}
+
+/// The variables settings come from: every setting's, and `<NAME>_FILE` for secrets.
+fn variables() -> Vec<String> {
+    SETTINGS
+        .iter()
+        .flat_map(|s| std::iter::once(s.name.to_string()).chain(s.file_variable()))
+        .collect()
+}
+
+/// A variable's key in the layers (and the file).
+fn key_of(name: &str) -> String {
+    name.trim_start_matches("SANLINK_").to_ascii_lowercase()
+}
+
+/// The bottom layer: every default that is a value.
+fn defaults() -> BTreeMap<String, &'static str> {
+    SETTINGS
+        .iter()
+        .filter_map(|s| match s.default {
+            Value(v) => Some((s.key(), v)),
+            Derived(_) | Unset(_) => None,
+        })
+        .collect()
+}
+
+/// Reads settings from the layers and collects every problem instead of stopping at the
+/// first, so that an operator fixes a file in one go.
+struct Reader {
+    layers: Figment,
+    problems: Vec<SettingError>,
+}
+
+impl Reader {
+    fn problem(&mut self, name: &str, value: Option<String>, reason: impl Into<String>) {
+        self.problems.push(SettingError {
+            name: name.to_string(),
+            value,
+            reason: reason.into(),
         });
-        match settings {
-            Ok(s) if problems.is_empty() => Ok(s),
-            Ok(_) => Err(Problems(problems)),
-            Err(Problems(more)) => {
-                problems.extend(more);
-                Err(Problems(problems))
+    }
+
+    /// Adds a TOML file as a layer, keeping only its known keys with scalar values; the
+    /// others, or a file that does not read or parse, are problems.
+    fn add_file(&mut self, path: &Path) {
+        let file = format!("config file {}", path.display());
+        let table = match Toml::file_exact(path).data() {
+            Ok(mut profiles) => profiles
+                .remove(&figment::Profile::Default)
+                .unwrap_or_default(),
+            Err(e) => return self.problem(&file, None, e.to_string().trim()),
+        };
+        let known: Vec<String> = variables().iter().map(|n| key_of(n)).collect();
+        let mut layer = BTreeMap::new();
+        for (key, value) in table {
+            if !known.contains(&key) {
+                self.problem(&file, None, format!("unknown setting {key:?}"));
+            } else if let Some(text) = scalar(&value) {
+                layer.insert(key, text);
+            } else {
+                let kind = value.to_actual();
+                self.problem(
+                    &file,
+                    None,
+                    format!("{key} must be a string or a number, not {kind}"),
+                );
+            }
+        }
+        self.layers = std::mem::take(&mut self.layers).merge(Serialized::defaults(layer));
+    }
+
+    /// The text given for a variable in the layers, blank counting as unset.
+    fn layer(&self, name: &str) -> Option<String> {
+        let text: String = self.layers.extract_inner(&key_of(name)).ok()?;
+        (!text.trim().is_empty()).then_some(text)
+    }
+
+    /// The value given for a setting (or its default), directly or, for a secret, in the
+    /// file that `<NAME>_FILE` names (its content, without the trailing newline).
+    fn given(&mut self, about: &About) -> Option<String> {
+        let direct = self.layer(about.name);
+        let Some(file_name) = about.file_variable() else {
+            return direct;
+        };
+        match (direct, self.layer(&file_name)) {
+            (Some(_), Some(path)) => {
+                let reason = format!("give {} or {file_name}, not both", about.name);
+                self.problem(&file_name, Some(path), reason);
+                None
+            }
+            (direct, None) => direct,
+            (None, Some(path)) => match std::fs::read_to_string(path.trim()) {
+                Ok(text) => Some(text.trim_end_matches(['\r', '\n']).to_string()),
+                Err(e) => {
+                    self.problem(&file_name, Some(path), format!("cannot read the file: {e}"));
+                    None
+                }
+            },
+        }
+    }
+
+    /// A setting's value; none when it is unset or bad (recorded).
+    fn optional<T>(&mut self, setting: &Setting<T>) -> Option<T> {
+        let text = self.given(&setting.about)?;
+        match (setting.parse)(text.trim()) {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                self.problem(setting.about.name, Some(redact_url(&text)), reason);
+                None
             }
         }
     }
 
-    /// Reads the settings through `lookup`, so tests need not touch the environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, Problems> {
-        let r = Reader {
-            lookup: &lookup,
-            problems: RefCell::new(Vec::new()),
-        };
-        let listen = r.parse("SANLINK_LISTEN", socket_addr);
+    /// A setting that has a default value. A bad value is recorded and the default
+    /// stands in, so reading can go on to the settings that depend on it.
+    fn get<T>(&mut self, setting: &Setting<T>) -> T {
+        self.optional(setting).unwrap_or_else(|| {
+            let Value(default) = setting.about.default else {
+                panic!("{} has no default value", setting.about.name)
+            };
+            (setting.parse)(default)
+                .unwrap_or_else(|e| panic!("default of {} is invalid: {e}", setting.about.name))
+        })
+    }
+
+    /// Every setting, read in the order of [`SETTINGS`] so that problems are too.
+    fn settings(&mut self) -> Settings {
+        let listen = self.get(&LISTEN);
         let http = HttpLimits {
-            header_timeout: r.parse("SANLINK_HTTP_HEADER_TIMEOUT", positive_seconds),
-            idle_timeout: r.parse("SANLINK_HTTP_IDLE_TIMEOUT", positive_seconds),
-            max_connections: r.parse("SANLINK_HTTP_MAX_CONNECTIONS", |v| {
-                positive(v).map(|n| n as usize)
-            }),
+            header_timeout: self.get(&HTTP_HEADER_TIMEOUT),
+            idle_timeout: self.get(&HTTP_IDLE_TIMEOUT),
+            max_connections: self.get(&HTTP_MAX_CONNECTIONS),
         };
-        let auth = auth(&r, listen);
-        let data_dir = PathBuf::from(r.text("SANLINK_DATA_DIR"));
-        let database_url = r
-            .optional("SANLINK_DATABASE_URL", |url| {
-                crate::db::Backend::from_url(url).map(|_| url.to_string())
-            })
+        let auth = self.auth(listen);
+        let data_dir: PathBuf = self.get(&DATA_DIR);
+        let database_url = self
+            .optional(&DATABASE_URL)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sanlink.sqlite").display()));
-        let amqp_url = r.optional("SANLINK_AMQP_URL", |url| {
-            if url.starts_with("amqp://") || url.starts_with("amqps://") {
-                Ok(url.to_string())
-            } else {
-                Err("expected an amqp:// or amqps:// URL".into())
-            }
-        });
-        let conductor_hostname = r
-            .optional("SANLINK_CONDUCTOR_HOSTNAME", |v| Ok(v.to_string()))
+        let amqp_url = self.optional(&AMQP_URL);
+        let amqp_prefix = self.get(&AMQP_PREFIX);
+        let conductor_hostname = self
+            .optional(&CONDUCTOR_HOSTNAME)
             .unwrap_or_else(default_hostname);
-        let rpc_timeout = r.parse("SANLINK_RPC_TIMEOUT", seconds);
-        let node_locked_retry_attempts = r.parse("SANLINK_NODE_LOCKED_RETRY_ATTEMPTS", |v| {
-            positive(v).map(|n| n as u32)
-        });
-        let node_locked_retry_interval = r.parse("SANLINK_NODE_LOCKED_RETRY_INTERVAL", seconds);
-        let max_limit = r.parse("SANLINK_MAX_LIMIT", |v| positive(v).map(|n| n as i64));
-        let db_max_connections = r.parse("SANLINK_DB_MAX_CONNECTIONS", |v| {
-            positive(v).map(|n| n as u32)
-        });
-        let amqp_prefix = r.text("SANLINK_AMQP_PREFIX");
-        let conductor_workers = r.parse("SANLINK_CONDUCTOR_WORKERS", |v| match positive(v) {
-            Ok(n) if n <= u16::MAX as u64 => Ok(n as u16),
-            _ => Err("expected a whole number from 1 to 65535".into()),
-        });
-        let heartbeat_interval = r.parse("SANLINK_HEARTBEAT_INTERVAL", seconds);
-        let heartbeat_timeout = r.parse("SANLINK_HEARTBEAT_TIMEOUT", seconds);
+        let rpc_timeout = self.get(&RPC_TIMEOUT);
+        let node_locked_retry_attempts = self.get(&NODE_LOCKED_RETRY_ATTEMPTS);
+        let node_locked_retry_interval = self.get(&NODE_LOCKED_RETRY_INTERVAL);
+        let max_limit = self.get(&MAX_LIMIT);
+        let public_url = self.optional(&PUBLIC_URL);
+        let db_max_connections = self.get(&DB_MAX_CONNECTIONS);
+        let conductor_workers = self.get(&CONDUCTOR_WORKERS);
+        let heartbeat_interval = self.get(&HEARTBEAT_INTERVAL);
+        let heartbeat_timeout = self.get(&HEARTBEAT_TIMEOUT);
         if heartbeat_timeout <= heartbeat_interval {
-            r.problem(
-                "SANLINK_HEARTBEAT_TIMEOUT",
-                Some(format!("{}", heartbeat_timeout.as_secs_f64())),
-                "must be longer than SANLINK_HEARTBEAT_INTERVAL",
-            );
+            let value = format!("{}", heartbeat_timeout.as_secs_f64());
+            let reason = "must be longer than SANLINK_HEARTBEAT_INTERVAL";
+            self.problem(HEARTBEAT_TIMEOUT.about.name, Some(value), reason);
         }
-        let boot_listen = r.parse("SANLINK_BOOT_LISTEN", socket_addr);
-        let boot_url = r
-            .optional("SANLINK_BOOT_URL", |u| {
-                Ok(u.trim_end_matches('/').to_string())
-            })
+        let boot_listen = self.get(&BOOT_LISTEN);
+        let boot_url = self
+            .optional(&BOOT_URL)
             .unwrap_or_else(|| format!("http://{boot_listen}"));
-        let ipxe_template = r.optional("SANLINK_IPXE_TEMPLATE", |v| Ok(PathBuf::from(v)));
-        let ipxe_boot_template = r.optional("SANLINK_IPXE_BOOT_TEMPLATE", |v| Ok(PathBuf::from(v)));
-        let public_url = r.optional("SANLINK_PUBLIC_URL", |u| {
-            Ok(u.trim_end_matches('/').to_string())
-        });
-        let log = r.parse("SANLINK_LOG", |v| {
-            tracing_subscriber::EnvFilter::try_new(v)
-                .map(|_| v.to_string())
-                .map_err(|e| format!("not a log filter ({e})"))
-        });
-        let log_format = r.parse("SANLINK_LOG_FORMAT", |v| match v {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            _ => Err("expected text or json".into()),
-        });
-        let problems = r.problems.into_inner();
-        if !problems.is_empty() {
-            return Err(Problems(problems));
-        }
-        Ok(Settings {
+        Settings {
             listen,
             http,
             auth,
@@ -443,149 +521,58 @@ impl Settings {
             heartbeat_timeout,
             boot_listen,
             boot_url,
-            ipxe_template,
-            ipxe_boot_template,
-            log,
-            log_format,
-        })
-    }
-}
-
-/// Reads settings through a lookup and collects every problem instead of stopping at
-/// the first, so that an operator fixes a file in one go.
-struct Reader<'a> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-    problems: RefCell<Vec<SettingError>>,
-}
-
-impl Reader<'_> {
-    fn problem(&self, name: &str, value: Option<String>, reason: impl Into<String>) {
-        self.problems.borrow_mut().push(SettingError {
-            name: name.to_string(),
-            value,
-            reason: reason.into(),
-        });
-    }
-
-    /// The value given for `name`, directly or, for a secret, in the file that
-    /// `<name>_FILE` names (its content, without the trailing newline).
-    fn given(&self, name: &'static str) -> Option<String> {
-        let setting = find(name).unwrap_or_else(|| panic!("{name} is missing from SETTINGS"));
-        let get = |n: &str| (self.lookup)(n).filter(|v| !v.trim().is_empty());
-        let direct = get(name);
-        if !setting.secret {
-            return direct;
+            ipxe_template: self.optional(&IPXE_TEMPLATE),
+            ipxe_boot_template: self.optional(&IPXE_BOOT_TEMPLATE),
+            log: self.get(&LOG),
+            log_format: self.get(&LOG_FORMAT),
         }
-        let file_name = format!("{name}_FILE");
-        match (direct, get(&file_name)) {
-            (Some(_), Some(path)) => {
-                self.problem(
-                    &file_name,
-                    Some(path),
-                    format!("give {name} or {file_name}, not both"),
-                );
-                None
-            }
-            (direct, None) => direct,
-            (None, Some(path)) => match std::fs::read_to_string(path.trim()) {
-                Ok(text) => Some(text.trim_end_matches(['\r', '\n']).to_string()),
-                Err(e) => {
-                    self.problem(&file_name, Some(path), format!("cannot read the file: {e}"));
-                    None
+    }
+
+    /// The authentication settings. `noauth` on an address other than loopback would
+    /// open the API to whoever reaches it, so it needs `SANLINK_NOAUTH_ALLOW_REMOTE=true`.
+    fn auth(&mut self, listen: SocketAddr) -> Auth {
+        let strategy = self.get(&AUTH_STRATEGY);
+        let user_file = self.optional(&HTTP_BASIC_AUTH_USER_FILE);
+        let allow_remote = self.get(&NOAUTH_ALLOW_REMOTE);
+        match (strategy, user_file) {
+            (AuthStrategy::HttpBasic, Some(user_file)) => Auth::HttpBasic { user_file },
+            (AuthStrategy::HttpBasic, None) => {
+                // A file given but unreadable is reported already.
+                if self.layer(HTTP_BASIC_AUTH_USER_FILE.about.name).is_none() {
+                    let reason = "required by SANLINK_AUTH_STRATEGY=http_basic";
+                    self.problem(HTTP_BASIC_AUTH_USER_FILE.about.name, None, reason);
                 }
-            },
-        }
-    }
-
-    /// The given value, else the default of a setting that has one.
-    fn text(&self, name: &'static str) -> String {
-        match (self.given(name), find(name).map(|s| s.default)) {
-            (Some(v), _) => v,
-            (None, Some(Value(default))) => default.to_string(),
-            (None, _) => panic!("{name} has no default value"),
-        }
-    }
-
-    /// Parses the given value or the default. A bad value is recorded and the default
-    /// stands in, so reading can go on to the other settings.
-    fn parse<T>(&self, name: &'static str, convert: impl Fn(&str) -> Result<T, String>) -> T {
-        let value = self.text(name);
-        convert(value.trim()).unwrap_or_else(|reason| {
-            self.problem(name, Some(redact_url(&value)), reason);
-            let Some(Value(default)) = find(name).map(|s| s.default) else {
-                unreachable!("text() gave a default")
-            };
-            convert(default).unwrap_or_else(|e| panic!("default of {name} is invalid: {e}"))
-        })
-    }
-
-    /// Parses a setting that has no default value; none when unset or bad (recorded).
-    fn optional<T>(
-        &self,
-        name: &'static str,
-        convert: impl Fn(&str) -> Result<T, String>,
-    ) -> Option<T> {
-        let value = self.given(name)?;
-        match convert(value.trim()) {
-            Ok(v) => Some(v),
-            Err(reason) => {
-                self.problem(name, Some(redact_url(&value)), reason);
-                None
+                Auth::NoAuth
+            }
+            (AuthStrategy::NoAuth, _) => {
+                if !listen.ip().is_loopback() && !allow_remote {
+                    self.problem(
+                        AUTH_STRATEGY.about.name,
+                        Some("noauth".into()),
+                        format!(
+                            "noauth serves the API to anyone who reaches {listen}; use http_basic, listen on loopback, or set SANLINK_NOAUTH_ALLOW_REMOTE=true"
+                        ),
+                    );
+                }
+                Auth::NoAuth
             }
         }
     }
 }
 
-/// A settings file as (variable name, value) pairs, and its problems: unknown keys,
-/// values that are neither strings nor numbers, a file that does not read or parse.
-fn read_file(path: &Path) -> (Vec<(String, String)>, Vec<SettingError>) {
-    let file = format!("config file {}", path.display());
-    let problem = |reason: String| SettingError {
-        name: file.clone(),
-        value: None,
-        reason,
-    };
-    let table: toml::Table = match std::fs::read_to_string(path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| text.parse().map_err(|e: toml::de::Error| e.to_string()))
-    {
-        Ok(table) => table,
-        Err(e) => return (Vec::new(), vec![problem(e.trim().to_string())]),
-    };
-    let mut pairs = Vec::new();
-    let mut problems = Vec::new();
-    for (key, value) in table {
-        let name = format!("SANLINK_{}", key.to_ascii_uppercase());
-        if !file_keys().contains(&name) {
-            problems.push(problem(format!("unknown setting {key:?}")));
-            continue;
-        }
-        let value = match value {
-            toml::Value::String(s) => s,
-            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
-                value.to_string()
-            }
-            other => {
-                problems.push(problem(format!(
-                    "{key} must be a string or a number, not {other}"
-                )));
-                continue;
-            }
-        };
-        pairs.push((name, value));
+/// A file's value as text, as if it came from the environment; none for tables and
+/// arrays.
+fn scalar(value: &Given) -> Option<String> {
+    match value {
+        Given::String(_, s) => Some(s.clone()),
+        Given::Char(_, c) => Some(c.to_string()),
+        Given::Bool(_, b) => Some(b.to_string()),
+        Given::Num(_, n) => n
+            .to_i128()
+            .map(|i| i.to_string())
+            .or_else(|| n.to_f64().map(|f| f.to_string())),
+        Given::Empty(..) | Given::Dict(..) | Given::Array(..) => None,
     }
-    (pairs, problems)
-}
-
-/// The variables a file may set: every setting, and `<NAME>_FILE` for secrets.
-fn file_keys() -> Vec<String> {
-    SETTINGS
-        .iter()
-        .flat_map(|s| {
-            let file = s.secret.then(|| format!("{}_FILE", s.name));
-            std::iter::once(s.name.to_string()).chain(file)
-        })
-        .collect()
 }
 
 /// The configuration reference (`docs/configuration.md`), generated from [`SETTINGS`].
@@ -607,19 +594,18 @@ pub fn reference() -> String {
          | variable | file key | default | meaning |\n|---|---|---|---|\n",
     );
     for s in SETTINGS {
-        let key = s.name.trim_start_matches("SANLINK_").to_ascii_lowercase();
+        let key = s.key();
         let default = match s.default {
             Value(v) => format!("`{v}`"),
             Derived(d) | Unset(d) => d.to_string(),
         };
-        let meaning = if s.secret {
-            format!(
-                "{} (secret: also `{}_FILE` / `{key}_file`)",
-                s.meaning, s.name
-            )
-        } else {
-            s.meaning.to_string()
-        };
+        let mut meaning: Vec<&str> = s.meaning.iter().map(|line| line.trim()).collect();
+        let secret;
+        if let Some(file) = s.file_variable() {
+            secret = format!("(secret: also `{file}` / `{key}_file`)");
+            meaning.push(&secret);
+        }
+        let meaning = meaning.join(" ");
         out.push_str(&format!(
             "| `{}` | `{key}` | {default} | {meaning} |\n",
             s.name
@@ -628,43 +614,17 @@ pub fn reference() -> String {
     out
 }
 
-/// The authentication settings. `noauth` on an address other than loopback would open
-/// the API to whoever reaches it, so it needs `SANLINK_NOAUTH_ALLOW_REMOTE=true`.
-fn auth(r: &Reader, listen: SocketAddr) -> Auth {
-    let strategy = r.parse("SANLINK_AUTH_STRATEGY", |v| match v {
-        "noauth" | "http_basic" => Ok(v.to_string()),
-        _ => Err("expected noauth or http_basic".into()),
-    });
-    let user_file = r.optional("SANLINK_HTTP_BASIC_AUTH_USER_FILE", |v| {
-        let path = PathBuf::from(v);
-        crate::htpasswd::UserFile::read(&path).map(|_| path)
-    });
-    let allow_remote = r.parse("SANLINK_NOAUTH_ALLOW_REMOTE", boolean);
-    if strategy == "http_basic" {
-        return match user_file {
-            Some(user_file) => Auth::HttpBasic { user_file },
-            None => {
-                if r.given("SANLINK_HTTP_BASIC_AUTH_USER_FILE").is_none() {
-                    r.problem(
-                        "SANLINK_HTTP_BASIC_AUTH_USER_FILE",
-                        None,
-                        "required by SANLINK_AUTH_STRATEGY=http_basic",
-                    );
-                }
-                Auth::NoAuth
-            }
-        };
-    }
-    if !listen.ip().is_loopback() && !allow_remote {
-        r.problem(
-            "SANLINK_AUTH_STRATEGY",
-            Some(strategy),
-            format!(
-                "noauth serves the API to anyone who reaches {listen}; use http_basic, listen on loopback, or set SANLINK_NOAUTH_ALLOW_REMOTE=true"
-            ),
-        );
-    }
-    Auth::NoAuth
+fn text(v: &str) -> Result<String, String> {
+    Ok(v.to_string())
+}
+
+fn path(v: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(v))
+}
+
+/// A base URL, without the trailing slash that links are joined with.
+fn base_url(v: &str) -> Result<String, String> {
+    Ok(v.trim_end_matches('/').to_string())
 }
 
 fn boolean(v: &str) -> Result<bool, String> {
@@ -680,9 +640,10 @@ fn socket_addr(v: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("expected host:port ({e})"))
 }
 
-fn positive(v: &str) -> Result<u64, String> {
+/// A whole number above 0 that fits the setting's type.
+fn positive<T: TryFrom<u64>>(v: &str) -> Result<T, String> {
     match v.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
+        Ok(n) if n > 0 => T::try_from(n).map_err(|_| format!("{n} is too large")),
         _ => Err("expected a whole number above 0".into()),
     }
 }
@@ -699,6 +660,47 @@ fn positive_seconds(v: &str) -> Result<Duration, String> {
     match seconds(v) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err("expected a number of seconds above 0".into()),
+    }
+}
+
+fn auth_strategy(v: &str) -> Result<AuthStrategy, String> {
+    match v {
+        "noauth" => Ok(AuthStrategy::NoAuth),
+        "http_basic" => Ok(AuthStrategy::HttpBasic),
+        _ => Err("expected noauth or http_basic".into()),
+    }
+}
+
+/// An htpasswd file that reads and holds only bcrypt hashes.
+fn user_file(v: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(v);
+    crate::htpasswd::UserFile::read(&path).map(|_| path)
+}
+
+/// A database URL of a backend this binary was built with.
+fn database_url(url: &str) -> Result<String, String> {
+    crate::db::Backend::from_url(url).map(|_| url.to_string())
+}
+
+fn amqp_url(url: &str) -> Result<String, String> {
+    if url.starts_with("amqp://") || url.starts_with("amqps://") {
+        Ok(url.to_string())
+    } else {
+        Err("expected an amqp:// or amqps:// URL".into())
+    }
+}
+
+fn log_filter(v: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(v)
+        .map(|_| v.to_string())
+        .map_err(|e| format!("not a log filter ({e})"))
+}
+
+fn log_format(v: &str) -> Result<LogFormat, String> {
+    match v {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err("expected text or json".into()),
     }
 }
 
@@ -727,6 +729,8 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn with(pairs: &[(&str, &str)]) -> Result<Settings, Problems> {
@@ -925,16 +929,11 @@ mod tests {
         }
     }
 
+    /// A secret's value and its file cannot both be given; a default value would be.
     #[test]
-    fn every_setting_is_read_and_documented() {
-        let seen = RefCell::new(Vec::new());
-        let _ = Settings::from_lookup(|name| {
-            seen.borrow_mut().push(name.to_string());
-            None
-        });
-        let seen = seen.into_inner();
-        for s in SETTINGS {
-            assert!(seen.iter().any(|n| n == s.name), "{} is never read", s.name);
+    fn secrets_have_no_default_value() {
+        for s in SETTINGS.iter().filter(|s| s.secrecy == Secrecy::Secret) {
+            assert!(!matches!(s.default, Value(_)), "{}", s.name);
         }
     }
 

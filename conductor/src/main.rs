@@ -1,7 +1,7 @@
 //! `conductor`: a production conductor process. Consumes RPCs from RabbitMQ
 //! (`SANLINK_AMQP_URL`, required); start as many as the load needs.
 //!
-//! Usage: `conductor` (serve), `conductor db upgrade`, `conductor db version`.
+//! Usage: `conductor --help` (`conductor` alone serves).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,11 +9,11 @@ use std::sync::Arc;
 use common::config::{Settings, redact_url};
 use common::ops::{BrokerUrlCheck, Check, Ops};
 use common::rpc::amqp::{self, Topology};
-use common::startup;
+use common::{cli, startup};
 use conductor::Conductor;
 
 fn main() -> ExitCode {
-    startup::main_with("conductor", serve)
+    cli::main_with("conductor", serve)
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {

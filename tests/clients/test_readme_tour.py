@@ -83,8 +83,8 @@ def test_readme_commands_exist():
     assert "scripts/test.sh" in text
     assert os.access(REPO / "scripts" / "test.sh", os.X_OK)
     assert (REPO / "api-gateway" / "src" / "bin" / "sanlink.rs").exists()
-    # Settings are read in config.rs; logging and the config file's path in startup.rs.
-    src = "".join((REPO / "common" / "src" / f).read_text() for f in ("config.rs", "startup.rs"))
+    # Settings are read in config.rs, the config file's path in cli.rs, logging in startup.rs.
+    src = "".join((REPO / "common" / "src" / f).read_text() for f in ("config.rs", "cli.rs", "startup.rs"))
     for var in re.findall(r"`(SANLINK_[A-Z_]+)`", text):
         if var not in src:
             pytest.fail(f"README documents {var}, which common/src/config.rs does not read")

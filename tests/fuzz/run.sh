@@ -23,7 +23,7 @@ CONFIG="$ROOT/tests/fuzz/schemathesis.toml"
 export SCHEMATHESIS_HOOKS=hooks
 export PYTHONPATH="$ROOT/tests/fuzz${PYTHONPATH:+:$PYTHONPATH}"
 # Every request at the newest version: below 1.32 the volume API is a 404, and the
-# version header's parsing has property tests of its own (api-gateway/tests/parsers.rs).
+# version header's parsing has property tests of its own (api-gateway/tests/it/parsers.rs).
 VERSION=1.46
 
 work="$(mktemp -d)"
@@ -56,7 +56,7 @@ fi
 curl -fsS "$base/v1/openapi.json" > "$work/served.json" || exit 1
 if ! cmp -s "$work/served.json" "$ROOT/docs/openapi.json"; then
     echo "the served /v1/openapi.json differs from docs/openapi.json" \
-         "(UPDATE_OPENAPI=1 cargo test -p api-gateway --test openapi, then rebuild)" >&2
+         "(UPDATE_OPENAPI=1 cargo test -p api-gateway --test it openapi::, then rebuild)" >&2
     exit 1
 fi
 

@@ -1,7 +1,7 @@
 //! `sanlink`: the whole service in one process (the embedded mode). The gateway and a
 //! conductor share a database (SQLite by default) and talk over the in-process transport.
 //!
-//! Usage: `sanlink` (serve), `sanlink db upgrade`, `sanlink db version`.
+//! Usage: `sanlink --help` (`sanlink` alone serves).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,11 +11,11 @@ use common::config::{Settings, redact_url};
 use common::ops::Ops;
 use common::rpc::client::ConductorClient;
 use common::rpc::memory::MemoryTransport;
-use common::startup;
+use common::{cli, startup};
 use conductor::Conductor;
 
 fn main() -> ExitCode {
-    startup::main_with("sanlink", serve)
+    cli::main_with("sanlink", serve)
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {

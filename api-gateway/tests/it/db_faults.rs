@@ -4,7 +4,7 @@
 //! itself. The killing tests need a server (`TEST_DATABASE=postgres` or `mysql`); on
 //! SQLite they have nothing to kill and return at once.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,7 +2,7 @@
 //! node's iPXE script fetched over HTTP the way a booting node fetches it (spec:
 //! boot-from-volume.md §5, §6).
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 

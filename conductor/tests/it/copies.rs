@@ -15,7 +15,7 @@ use common::rpc::{Call, Handler, Reply, Request, Response};
 use conductor::Conductor;
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 use support::database::Database;
 use support::fixtures::{add_node, conductor_on, set_reservation};
 

@@ -8,7 +8,7 @@ use common::db::nodes;
 use conductor::Conductor;
 use diesel::prelude::*;
 
-mod support;
+use crate::support;
 use support::database::Database;
 use support::fixtures::{add_node, conductor, conductor_on, set_reservation};
 

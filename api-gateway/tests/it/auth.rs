@@ -2,7 +2,7 @@
 //! credentials, what Ironic's clients get without them, and that a user file edited
 //! while the service runs takes effect.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

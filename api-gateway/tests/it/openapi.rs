@@ -1,7 +1,7 @@
 //! The OpenAPI document: served at `/v1/openapi.json` without a version header, and
 //! checked in as `docs/openapi.json`, which must be what the code generates.
 
-mod support;
+use crate::support;
 
 use support::TestApp;
 
@@ -16,7 +16,7 @@ fn the_checked_in_document_is_up_to_date() {
     let checked_in = std::fs::read_to_string(CHECKED_IN).unwrap_or_default();
     assert!(
         checked_in == generated,
-        "docs/openapi.json is out of date: run `UPDATE_OPENAPI=1 cargo test -p api-gateway --test openapi`"
+        "docs/openapi.json is out of date: run `UPDATE_OPENAPI=1 cargo test -p api-gateway --test it openapi::`"
     );
 }
 

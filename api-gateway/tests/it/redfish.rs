@@ -3,10 +3,9 @@
 //! cannot be reached or refuses the credentials shows as the node's `last_error`, and
 //! the node keeps its data.
 
-mod support;
+use crate::support;
 
-#[path = "../../conductor/tests/support/sushy.rs"]
-mod sushy;
+use crate::sushy;
 
 use serde_json::{Value, json};
 

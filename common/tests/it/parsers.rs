@@ -1,6 +1,6 @@
 //! Property tests of the parsers sanlink owns in `common`: JSON Patch parsing and
 //! application, and `properties.capabilities` strings. Whatever the input, they answer
-//! a value or an `Invalid` error, never a panic.
+//! a value or an `Invalid` error.
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -109,11 +109,26 @@ proptest! {
     }
 
     #[test]
-    fn any_capabilities_string_is_read_without_panicking(caps in ".{0,40}", key in ".{0,6}") {
+    fn a_capability_is_the_value_of_the_first_entry_with_its_key(
+        caps in prop_oneof!["[ab ,:x]{0,30}", ".{0,40}"],
+        key in "[ab ]{0,2}",
+    ) {
         let node = Node {
             properties: [("capabilities".to_string(), json!(caps))].into_iter().collect(),
             ..Node::default()
         };
-        let _ = node.capability(&key);
+        // Entries are separated by commas; an entry without a colon has no key.
+        let first = caps
+            .split(',')
+            .filter_map(|entry| entry.split_once(':'))
+            .find(|(k, _)| k.trim() == key);
+        match node.capability(&key) {
+            Some(value) => {
+                let (_, expected) = first.expect("a value without an entry");
+                prop_assert_eq!(value.as_str(), expected.trim());
+                prop_assert!(!value.contains(','), "{value:?} spans entries");
+            }
+            None => prop_assert!(first.is_none(), "{key:?} not found in {caps:?}"),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The node subset, ports and portgroups end to end (spec: node-subset.md, conductor.md
 //! §6, boot-from-volume.md §3), through HTTP against the embedded service.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 //! Hostile input: every limit the API enforces answers a 4xx with a clear message, on
 //! the database `TEST_DATABASE` names, and never reaches the database as an error.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 

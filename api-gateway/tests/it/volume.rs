@@ -1,7 +1,7 @@
 //! The volume API end to end (spec: volume-api.md, conductor.md §1–3, §6): every status
 //! code and error the spec lists, through HTTP, on the database `TEST_DATABASE` names.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! type errors about fields that may hold secrets, and bodies whose Content-Type is not
 //! JSON.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 

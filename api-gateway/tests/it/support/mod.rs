@@ -7,7 +7,7 @@
 //! `TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306/`). A passing test drops its
 //! database; a failing one keeps it, and says where, for a post-mortem.
 
-// Each test binary compiles this module and uses only part of it.
+// Each group of tests uses only part of this module.
 #![allow(dead_code)]
 
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! The fake driver applies a reset one to eleven seconds after it is asked, so these
 //! tests also show that a power action waits for the BMC to report the new state.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use common::model::volume::VolumeConnector;
 use common::model::{new_uuid, now};
 use common::rpc::{Call, Handler, Reply, Request};
 
-mod support;
+use crate::support;
 use support::fixtures::{add_node, conductor};
 
 fn connector(node: &Node, uuid: String, kind: &str, id: &str) -> VolumeConnector {

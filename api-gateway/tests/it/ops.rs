@@ -1,7 +1,7 @@
 //! The operator endpoints: `/healthz`, `/readyz` (with the database or the broker
 //! down) and the Prometheus metrics, against the real service.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

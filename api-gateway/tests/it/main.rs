@@ -1,0 +1,20 @@
+//! The gateway's integration tests, one binary: each module is a group of tests that
+//! `scripts/test.sh` selects by name (`volume::`, `nodes::`, ...).
+
+mod support;
+// The Redfish emulator harness, shared with the conductor's tests.
+#[path = "../../../conductor/tests/it/support/sushy.rs"]
+mod sushy;
+
+mod auth;
+mod boot;
+mod db_faults;
+mod input_edges;
+mod limits;
+mod nodes;
+mod openapi;
+mod ops;
+mod parsers;
+mod redfish;
+mod startup;
+mod volume;

@@ -1,0 +1,4 @@
+//! The integration tests of `common`, one binary.
+
+mod amqp;
+mod parsers;

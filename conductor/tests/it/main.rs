@@ -1,0 +1,11 @@
+//! The conductor's integration tests, one binary: each module is a group of tests that
+//! `scripts/test.sh` selects by name (`node_lock::`, `copies::`, ...).
+
+mod support;
+
+mod copies;
+mod idempotency;
+mod ipxe;
+mod node_lock;
+mod redfish;
+mod start;
