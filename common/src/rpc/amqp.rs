@@ -475,7 +475,7 @@ async fn process(handler: Arc<dyn Handler>, channel: Channel, delivery: Delivery
     };
     if delivery.redelivered {
         metrics::counter!(crate::metrics::RPC_REDELIVERED).increment(1);
-        tracing::info!(request_id = %request.request_id, "request redelivered");
+        tracing::info!(request_id = %request.context.request_id, "request redelivered");
     }
     let reply = handler.handle(request).await;
     let props = &delivery.properties;

@@ -4,7 +4,10 @@
 
 pub mod amqp;
 pub mod client;
+pub mod context;
 pub mod memory;
+
+pub use context::{Caller, RequestContext};
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,24 +22,25 @@ use crate::model::port::Port;
 use crate::model::volume::{VolumeConnector, VolumeTarget};
 
 /// Version of the message schema. A conductor refuses (dead-letters) other versions.
-pub const RPC_VERSION: u32 = 1;
+pub const RPC_VERSION: u32 = 2;
 
 /// One call to a conductor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     pub version: u32,
-    /// Follows the request from the gateway into the conductor's logs.
-    pub request_id: String,
+    /// The request's id and caller: they follow it from the gateway into the
+    /// conductor's work and logs.
+    pub context: RequestContext,
     /// Milliseconds since the Unix epoch after which nobody waits for the answer.
     pub deadline_ms: u64,
     pub call: Call,
 }
 
 impl Request {
-    pub fn new(request_id: String, timeout: Duration, call: Call) -> Request {
+    pub fn new(context: RequestContext, timeout: Duration, call: Call) -> Request {
         Request {
             version: RPC_VERSION,
-            request_id,
+            context,
             deadline_ms: epoch_ms() + timeout.as_millis() as u64,
             call,
         }
@@ -259,8 +263,15 @@ mod tests {
     // RabbitMQ transport relies on tested without a broker.
     #[test]
     fn requests_and_responses_survive_encoding() {
+        let caller = Caller {
+            user_id: Some("u-1".into()),
+            project_id: Some("p-1".into()),
+            roles: vec!["admin".into(), "reader".into()],
+            system_scope: Some("all".into()),
+            ..Caller::default()
+        };
         let request = Request::new(
-            "req-1".into(),
+            RequestContext::new("req-1", caller),
             Duration::from_secs(60),
             Call::CreateVolumeConnector {
                 connector: connector(),

@@ -16,6 +16,7 @@ use common::rpc::{Reply, Response};
 
 use super::{node_id, save};
 use crate::Conductor;
+use crate::context::Context;
 use crate::drivers::{power, storage};
 
 /// Drives the node to `target`, attaching volumes first when an active node powers on.
@@ -74,6 +75,7 @@ fn check_power_allowed(node: &Node, target: &str) -> Result<(), Error> {
 
 pub async fn change_node_power_state(
     c: &Conductor,
+    ctx: &Context,
     uuid: String,
     target: String,
     timeout: Option<u64>,
@@ -95,7 +97,7 @@ pub async fn change_node_power_state(
         // as it would be after Ironic's asynchronous worker.
         let wait = timeout.map(Duration::from_secs);
         let _ = power_action(&mut node, &targets, &target, wait).await;
-        c.write(move |conn| {
+        c.write(ctx, move |conn| {
             save(conn, &node)?;
             Ok(Reply::Done)
         })

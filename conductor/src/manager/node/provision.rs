@@ -23,6 +23,7 @@ use common::rpc::{Reply, Response};
 use super::power::power_action;
 use super::{node_id, save};
 use crate::Conductor;
+use crate::context::Context;
 use crate::drivers::management;
 use crate::drivers::power;
 use crate::drivers::redfish::BootDevice;
@@ -79,6 +80,7 @@ fn fail(node: &mut Node, state: &str, error: String) {
 
 pub async fn do_provisioning_action(
     c: &Conductor,
+    ctx: &Context,
     uuid: String,
     action: String,
     configdrive: Option<Value>,
@@ -105,7 +107,7 @@ pub async fn do_provisioning_action(
             "active" | "rebuild" => deploy(&mut node, &parts, configdrive).await?,
             _ => remove_instance = tear_down(&mut node, &parts.2).await,
         }
-        c.write(move |conn| {
+        c.write(ctx, move |conn| {
             if remove_instance {
                 remove_instance_leftovers(conn, &mut node)?;
             }
