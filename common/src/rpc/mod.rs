@@ -213,6 +213,27 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
 }
 
+/// Why a received message is not a request this process can handle.
+#[derive(Debug, PartialEq)]
+pub enum Unreadable {
+    /// A request of another schema version: its other fields may not decode here,
+    /// so the version is read first.
+    Version(u32),
+    Undecodable(String),
+}
+
+/// Reads a request off the wire, checking its schema version before the rest.
+pub fn decode_request(bytes: &[u8]) -> Result<Request, Unreadable> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u32,
+    }
+    match decode::<Versioned>(bytes) {
+        Ok(v) if v.version != RPC_VERSION => Err(Unreadable::Version(v.version)),
+        _ => decode(bytes).map_err(Unreadable::Undecodable),
+    }
+}
+
 /// The conductor side: answers one request.
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync + 'static {
@@ -277,7 +298,7 @@ mod tests {
                 connector: connector(),
             },
         );
-        assert_eq!(decode::<Request>(&encode(&request)), Ok(request));
+        assert_eq!(decode_request(&encode(&request)), Ok(request));
         let replies: Vec<Response> = vec![
             Ok(Reply::Connector(connector())),
             Ok(Reply::Done),
@@ -288,5 +309,17 @@ mod tests {
         for reply in replies {
             assert_eq!(decode::<Response>(&encode(&reply)), Ok(reply));
         }
+    }
+
+    #[test]
+    fn a_request_of_another_schema_version_is_recognised_as_such() {
+        // The shape of version 1, which named no caller.
+        let older = serde_json::json!({"version": 1, "request_id": "req-1", "deadline_ms": 1,
+            "call": {"method": "destroy_port", "args": {"uuid": "x"}}});
+        assert_eq!(decode_request(&encode(&older)), Err(Unreadable::Version(1)));
+        assert!(matches!(
+            decode_request(b"\x00\xffnot msgpack"),
+            Err(Unreadable::Undecodable(_))
+        ));
     }
 }
