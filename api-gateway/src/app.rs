@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, header};
 use common::config::Settings;
 use common::db::Db;
 use common::rpc::client::ConductorClient;
+use common::rpc::{Caller, RequestContext};
 
 use crate::error::ApiError;
 use crate::version::Version;
@@ -28,7 +29,8 @@ pub struct RequestId(pub String);
 /// What a handler knows about the request beyond its path and body.
 pub struct Ctx {
     pub version: Version,
-    pub request_id: String,
+    /// The request's id and caller, handed to the conductor with every call.
+    pub request: RequestContext,
     /// Base of the links in responses, e.g. `http://127.0.0.1:6385`.
     pub base_url: String,
 }
@@ -47,6 +49,12 @@ impl FromRequestParts<AppState> for Ctx {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
+        // Set by the authentication middleware; absent under noauth.
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_default();
         let base_url = match &state.settings.public_url {
             Some(url) => url.clone(),
             None => {
@@ -61,7 +69,7 @@ impl FromRequestParts<AppState> for Ctx {
         };
         Ok(Ctx {
             version,
-            request_id,
+            request: RequestContext::new(request_id, caller),
             base_url,
         })
     }

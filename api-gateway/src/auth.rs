@@ -28,6 +28,7 @@ use sha2::Sha256;
 use tokio::sync::Semaphore;
 
 use common::htpasswd::{Entry, UserFile};
+use common::rpc::Caller;
 
 const REALM: &str = "Basic realm=\"Baremetal API\"";
 
@@ -50,7 +51,7 @@ fn is_public(method: &Method, path: &str) -> bool {
 /// Checks the credentials of every request but the public ones.
 pub async fn middleware(
     State(users): State<Arc<Authenticator>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     if is_public(req.method(), req.uri().path()) {
@@ -63,6 +64,7 @@ pub async fn middleware(
     match users.authenticate(&user, &password).await {
         Ok(true) => {
             tracing::debug!(user, "authenticated");
+            req.extensions_mut().insert(Caller::named(user));
             next.run(req).await
         }
         Ok(false) => {

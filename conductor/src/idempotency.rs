@@ -46,21 +46,6 @@ impl Scope {
     }
 }
 
-tokio::task_local! {
-    static CURRENT: Arc<Scope>;
-}
-
-/// Runs `work` as the request of `scope`, so that its changes record it.
-pub async fn scope<F: std::future::Future>(scope: Arc<Scope>, work: F) -> F::Output {
-    CURRENT.scope(scope, work).await
-}
-
-/// The request being handled, to carry into blocking database work (where the
-/// task-local is not visible).
-pub fn current() -> Option<Arc<Scope>> {
-    CURRENT.try_with(|c| c.clone()).ok()
-}
-
 /// Runs `work` in one write transaction that also records request `scope` as applied.
 ///
 /// The request's row is inserted first, so that a second copy of the request running
@@ -70,12 +55,10 @@ pub fn current() -> Option<Arc<Scope>> {
 /// records it.
 pub fn transaction<T>(
     conn: &mut AnyConnection,
-    scope: &Option<Arc<Scope>>,
+    scope: &Scope,
     work: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let scope = scope
-        .as_ref()
-        .filter(|s| !s.id.is_empty() && !s.recorded.load(Ordering::SeqCst));
+    let scope = Some(scope).filter(|s| !s.id.is_empty() && !s.recorded.load(Ordering::SeqCst));
     let value = common::db::write_transaction(conn, |conn| {
         if let Some(scope) = scope {
             record(conn, scope)?;

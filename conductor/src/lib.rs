@@ -2,6 +2,7 @@
 //! It answers RPCs from the gateway through whichever transport carries them.
 
 pub mod boot;
+pub mod context;
 pub mod drivers;
 pub mod idempotency;
 pub mod manager;
@@ -14,6 +15,8 @@ use std::sync::Arc;
 use common::config::Settings;
 use common::db::Db;
 use common::rpc::{Call, Handler, Request, Response};
+
+use crate::context::Context;
 
 /// One conductor process's state, shared by every request it handles.
 pub struct Conductor {
@@ -35,16 +38,17 @@ impl Conductor {
         }
     }
 
-    /// Runs `work` in one transaction that also records the current request as applied.
-    /// For changes that need no node lock (creates).
-    pub async fn write<T, F>(&self, work: F) -> Result<T, common::Error>
+    /// Runs `work` in one transaction that also records `ctx`'s request as applied.
+    /// For changes that need no node lock (creates), and for lock-io work saving its
+    /// result.
+    pub async fn write<T, F>(&self, ctx: &Context, work: F) -> Result<T, common::Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut common::db::AnyConnection) -> Result<T, common::Error> + Send + 'static,
     {
-        let current = idempotency::current();
+        let scope = ctx.scope.clone();
         self.db
-            .run(move |conn| idempotency::transaction(conn, &current, work))
+            .run(move |conn| idempotency::transaction(conn, &scope, work))
             .await
     }
 
@@ -90,17 +94,25 @@ impl Conductor {
 impl Handler for Conductor {
     async fn handle(&self, request: Request) -> Response {
         let method = request.call.method();
-        let span = tracing::info_span!("rpc", method, request_id = %request.request_id);
+        let caller = &request.context.caller;
+        // Who asked, never with what credential: the gateway keeps tokens to itself.
+        let span = tracing::info_span!(
+            "rpc",
+            method,
+            request_id = %request.context.request_id,
+            user = caller.user_field(),
+            project = caller.project_field(),
+        );
         let start = std::time::Instant::now();
         let work = async {
             let answer = idempotency::Answer::of(&request.call);
-            if idempotency::already_applied(self, &request.request_id).await? {
+            if idempotency::already_applied(self, &request.context.request_id).await? {
                 tracing::info!("request already applied; answering from the current state");
                 return idempotency::replay(self, answer).await;
             }
-            let scope = idempotency::Scope::new(request.request_id, method);
-            let reply = idempotency::scope(scope.clone(), self.dispatch(request.call)).await;
-            if scope.found_applied() {
+            let ctx = Context::for_request(request.context, method);
+            let reply = self.dispatch(&ctx, request.call).await;
+            if ctx.found_applied() {
                 tracing::info!("request applied by another copy; answering from the current state");
                 return idempotency::replay(self, answer).await;
             }
@@ -122,49 +134,53 @@ impl Handler for Conductor {
 }
 
 impl Conductor {
-    async fn dispatch(&self, call: Call) -> Response {
+    async fn dispatch(&self, ctx: &Context, call: Call) -> Response {
         use manager::{node, port, volume};
         match call {
             Call::CreateVolumeConnector { connector } => {
-                volume::create_volume_connector(self, connector).await
+                volume::create_volume_connector(self, ctx, connector).await
             }
-            Call::CreateVolumeTarget { target } => volume::create_volume_target(self, target).await,
+            Call::CreateVolumeTarget { target } => {
+                volume::create_volume_target(self, ctx, target).await
+            }
             Call::UpdateVolumeConnector { uuid, patch } => {
-                volume::update_volume_connector(self, uuid, patch).await
+                volume::update_volume_connector(self, ctx, uuid, patch).await
             }
             Call::DestroyVolumeConnector { uuid } => {
-                volume::destroy_volume_connector(self, uuid).await
+                volume::destroy_volume_connector(self, ctx, uuid).await
             }
             Call::UpdateVolumeTarget { uuid, patch } => {
-                volume::update_volume_target(self, uuid, patch).await
+                volume::update_volume_target(self, ctx, uuid, patch).await
             }
-            Call::DestroyVolumeTarget { uuid } => volume::destroy_volume_target(self, uuid).await,
-            Call::CreateNode { node: n } => node::create_node(self, n).await,
-            Call::UpdateNode { uuid, patch } => node::update_node(self, uuid, patch).await,
-            Call::DestroyNode { uuid } => node::destroy_node(self, uuid).await,
+            Call::DestroyVolumeTarget { uuid } => {
+                volume::destroy_volume_target(self, ctx, uuid).await
+            }
+            Call::CreateNode { node: n } => node::create_node(self, ctx, n).await,
+            Call::UpdateNode { uuid, patch } => node::update_node(self, ctx, uuid, patch).await,
+            Call::DestroyNode { uuid } => node::destroy_node(self, ctx, uuid).await,
             Call::ChangeNodePowerState {
                 uuid,
                 target,
                 timeout,
-            } => node::change_node_power_state(self, uuid, target, timeout).await,
+            } => node::change_node_power_state(self, ctx, uuid, target, timeout).await,
             Call::DoProvisioningAction {
                 uuid,
                 action,
                 configdrive,
-            } => node::do_provisioning_action(self, uuid, action, configdrive).await,
+            } => node::do_provisioning_action(self, ctx, uuid, action, configdrive).await,
             Call::SetMaintenance {
                 uuid,
                 maintenance,
                 reason,
-            } => node::set_maintenance(self, uuid, maintenance, reason).await,
+            } => node::set_maintenance(self, ctx, uuid, maintenance, reason).await,
             Call::ValidateDriverInterfaces { uuid } => {
                 node::validate_driver_interfaces(self, uuid).await
             }
-            Call::VifAttach { uuid, vif_id } => node::vif_attach(self, uuid, vif_id).await,
-            Call::VifDetach { uuid, vif_id } => node::vif_detach(self, uuid, vif_id).await,
-            Call::CreatePort { port: p } => port::create_port(self, p).await,
-            Call::UpdatePort { uuid, patch } => port::update_port(self, uuid, patch).await,
-            Call::DestroyPort { uuid } => port::destroy_port(self, uuid).await,
+            Call::VifAttach { uuid, vif_id } => node::vif_attach(self, ctx, uuid, vif_id).await,
+            Call::VifDetach { uuid, vif_id } => node::vif_detach(self, ctx, uuid, vif_id).await,
+            Call::CreatePort { port: p } => port::create_port(self, ctx, p).await,
+            Call::UpdatePort { uuid, patch } => port::update_port(self, ctx, uuid, patch).await,
+            Call::DestroyPort { uuid } => port::destroy_port(self, ctx, uuid).await,
         }
     }
 }

@@ -15,20 +15,14 @@ use common::db::{AnyConnection, Db, reservation};
 use common::model::node::Node;
 
 use crate::Conductor;
+use crate::context::Context;
 use crate::idempotency::Scope;
 use crate::working::{Registry, Working};
 
 impl Conductor {
     /// Takes node `node_id`'s lock, retrying while another holder has it.
     pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<NodeLock, Error> {
-        let attempts = self.settings.node_locked_retry_attempts.max(1);
-        let mut attempt = 1;
-        let start = std::time::Instant::now();
-        let waited = |outcome: &'static str| {
-            metrics::histogram!(common::metrics::NODE_LOCK_WAIT, "outcome" => outcome)
-                .record(start.elapsed().as_secs_f64());
-        };
-        loop {
+        self.retrying_lock(node_id, purpose, (), |()| async move {
             let (host, registry) = (self.hostname().to_string(), self.working.clone());
             let taken = self
                 .db
@@ -38,35 +32,26 @@ impl Conductor {
                     Ok(working)
                 })
                 .await;
-            match taken {
-                Err(Error::NodeLocked { .. }) if attempt < attempts => {
-                    attempt += 1;
-                    tokio::time::sleep(self.settings.node_locked_retry_interval).await;
-                }
-                Err(e) => {
-                    if let Error::NodeLocked { node, holder } = &e {
-                        waited("locked");
-                        metrics::counter!(common::metrics::NODE_LOCKED).increment(1);
-                        tracing::info!(node, holder, purpose, "node is locked");
-                    }
-                    return Err(e);
-                }
+            Ok(match taken {
                 Ok(working) => {
-                    waited("acquired");
                     tracing::debug!(node_id, purpose, "node lock taken");
-                    return Ok(NodeLock {
+                    Locked::Done(Ok(NodeLock {
                         db: self.db.clone(),
                         host: self.hostname().to_string(),
                         node_id,
                         working: Some(working),
-                    });
+                    }))
                 }
-            }
-        }
+                Err(e @ Error::NodeLocked { .. }) => Locked::Busy((), e),
+                Err(e) => Locked::Done(Err(e)),
+            })
+        })
+        .await
     }
 
-    /// Runs `work` in one transaction while holding node `node_id`'s exclusive lock.
-    /// `work` gets the node as it is once locked.
+    /// Runs `work` in one transaction, which also records `ctx`'s request, while
+    /// holding node `node_id`'s exclusive lock. `work` gets the node as it is once
+    /// locked.
     ///
     /// Taking the lock, the transaction and the release are three commits, as in
     /// [`Conductor::acquire`], but one trip to the blocking pool: each trip is a thread
@@ -74,6 +59,7 @@ impl Conductor {
     /// lock hands `work` back, and the next attempt comes after the usual wait.
     pub async fn with_node_lock<T, F>(
         &self,
+        ctx: &Context,
         node_id: i64,
         purpose: &str,
         work: F,
@@ -82,59 +68,77 @@ impl Conductor {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
     {
-        let attempts = self.settings.node_locked_retry_attempts.max(1);
-        let start = std::time::Instant::now();
-        let waited = |outcome: &'static str| {
-            metrics::histogram!(common::metrics::NODE_LOCK_WAIT, "outcome" => outcome)
-                .record(start.elapsed().as_secs_f64());
-        };
-        let current = crate::idempotency::current();
-        let mut work = work;
-        let mut attempt = 1;
-        loop {
-            let (host, current) = (self.hostname().to_string(), current.clone());
+        self.retrying_lock(node_id, purpose, work, |work| async move {
+            let (host, scope) = (self.hostname().to_string(), ctx.scope.clone());
             let registry = self.working.clone();
-            let outcome = self
-                .db
+            self.db
                 .run(move |conn| {
                     let lock = NodeClaim {
                         registry: &registry,
                         node_id,
                         host: &host,
                     };
-                    Ok(locked_transaction(conn, lock, &current, work))
+                    Ok(locked_transaction(conn, lock, &scope, work))
                 })
-                .await?;
-            match outcome {
+                .await
+        })
+        .await
+    }
+
+    /// Makes `attempt` until it takes the lock or the attempts run out, a retry
+    /// interval apart; a busy attempt hands its state back for the next one. Records
+    /// how long the caller waited, and logs a lock that stayed busy.
+    async fn retrying_lock<S, T, Fut>(
+        &self,
+        node_id: i64,
+        purpose: &str,
+        state: S,
+        attempt: impl Fn(S) -> Fut,
+    ) -> Result<T, Error>
+    where
+        Fut: std::future::Future<Output = Result<Locked<T, S>, Error>>,
+    {
+        let attempts = self.settings.node_locked_retry_attempts.max(1);
+        let start = std::time::Instant::now();
+        let waited = |outcome: &'static str| {
+            metrics::histogram!(common::metrics::NODE_LOCK_WAIT, "outcome" => outcome)
+                .record(start.elapsed().as_secs_f64());
+        };
+        let mut state = state;
+        let mut tried = 1;
+        loop {
+            match attempt(state).await? {
                 Locked::Done(result) => {
                     waited("acquired");
                     return result;
                 }
-                Locked::Busy(back, e) => {
-                    if attempt >= attempts {
-                        if let Error::NodeLocked { node, holder } = &e {
-                            waited("locked");
-                            metrics::counter!(common::metrics::NODE_LOCKED).increment(1);
-                            tracing::info!(node, holder, purpose, "node is locked");
-                        }
-                        return Err(e);
-                    }
-                    work = back;
-                    attempt += 1;
+                Locked::Busy(back, e) if tried < attempts => {
+                    tracing::debug!(node_id, purpose, error = %e, "node lock busy, retrying");
+                    state = back;
+                    tried += 1;
                     tokio::time::sleep(self.settings.node_locked_retry_interval).await;
+                }
+                Locked::Busy(_, e) => {
+                    waited("locked");
+                    metrics::counter!(common::metrics::NODE_LOCKED).increment(1);
+                    if let Error::NodeLocked { node, holder } = &e {
+                        tracing::info!(node, holder, purpose, "node is locked");
+                    }
+                    return Err(e);
                 }
             }
         }
     }
 }
 
-/// How one attempt at a locked transaction ended.
-enum Locked<T, F> {
-    /// The lock was taken, the work ran (committed or rolled back) and the lock was
-    /// released.
+/// How one attempt at a node lock ended.
+enum Locked<T, S> {
+    /// The lock was taken (for a locked transaction: the work ran, committed or
+    /// rolled back, and the lock was released), or taking it failed for good.
     Done(Result<T, Error>),
-    /// Another holder has the lock: the work comes back untouched, with the error.
-    Busy(F, Error),
+    /// Another holder has the lock: the attempt's state (the work, untouched) comes
+    /// back with the error.
+    Busy(S, Error),
 }
 
 /// Takes node `node_id`'s lock for `host`, whose work on the node has entered
@@ -171,7 +175,7 @@ struct NodeClaim<'a> {
 fn locked_transaction<T, F>(
     conn: &mut AnyConnection,
     claim: NodeClaim,
-    current: &Option<Arc<Scope>>,
+    scope: &Scope,
     work: F,
 ) -> Locked<T, F>
 where
@@ -191,7 +195,7 @@ where
     // A panic in `work` must not keep the node locked: the lock is released on this
     // connection, after rolling back what the panic left open, and the panic goes on.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::idempotency::transaction(conn, current, |conn| {
+        crate::idempotency::transaction(conn, scope, |conn| {
             let node = common::db::nodes::get_by_id(conn, node_id)?;
             work(conn, node)
         })

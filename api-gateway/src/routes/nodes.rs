@@ -370,7 +370,7 @@ async fn create_node(
         )));
     }
     let node = new_node(&body, ctx.version);
-    let node = state.conductor.create_node(&ctx.request_id, node).await?;
+    let node = state.conductor.create_node(&ctx.request, node).await?;
     let path = format!("nodes/{}", node.uuid);
     Ok((
         StatusCode::CREATED,
@@ -401,7 +401,7 @@ async fn update_node(
     let node = load_node(&state, &ctx, &ident).await?;
     let node = state
         .conductor
-        .update_node(&ctx.request_id, node.uuid, ops)
+        .update_node(&ctx.request, node.uuid, ops)
         .await?;
     Ok(Json(Value::Object(node_json(&ctx, &node, true))))
 }
@@ -458,7 +458,7 @@ async fn delete_node(
     let node = load_node(&state, &ctx, &ident).await?;
     state
         .conductor
-        .destroy_node(&ctx.request_id, node.uuid)
+        .destroy_node(&ctx.request, node.uuid)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

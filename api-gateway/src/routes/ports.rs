@@ -322,7 +322,7 @@ async fn create_port(
         created_at: now(),
         updated_at: None,
     };
-    let port = state.conductor.create_port(&ctx.request_id, port).await?;
+    let port = state.conductor.create_port(&ctx.request, port).await?;
     Ok((
         StatusCode::CREATED,
         [(
@@ -353,10 +353,7 @@ async fn update_port(
     let ops = common::patch::parse(&body.0)?;
     let fields: Vec<String> = ops.iter().map(common::patch::top_field).collect();
     check_versions(fields.iter().map(String::as_str), ctx.version)?;
-    let port = state
-        .conductor
-        .update_port(&ctx.request_id, uuid, ops)
-        .await?;
+    let port = state.conductor.update_port(&ctx.request, uuid, ops).await?;
     Ok(Json(Value::Object(port_json(&ctx, &port))))
 }
 
@@ -410,7 +407,7 @@ async fn delete_port(
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
     let uuid = uuid_param(&uuid, "port_uuid")?;
-    state.conductor.destroy_port(&ctx.request_id, uuid).await?;
+    state.conductor.destroy_port(&ctx.request, uuid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

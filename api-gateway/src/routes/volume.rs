@@ -746,7 +746,7 @@ async fn create_connector(
     };
     let c = state
         .conductor
-        .create_volume_connector(&ctx.request_id, connector)
+        .create_volume_connector(&ctx.request, connector)
         .await?;
     Ok(created(
         &ctx,
@@ -788,7 +788,7 @@ async fn create_target(
     };
     let t = state
         .conductor
-        .create_volume_target(&ctx.request_id, target)
+        .create_volume_target(&ctx.request, target)
         .await?;
     Ok(created(
         &ctx,
@@ -857,7 +857,7 @@ async fn update_connector(
     let patch = common::patch::parse(&body.0)?;
     let c = state
         .conductor
-        .update_volume_connector(&ctx.request_id, uuid, patch)
+        .update_volume_connector(&ctx.request, uuid, patch)
         .await?;
     Ok(Json(Value::Object(connector_json(&ctx, &c))))
 }
@@ -882,7 +882,7 @@ async fn update_target(
     let patch = common::patch::parse(&body.0)?;
     let t = state
         .conductor
-        .update_volume_target(&ctx.request_id, uuid, patch)
+        .update_volume_target(&ctx.request, uuid, patch)
         .await?;
     Ok(Json(Value::Object(target_json(&ctx, &t))))
 }
@@ -904,7 +904,7 @@ async fn delete_connector(
     let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
     state
         .conductor
-        .destroy_volume_connector(&ctx.request_id, uuid)
+        .destroy_volume_connector(&ctx.request, uuid)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -926,7 +926,7 @@ async fn delete_target(
     let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
     state
         .conductor
-        .destroy_volume_target(&ctx.request_id, uuid)
+        .destroy_volume_target(&ctx.request, uuid)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use common::ops::{BrokerUrlCheck, Check, Ops};
 use common::rpc::amqp::{self, AmqpTransport, Topology};
 use common::rpc::client::ConductorClient;
 use common::rpc::memory::MemoryTransport;
-use common::rpc::{Call, Request, encode};
+use common::rpc::{Call, Caller, Request, RequestContext, encode};
 use conductor::Conductor;
 use serde_json::{Value, json};
 use support::TestApp;
@@ -407,7 +407,7 @@ async fn redelivered_and_dead_lettered_requests_are_counted() {
         .expect("broker");
     let channel = connection.create_channel().await.unwrap();
     let request = Request::new(
-        "req-redelivered".into(),
+        RequestContext::new("req-redelivered", Caller::default()),
         Duration::from_secs(60),
         Call::ValidateDriverInterfaces {
             uuid: "no-such-node".into(),

@@ -31,7 +31,9 @@ use lapin::{
 };
 use tokio::sync::oneshot;
 
-use super::{Handler, RPC_VERSION, Request, Response, Transport, decode, encode, epoch_ms};
+use super::{
+    Handler, Request, Response, Transport, Unreadable, decode, decode_request, encode, epoch_ms,
+};
 use crate::error::Error;
 
 const REPLY_TO: &str = "amq.rabbitmq.reply-to";
@@ -454,28 +456,20 @@ pub async fn serve(
 
 /// Handles one delivery: decode, answer, publish the reply, then acknowledge.
 async fn process(handler: Arc<dyn Handler>, channel: Channel, delivery: Delivery) {
-    let request = match decode::<Request>(&delivery.data) {
-        Ok(r) if r.version == RPC_VERSION => r,
-        Ok(r) => {
-            return dead_letter(
-                &delivery,
-                "version",
-                &format!("unsupported message version {}", r.version),
-            )
-            .await;
+    let request = match decode_request(&delivery.data) {
+        Ok(r) => r,
+        Err(Unreadable::Version(version)) => {
+            let detail = format!("unsupported message version {version}");
+            return dead_letter(&delivery, "version", &detail).await;
         }
-        Err(e) => {
-            return dead_letter(
-                &delivery,
-                "undecodable",
-                &format!("undecodable message: {e}"),
-            )
-            .await;
+        Err(Unreadable::Undecodable(e)) => {
+            let detail = format!("undecodable message: {e}");
+            return dead_letter(&delivery, "undecodable", &detail).await;
         }
     };
     if delivery.redelivered {
         metrics::counter!(crate::metrics::RPC_REDELIVERED).increment(1);
-        tracing::info!(request_id = %request.request_id, "request redelivered");
+        tracing::info!(request_id = %request.context.request_id, "request redelivered");
     }
     let reply = handler.handle(request).await;
     let props = &delivery.properties;

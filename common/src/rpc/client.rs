@@ -7,7 +7,7 @@ use std::time::Duration;
 use json_patch::PatchOperation;
 use serde_json::Value;
 
-use super::{Call, InterfaceValidation, Reply, Request, Transport};
+use super::{Call, InterfaceValidation, Reply, Request, RequestContext, Transport};
 use crate::error::Error;
 use crate::model::node::Node;
 use crate::model::port::Port;
@@ -37,9 +37,9 @@ impl ConductorClient {
         self.transport.check_broker().await
     }
 
-    async fn call(&self, request_id: &str, call: Call) -> Result<Reply, Error> {
+    async fn call(&self, context: &RequestContext, call: Call) -> Result<Reply, Error> {
         let method = call.method();
-        let request = Request::new(request_id.to_string(), self.timeout, call);
+        let request = Request::new(context.clone(), self.timeout, call);
         let start = std::time::Instant::now();
         let reply = self.transport.call(request).await;
         let outcome = match &reply {
@@ -57,11 +57,11 @@ impl ConductorClient {
 
     pub async fn create_volume_connector(
         &self,
-        rid: &str,
+        context: &RequestContext,
         connector: VolumeConnector,
     ) -> Result<VolumeConnector, Error> {
         match self
-            .call(rid, Call::CreateVolumeConnector { connector })
+            .call(context, Call::CreateVolumeConnector { connector })
             .await?
         {
             Reply::Connector(c) => Ok(c),
@@ -71,10 +71,13 @@ impl ConductorClient {
 
     pub async fn create_volume_target(
         &self,
-        rid: &str,
+        context: &RequestContext,
         target: VolumeTarget,
     ) -> Result<VolumeTarget, Error> {
-        match self.call(rid, Call::CreateVolumeTarget { target }).await? {
+        match self
+            .call(context, Call::CreateVolumeTarget { target })
+            .await?
+        {
             Reply::Target(t) => Ok(t),
             other => Err(unexpected(other)),
         }
@@ -82,12 +85,12 @@ impl ConductorClient {
 
     pub async fn update_volume_connector(
         &self,
-        rid: &str,
+        context: &RequestContext,
         uuid: String,
         patch: Vec<PatchOperation>,
     ) -> Result<VolumeConnector, Error> {
         match self
-            .call(rid, Call::UpdateVolumeConnector { uuid, patch })
+            .call(context, Call::UpdateVolumeConnector { uuid, patch })
             .await?
         {
             Reply::Connector(c) => Ok(c),
@@ -95,20 +98,24 @@ impl ConductorClient {
         }
     }
 
-    pub async fn destroy_volume_connector(&self, rid: &str, uuid: String) -> Result<(), Error> {
-        self.call(rid, Call::DestroyVolumeConnector { uuid })
+    pub async fn destroy_volume_connector(
+        &self,
+        context: &RequestContext,
+        uuid: String,
+    ) -> Result<(), Error> {
+        self.call(context, Call::DestroyVolumeConnector { uuid })
             .await
             .map(|_| ())
     }
 
     pub async fn update_volume_target(
         &self,
-        rid: &str,
+        context: &RequestContext,
         uuid: String,
         patch: Vec<PatchOperation>,
     ) -> Result<VolumeTarget, Error> {
         match self
-            .call(rid, Call::UpdateVolumeTarget { uuid, patch })
+            .call(context, Call::UpdateVolumeTarget { uuid, patch })
             .await?
         {
             Reply::Target(t) => Ok(t),
@@ -116,38 +123,45 @@ impl ConductorClient {
         }
     }
 
-    pub async fn destroy_volume_target(&self, rid: &str, uuid: String) -> Result<(), Error> {
-        self.call(rid, Call::DestroyVolumeTarget { uuid })
+    pub async fn destroy_volume_target(
+        &self,
+        context: &RequestContext,
+        uuid: String,
+    ) -> Result<(), Error> {
+        self.call(context, Call::DestroyVolumeTarget { uuid })
             .await
             .map(|_| ())
     }
 
-    pub async fn create_node(&self, rid: &str, node: Node) -> Result<Node, Error> {
-        self.node_reply(rid, Call::CreateNode { node }).await
+    pub async fn create_node(&self, context: &RequestContext, node: Node) -> Result<Node, Error> {
+        self.node_reply(context, Call::CreateNode { node }).await
     }
 
     pub async fn update_node(
         &self,
-        rid: &str,
+        context: &RequestContext,
         uuid: String,
         patch: Vec<PatchOperation>,
     ) -> Result<Node, Error> {
-        self.node_reply(rid, Call::UpdateNode { uuid, patch }).await
+        self.node_reply(context, Call::UpdateNode { uuid, patch })
+            .await
     }
 
-    pub async fn destroy_node(&self, rid: &str, uuid: String) -> Result<(), Error> {
-        self.call(rid, Call::DestroyNode { uuid }).await.map(|_| ())
+    pub async fn destroy_node(&self, context: &RequestContext, uuid: String) -> Result<(), Error> {
+        self.call(context, Call::DestroyNode { uuid })
+            .await
+            .map(|_| ())
     }
 
     pub async fn change_node_power_state(
         &self,
-        rid: &str,
+        context: &RequestContext,
         uuid: String,
         target: PowerTarget,
         timeout: Option<u64>,
     ) -> Result<(), Error> {
         self.call(
-            rid,
+            context,
             Call::ChangeNodePowerState {
                 uuid,
                 target,
@@ -160,13 +174,13 @@ impl ConductorClient {
 
     pub async fn do_provisioning_action(
         &self,
-        rid: &str,
+        context: &RequestContext,
         uuid: String,
         action: ProvisionVerb,
         configdrive: Option<Value>,
     ) -> Result<(), Error> {
         self.call(
-            rid,
+            context,
             Call::DoProvisioningAction {
                 uuid,
                 action,
@@ -179,13 +193,13 @@ impl ConductorClient {
 
     pub async fn set_maintenance(
         &self,
-        rid: &str,
+        context: &RequestContext,
         uuid: String,
         maintenance: bool,
         reason: Option<String>,
     ) -> Result<(), Error> {
         self.call(
-            rid,
+            context,
             Call::SetMaintenance {
                 uuid,
                 maintenance,
@@ -198,11 +212,11 @@ impl ConductorClient {
 
     pub async fn validate_driver_interfaces(
         &self,
-        rid: &str,
+        context: &RequestContext,
         uuid: String,
     ) -> Result<BTreeMap<String, InterfaceValidation>, Error> {
         match self
-            .call(rid, Call::ValidateDriverInterfaces { uuid })
+            .call(context, Call::ValidateDriverInterfaces { uuid })
             .await?
         {
             Reply::Validation(v) => Ok(v),
@@ -210,44 +224,57 @@ impl ConductorClient {
         }
     }
 
-    pub async fn vif_attach(&self, rid: &str, uuid: String, vif_id: String) -> Result<(), Error> {
-        self.call(rid, Call::VifAttach { uuid, vif_id })
+    pub async fn vif_attach(
+        &self,
+        context: &RequestContext,
+        uuid: String,
+        vif_id: String,
+    ) -> Result<(), Error> {
+        self.call(context, Call::VifAttach { uuid, vif_id })
             .await
             .map(|_| ())
     }
 
-    pub async fn vif_detach(&self, rid: &str, uuid: String, vif_id: String) -> Result<(), Error> {
-        self.call(rid, Call::VifDetach { uuid, vif_id })
+    pub async fn vif_detach(
+        &self,
+        context: &RequestContext,
+        uuid: String,
+        vif_id: String,
+    ) -> Result<(), Error> {
+        self.call(context, Call::VifDetach { uuid, vif_id })
             .await
             .map(|_| ())
     }
 
-    pub async fn create_port(&self, rid: &str, port: Port) -> Result<Port, Error> {
-        self.port_reply(rid, Call::CreatePort { port }).await
+    pub async fn create_port(&self, context: &RequestContext, port: Port) -> Result<Port, Error> {
+        self.port_reply(context, Call::CreatePort { port }).await
     }
 
     pub async fn update_port(
         &self,
-        rid: &str,
+        context: &RequestContext,
         uuid: String,
         patch: Vec<PatchOperation>,
     ) -> Result<Port, Error> {
-        self.port_reply(rid, Call::UpdatePort { uuid, patch }).await
+        self.port_reply(context, Call::UpdatePort { uuid, patch })
+            .await
     }
 
-    pub async fn destroy_port(&self, rid: &str, uuid: String) -> Result<(), Error> {
-        self.call(rid, Call::DestroyPort { uuid }).await.map(|_| ())
+    pub async fn destroy_port(&self, context: &RequestContext, uuid: String) -> Result<(), Error> {
+        self.call(context, Call::DestroyPort { uuid })
+            .await
+            .map(|_| ())
     }
 
-    async fn node_reply(&self, rid: &str, call: Call) -> Result<Node, Error> {
-        match self.call(rid, call).await? {
+    async fn node_reply(&self, context: &RequestContext, call: Call) -> Result<Node, Error> {
+        match self.call(context, call).await? {
             Reply::Node(n) => Ok(n),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn port_reply(&self, rid: &str, call: Call) -> Result<Port, Error> {
-        match self.call(rid, call).await? {
+    async fn port_reply(&self, context: &RequestContext, call: Call) -> Result<Port, Error> {
+        match self.call(context, call).await? {
             Reply::Port(p) => Ok(p),
             other => Err(unexpected(other)),
         }

@@ -4,7 +4,10 @@
 
 pub mod amqp;
 pub mod client;
+pub mod context;
 pub mod memory;
+
+pub use context::{Caller, RequestContext};
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,24 +23,25 @@ use crate::model::states::{PowerTarget, ProvisionVerb};
 use crate::model::volume::{VolumeConnector, VolumeTarget};
 
 /// Version of the message schema. A conductor refuses (dead-letters) other versions.
-pub const RPC_VERSION: u32 = 1;
+pub const RPC_VERSION: u32 = 2;
 
 /// One call to a conductor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     pub version: u32,
-    /// Follows the request from the gateway into the conductor's logs.
-    pub request_id: String,
+    /// The request's id and caller: they follow it from the gateway into the
+    /// conductor's work and logs.
+    pub context: RequestContext,
     /// Milliseconds since the Unix epoch after which nobody waits for the answer.
     pub deadline_ms: u64,
     pub call: Call,
 }
 
 impl Request {
-    pub fn new(request_id: String, timeout: Duration, call: Call) -> Request {
+    pub fn new(context: RequestContext, timeout: Duration, call: Call) -> Request {
         Request {
             version: RPC_VERSION,
-            request_id,
+            context,
             deadline_ms: epoch_ms() + timeout.as_millis() as u64,
             call,
         }
@@ -193,6 +197,27 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
 }
 
+/// Why a received message is not a request this process can handle.
+#[derive(Debug, PartialEq)]
+pub enum Unreadable {
+    /// A request of another schema version: its other fields may not decode here,
+    /// so the version is read first.
+    Version(u32),
+    Undecodable(String),
+}
+
+/// Reads a request off the wire, checking its schema version before the rest.
+pub fn decode_request(bytes: &[u8]) -> Result<Request, Unreadable> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u32,
+    }
+    match decode::<Versioned>(bytes) {
+        Ok(v) if v.version != RPC_VERSION => Err(Unreadable::Version(v.version)),
+        _ => decode(bytes).map_err(Unreadable::Undecodable),
+    }
+}
+
 /// The conductor side: answers one request.
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync + 'static {
@@ -243,14 +268,21 @@ mod tests {
     // RabbitMQ transport relies on tested without a broker.
     #[test]
     fn requests_and_responses_survive_encoding() {
+        let caller = Caller {
+            user_id: Some("u-1".into()),
+            project_id: Some("p-1".into()),
+            roles: vec!["admin".into(), "reader".into()],
+            system_scope: Some("all".into()),
+            ..Caller::default()
+        };
         let request = Request::new(
-            "req-1".into(),
+            RequestContext::new("req-1", caller),
             Duration::from_secs(60),
             Call::CreateVolumeConnector {
                 connector: connector(),
             },
         );
-        assert_eq!(decode::<Request>(&encode(&request)), Ok(request));
+        assert_eq!(decode_request(&encode(&request)), Ok(request));
         let replies: Vec<Response> = vec![
             Ok(Reply::Connector(connector())),
             Ok(Reply::Done),
@@ -269,5 +301,17 @@ mod tests {
         let wire = serde_json::to_value(&call).expect("calls encode");
         assert_eq!(wire["method"], call.method());
         assert_eq!(call.method(), "destroy_volume_connector");
+    }
+
+    #[test]
+    fn a_request_of_another_schema_version_is_recognised_as_such() {
+        // The shape of version 1, which named no caller.
+        let older = serde_json::json!({"version": 1, "request_id": "req-1", "deadline_ms": 1,
+            "call": {"method": "destroy_port", "args": {"uuid": "x"}}});
+        assert_eq!(decode_request(&encode(&older)), Err(Unreadable::Version(1)));
+        assert!(matches!(
+            decode_request(b"\x00\xffnot msgpack"),
+            Err(Unreadable::Undecodable(_))
+        ));
     }
 }

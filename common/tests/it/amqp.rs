@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::Error;
 use common::rpc::amqp::{self, AmqpTransport, Topology};
-use common::rpc::{Call, Handler, Reply, Request, Response, Transport};
+use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext, Response, Transport};
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
@@ -36,7 +36,7 @@ impl Handler for Counting {
 
 fn request(timeout: Duration) -> Request {
     Request::new(
-        "req-test".into(),
+        RequestContext::new("req-test", Caller::default()),
         timeout,
         Call::DestroyVolumeConnector { uuid: "x".into() },
     )
@@ -137,7 +137,7 @@ async fn garbage_is_dead_lettered_and_the_conductor_keeps_serving() {
         },
         common::rpc::encode(&future_version),
         common::rpc::encode(
-            &serde_json::json!({"version": 1, "request_id": "r", "deadline_ms": 1, "call": {"method": "format_disk", "args": {}}}),
+            &serde_json::json!({"version": 2, "context": {"request_id": "r", "caller": {"user_id": null, "user_name": null, "project_id": null, "roles": [], "system_scope": null}}, "deadline_ms": 1, "call": {"method": "format_disk", "args": {}}}),
         ),
         // Empty, a bare integer, fields of the wrong types, and 256 KiB of noise.
         Vec::new(),

@@ -16,6 +16,7 @@ use common::patch;
 use common::rpc::{Reply, Response};
 
 use crate::Conductor;
+use crate::context::Context;
 use crate::drivers::validation::{NodeView, validate_all};
 use crate::drivers::{Driver, hardware};
 
@@ -59,11 +60,13 @@ fn associated(node: &Node, instance: &str) -> Error {
     ))
 }
 
-pub async fn create_node(c: &Conductor, mut node: Node) -> Response {
+pub async fn create_node(c: &Conductor, ctx: &Context, mut node: Node) -> Response {
     document::check_fields(&mut node)?;
     hardware::fill_and_check(&mut node)?;
-    c.write(move |conn| Ok(Reply::Node(nodes::create(conn, &node)?)))
-        .await
+    c.write(ctx, move |conn| {
+        Ok(Reply::Node(nodes::create(conn, &node)?))
+    })
+    .await
 }
 
 /// The driver and interfaces change only while the node is not in use.
@@ -114,11 +117,16 @@ fn apply_update(node: Node, ops: &[PatchOperation]) -> Result<Node, Error> {
     Ok(updated)
 }
 
-pub async fn update_node(c: &Conductor, uuid: String, ops: Vec<PatchOperation>) -> Response {
+pub async fn update_node(
+    c: &Conductor,
+    ctx: &Context,
+    uuid: String,
+    ops: Vec<PatchOperation>,
+) -> Response {
     // Refuse malformed patches before waiting for the lock.
     patch::check_allowed(&ops, &document::PATCHABLE)?;
     let id = node_id(c, &uuid).await?;
-    c.with_node_lock(id, "node update", move |conn, node| {
+    c.with_node_lock(ctx, id, "node update", move |conn, node| {
         let updated = apply_update(node, &ops)?;
         Ok(Reply::Node(save(conn, &updated)?))
     })
@@ -147,9 +155,9 @@ fn check_deletable(node: &Node) -> Result<(), Error> {
     Ok(())
 }
 
-pub async fn destroy_node(c: &Conductor, uuid: String) -> Response {
+pub async fn destroy_node(c: &Conductor, ctx: &Context, uuid: String) -> Response {
     let id = node_id(c, &uuid).await?;
-    c.with_node_lock(id, "node deletion", move |conn, node| {
+    c.with_node_lock(ctx, id, "node deletion", move |conn, node| {
         check_deletable(&node)?;
         // Ports, connectors and targets go with the node (ON DELETE CASCADE).
         nodes::delete(conn, node.id)?;
@@ -160,12 +168,13 @@ pub async fn destroy_node(c: &Conductor, uuid: String) -> Response {
 
 pub async fn set_maintenance(
     c: &Conductor,
+    ctx: &Context,
     uuid: String,
     maintenance: bool,
     reason: Option<String>,
 ) -> Response {
     let id = node_id(c, &uuid).await?;
-    c.with_node_lock(id, "node maintenance", move |conn, mut node| {
+    c.with_node_lock(ctx, id, "node maintenance", move |conn, mut node| {
         node.maintenance = maintenance;
         node.maintenance_reason = if maintenance { reason } else { None };
         if !maintenance {
@@ -199,9 +208,9 @@ pub async fn validate_driver_interfaces(c: &Conductor, uuid: String) -> Response
     .await
 }
 
-pub async fn vif_attach(c: &Conductor, uuid: String, vif: String) -> Response {
+pub async fn vif_attach(c: &Conductor, ctx: &Context, uuid: String, vif: String) -> Response {
     let id = node_id(c, &uuid).await?;
-    c.with_node_lock(id, "attach vif", move |conn, node| {
+    c.with_node_lock(ctx, id, "attach vif", move |conn, node| {
         if let Some(port) = ports::find_by_vif(conn, &vif)? {
             return Err(Error::conflict(format!(
                 "Unable to attach VIF {vif}, it is already attached to port {} of node {}.",
@@ -226,9 +235,9 @@ pub async fn vif_attach(c: &Conductor, uuid: String, vif: String) -> Response {
     .await
 }
 
-pub async fn vif_detach(c: &Conductor, uuid: String, vif: String) -> Response {
+pub async fn vif_detach(c: &Conductor, ctx: &Context, uuid: String, vif: String) -> Response {
     let id = node_id(c, &uuid).await?;
-    c.with_node_lock(id, "detach vif", move |conn, node| {
+    c.with_node_lock(ctx, id, "detach vif", move |conn, node| {
         let bound = ports::list_for_node(conn, node.id)?
             .into_iter()
             .find(|p| p.vif() == Some(vif.as_str()));

@@ -13,6 +13,7 @@ use common::rpc::{Reply, Response};
 use common::schema::{self, Kind, field};
 
 use crate::Conductor;
+use crate::context::Context;
 
 pub const PATCHABLE: [&str; 7] = [
     "address",
@@ -145,7 +146,7 @@ fn check_vif_binding(current: &Port, updated: &Port) -> Result<(), Error> {
     Ok(())
 }
 
-pub async fn create_port(c: &Conductor, mut port: Port) -> Response {
+pub async fn create_port(c: &Conductor, ctx: &Context, mut port: Port) -> Response {
     port.address = checked_mac(&port.address)?;
     let node_uuid = port.node_uuid.clone();
     let node_id = {
@@ -153,7 +154,7 @@ pub async fn create_port(c: &Conductor, mut port: Port) -> Response {
         c.db.run(move |conn| resolve_node(conn, &node_uuid)).await?
     };
     let created = c
-        .with_node_lock(node_id, "port create", move |conn, node| {
+        .with_node_lock(ctx, node_id, "port create", move |conn, node| {
             port.node_id = node.id;
             Ok(Reply::Port(ports::create(conn, &port)?))
         })
@@ -166,12 +167,17 @@ pub async fn create_port(c: &Conductor, mut port: Port) -> Response {
     })
 }
 
-pub async fn update_port(c: &Conductor, uuid: String, ops: Vec<PatchOperation>) -> Response {
+pub async fn update_port(
+    c: &Conductor,
+    ctx: &Context,
+    uuid: String,
+    ops: Vec<PatchOperation>,
+) -> Response {
     patch::check_allowed(&ops, &PATCHABLE)?;
     // Patch once unlocked to learn which node to lock, then again under the lock.
     let (uuid2, ops2) = (uuid.clone(), ops.clone());
     let (_, planned) = c.db.run(move |conn| patched(conn, &uuid2, &ops2)).await?;
-    c.with_node_lock(planned.node_id, "port update", move |conn, node| {
+    c.with_node_lock(ctx, planned.node_id, "port update", move |conn, node| {
         let (current, updated) = patched(conn, &uuid, &ops)?;
         if updated.node_id != node.id {
             return Err(Error::conflict(format!(
@@ -184,12 +190,12 @@ pub async fn update_port(c: &Conductor, uuid: String, ops: Vec<PatchOperation>) 
     .await
 }
 
-pub async fn destroy_port(c: &Conductor, uuid: String) -> Response {
+pub async fn destroy_port(c: &Conductor, ctx: &Context, uuid: String) -> Response {
     let uuid2 = uuid.clone();
     let node_id =
         c.db.run(move |conn| Ok(ports::get_by_uuid(conn, &uuid2)?.node_id))
             .await?;
-    c.with_node_lock(node_id, "port deletion", move |conn, node| {
+    c.with_node_lock(ctx, node_id, "port deletion", move |conn, node| {
         let port = ports::get_by_uuid(conn, &uuid)?;
         if let Some(vif) = port.vif()
             && !node.maintenance

@@ -16,6 +16,7 @@ use common::rpc::{Reply, Response};
 use common::schema;
 
 use crate::Conductor;
+use crate::context::Context;
 
 pub const CONNECTOR_PATCHABLE: [&str; 4] = ["connector_id", "extra", "node_uuid", "type"];
 pub const TARGET_PATCHABLE: [&str; 6] = [
@@ -206,6 +207,7 @@ fn moved(kind: &str, uuid: &str) -> Error {
 
 pub async fn update_volume_connector(
     c: &Conductor,
+    ctx: &Context,
     uuid: String,
     ops: Vec<PatchOperation>,
 ) -> Response {
@@ -215,40 +217,51 @@ pub async fn update_volume_connector(
     let (_, node_id, _) =
         c.db.run(move |conn| patched_connector(conn, &uuid2, &ops2))
             .await?;
-    c.with_node_lock(node_id, "volume connector update", move |conn, node| {
-        let (mut updated, locked_node, changed) = patched_connector(conn, &uuid, &ops)?;
-        if locked_node != node.id {
-            return Err(moved("volume connector", &uuid));
-        }
-        check_powered_off(&node, "volume connector update")?;
-        if !changed {
-            return Ok(Reply::Connector(updated));
-        }
-        updated.updated_at = Some(now());
-        Ok(Reply::Connector(volume_connectors::update(conn, &updated)?))
-    })
+    c.with_node_lock(
+        ctx,
+        node_id,
+        "volume connector update",
+        move |conn, node| {
+            let (mut updated, locked_node, changed) = patched_connector(conn, &uuid, &ops)?;
+            if locked_node != node.id {
+                return Err(moved("volume connector", &uuid));
+            }
+            check_powered_off(&node, "volume connector update")?;
+            if !changed {
+                return Ok(Reply::Connector(updated));
+            }
+            updated.updated_at = Some(now());
+            Ok(Reply::Connector(volume_connectors::update(conn, &updated)?))
+        },
+    )
     .await
 }
 
-pub async fn destroy_volume_connector(c: &Conductor, uuid: String) -> Response {
+pub async fn destroy_volume_connector(c: &Conductor, ctx: &Context, uuid: String) -> Response {
     let uuid2 = uuid.clone();
     let node_id =
         c.db.run(move |conn| Ok(volume_connectors::get_by_uuid(conn, &uuid2)?.node_id))
             .await?;
-    c.with_node_lock(node_id, "volume connector deletion", move |conn, node| {
-        let current = volume_connectors::get_by_uuid(conn, &uuid)?;
-        if current.node_id != node.id {
-            return Err(moved("volume connector", &uuid));
-        }
-        check_deletable(&node, "volume connector deletion")?;
-        volume_connectors::delete(conn, &uuid)?;
-        Ok(Reply::Done)
-    })
+    c.with_node_lock(
+        ctx,
+        node_id,
+        "volume connector deletion",
+        move |conn, node| {
+            let current = volume_connectors::get_by_uuid(conn, &uuid)?;
+            if current.node_id != node.id {
+                return Err(moved("volume connector", &uuid));
+            }
+            check_deletable(&node, "volume connector deletion")?;
+            volume_connectors::delete(conn, &uuid)?;
+            Ok(Reply::Done)
+        },
+    )
     .await
 }
 
 pub async fn update_volume_target(
     c: &Conductor,
+    ctx: &Context,
     uuid: String,
     ops: Vec<PatchOperation>,
 ) -> Response {
@@ -256,7 +269,7 @@ pub async fn update_volume_target(
     let (_, node_id, _) =
         c.db.run(move |conn| patched_target(conn, &uuid2, &ops2))
             .await?;
-    c.with_node_lock(node_id, "volume target update", move |conn, node| {
+    c.with_node_lock(ctx, node_id, "volume target update", move |conn, node| {
         let (mut updated, locked_node, changed) = patched_target(conn, &uuid, &ops)?;
         if locked_node != node.id {
             return Err(moved("volume target", &uuid));
@@ -271,12 +284,12 @@ pub async fn update_volume_target(
     .await
 }
 
-pub async fn destroy_volume_target(c: &Conductor, uuid: String) -> Response {
+pub async fn destroy_volume_target(c: &Conductor, ctx: &Context, uuid: String) -> Response {
     let uuid2 = uuid.clone();
     let node_id =
         c.db.run(move |conn| Ok(volume_targets::get_by_uuid(conn, &uuid2)?.node_id))
             .await?;
-    c.with_node_lock(node_id, "volume target deletion", move |conn, node| {
+    c.with_node_lock(ctx, node_id, "volume target deletion", move |conn, node| {
         let current = volume_targets::get_by_uuid(conn, &uuid)?;
         if current.node_id != node.id {
             return Err(moved("volume target", &uuid));
@@ -310,8 +323,12 @@ fn node_gone<T>(node_uuid: &str, inserted: Result<T, Error>) -> Result<T, Error>
     })
 }
 
-pub async fn create_volume_connector(c: &Conductor, mut connector: VolumeConnector) -> Response {
-    c.write(move |conn| {
+pub async fn create_volume_connector(
+    c: &Conductor,
+    ctx: &Context,
+    mut connector: VolumeConnector,
+) -> Response {
+    c.write(ctx, move |conn| {
         let node_uuid = connector.node_uuid.clone();
         connector.node_id = resolve_new_node(conn, &node_uuid)?;
         let created = node_gone(&node_uuid, volume_connectors::create(conn, &connector))?;
@@ -320,8 +337,12 @@ pub async fn create_volume_connector(c: &Conductor, mut connector: VolumeConnect
     .await
 }
 
-pub async fn create_volume_target(c: &Conductor, mut target: VolumeTarget) -> Response {
-    c.write(move |conn| {
+pub async fn create_volume_target(
+    c: &Conductor,
+    ctx: &Context,
+    mut target: VolumeTarget,
+) -> Response {
+    c.write(ctx, move |conn| {
         let node_uuid = target.node_uuid.clone();
         target.node_id = resolve_new_node(conn, &node_uuid)?;
         let created = node_gone(&node_uuid, volume_targets::create(conn, &target))?;

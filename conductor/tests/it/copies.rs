@@ -11,7 +11,7 @@ use common::db::nodes;
 use common::model::new_uuid;
 use common::model::node::Node;
 use common::model::volume::VolumeConnector;
-use common::rpc::{Call, Handler, Reply, Request, Response};
+use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext, Response};
 use conductor::Conductor;
 use serde_json::{Value, json};
 
@@ -61,7 +61,11 @@ async fn log(c: &Conductor, id: i64) -> Value {
 }
 
 fn request(id: &str, call: Call) -> Request {
-    Request::new(id.into(), Duration::from_secs(30), call)
+    Request::new(
+        RequestContext::new(id, Caller::default()),
+        Duration::from_secs(30),
+        call,
+    )
 }
 
 /// Handles `request` on both conductors at once.

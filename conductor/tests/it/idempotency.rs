@@ -6,7 +6,7 @@ use std::time::Duration;
 use common::model::node::Node;
 use common::model::volume::VolumeConnector;
 use common::model::{new_uuid, now};
-use common::rpc::{Call, Handler, Reply, Request};
+use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext};
 
 use crate::support;
 use support::fixtures::{add_node, conductor};
@@ -26,7 +26,11 @@ fn connector(node: &Node, uuid: String, kind: &str, id: &str) -> VolumeConnector
 }
 
 fn request(id: &str, call: Call) -> Request {
-    Request::new(id.into(), Duration::from_secs(10), call)
+    Request::new(
+        RequestContext::new(id, Caller::default()),
+        Duration::from_secs(10),
+        call,
+    )
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use common::Error;
 use common::db::nodes;
 use conductor::Conductor;
+use conductor::context::Context;
 use diesel::prelude::*;
 
 use crate::support;
@@ -23,7 +24,7 @@ async fn reservation(c: &Conductor, id: i64) -> Option<String> {
 
 /// Renames the node inside the locked transaction, then ends as `end` says.
 async fn rename(c: &Conductor, id: i64, end: &'static str) -> Result<(), Error> {
-    c.with_node_lock(id, "test", move |conn, node| {
+    c.with_node_lock(&Context::internal(), id, "test", move |conn, node| {
         assert_eq!(node.reservation.as_deref(), Some("c1"), "work runs locked");
         use common::db::schema::nodes::dsl;
         diesel::update(dsl::nodes.find(id))

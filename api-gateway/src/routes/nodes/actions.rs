@@ -115,7 +115,7 @@ pub async fn power(
     }
     state
         .conductor
-        .change_node_power_state(&ctx.request_id, node.uuid.clone(), target, timeout)
+        .change_node_power_state(&ctx.request, node.uuid.clone(), target, timeout)
         .await?;
     Ok(accepted(&ctx, &node.uuid))
 }
@@ -209,7 +209,7 @@ pub async fn provision(
     let configdrive = obj.get("configdrive").filter(|v| !v.is_null()).cloned();
     state
         .conductor
-        .do_provisioning_action(&ctx.request_id, node.uuid.clone(), verb, configdrive)
+        .do_provisioning_action(&ctx.request, node.uuid.clone(), verb, configdrive)
         .await?;
     Ok(accepted(&ctx, &node.uuid))
 }
@@ -252,7 +252,7 @@ pub async fn maintenance_on(
     let node = load_node(&state, &ctx, &ident).await?;
     state
         .conductor
-        .set_maintenance(&ctx.request_id, node.uuid, true, reason)
+        .set_maintenance(&ctx.request, node.uuid, true, reason)
         .await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -273,7 +273,7 @@ pub async fn maintenance_off(
     let node = load_node(&state, &ctx, &ident).await?;
     state
         .conductor
-        .set_maintenance(&ctx.request_id, node.uuid, false, None)
+        .set_maintenance(&ctx.request, node.uuid, false, None)
         .await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -294,7 +294,7 @@ pub async fn validate(
     let node = load_node(&state, &ctx, &ident).await?;
     let results = state
         .conductor
-        .validate_driver_interfaces(&ctx.request_id, node.uuid)
+        .validate_driver_interfaces(&ctx.request, node.uuid)
         .await?;
     let doc: Map<String, Value> = results
         .into_iter()
@@ -389,7 +389,7 @@ pub async fn attach_vif(
     let node = load_node(&state, &ctx, &ident).await?;
     state
         .conductor
-        .vif_attach(&ctx.request_id, node.uuid, vif)
+        .vif_attach(&ctx.request, node.uuid, vif)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -412,7 +412,7 @@ pub async fn detach_vif(
     let node = load_node(&state, &ctx, &ident).await?;
     state
         .conductor
-        .vif_detach(&ctx.request_id, node.uuid, vif)
+        .vif_detach(&ctx.request, node.uuid, vif)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

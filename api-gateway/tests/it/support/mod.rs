@@ -260,7 +260,7 @@ async fn transport(db: &Db, settings: &Arc<Settings>) -> Arc<dyn Transport> {
             .await
             .expect("broker");
         let probe = Request::new(
-            String::new(),
+            common::rpc::RequestContext::internal(),
             std::time::Duration::from_secs(5),
             RpcCall::DestroyVolumeConnector {
                 uuid: "probe".into(),

@@ -14,11 +14,13 @@ use common::rpc::{Reply, Response};
 
 use super::{node_id, save};
 use crate::Conductor;
+use crate::context::Context;
 use crate::drivers::Driver;
 use crate::drivers::power::power_action;
 
 pub async fn change_node_power_state(
     c: &Conductor,
+    ctx: &Context,
     uuid: String,
     target: PowerTarget,
     timeout: Option<u64>,
@@ -38,7 +40,7 @@ pub async fn change_node_power_state(
         // as it would be after Ironic's asynchronous worker.
         let wait = timeout.map(Duration::from_secs);
         let _ = power_action(&driver, &mut node, &targets, target, wait).await;
-        c.write(move |conn| {
+        c.write(ctx, move |conn| {
             save(conn, &node)?;
             Ok(Reply::Done)
         })

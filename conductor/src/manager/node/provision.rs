@@ -20,6 +20,7 @@ use common::rpc::{Reply, Response};
 
 use super::{node_id, save};
 use crate::Conductor;
+use crate::context::Context;
 use crate::drivers::Driver;
 use crate::drivers::storage::INTERNAL_INFO_KEYS;
 use crate::drivers::validation::NodeView;
@@ -77,6 +78,7 @@ fn fail(node: &mut Node, state: ProvisionState, error: String) {
 
 pub async fn do_provisioning_action(
     c: &Conductor,
+    ctx: &Context,
     uuid: String,
     verb: ProvisionVerb,
     configdrive: Option<Value>,
@@ -112,7 +114,7 @@ pub async fn do_provisioning_action(
             other => return Err(not_supported(other)),
         }
         let deletes_targets = driver.deploy.deletes_volume_targets();
-        c.write(move |conn| {
+        c.write(ctx, move |conn| {
             if remove_instance {
                 remove_instance_leftovers(conn, &mut node, deletes_targets)?;
             }
