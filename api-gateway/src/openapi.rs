@@ -10,7 +10,7 @@
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Required};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
@@ -49,47 +49,6 @@ pub struct AuthError {
     error: serde_json::Value,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Link {
-    href: String,
-    rel: String,
-}
-
-/// A volume connector; a list or `?fields=` shows some of the fields only.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Connector {
-    uuid: Option<String>,
-    node_uuid: Option<String>,
-    #[schema(rename = "type")]
-    connector_type: Option<String>,
-    connector_id: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
-    links: Option<Vec<Link>>,
-}
-
-/// A volume target; secret-looking `properties` are masked (`******`).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Target {
-    uuid: Option<String>,
-    node_uuid: Option<String>,
-    volume_type: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    properties: Option<serde_json::Value>,
-    boot_index: Option<i64>,
-    volume_id: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
-    links: Option<Vec<Link>>,
-}
-
 /// A node (the fields depend on the version and `?fields=`); `driver_info` and
 /// `instance_info` secrets are masked.
 #[derive(ToSchema)]
@@ -108,24 +67,14 @@ pub struct Node {
     power_state: Option<String>,
     provision_state: Option<String>,
     maintenance: Option<bool>,
-    links: Option<Vec<Link>>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Port {
-    uuid: Option<String>,
-    address: Option<String>,
-    node_uuid: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
-    links: Option<Vec<Link>>,
+    #[schema(value_type = Option<Vec<crate::wire::Link>>)]
+    links: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ConnectorList {
-    connectors: Vec<Connector>,
+    connectors: Vec<crate::views::ConnectorView<'static>>,
     /// Link to the next page, present when this one is full.
     next: Option<String>,
 }
@@ -133,7 +82,7 @@ pub struct ConnectorList {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct TargetList {
-    targets: Vec<Target>,
+    targets: Vec<crate::views::TargetView<'static>>,
     next: Option<String>,
 }
 
@@ -147,7 +96,7 @@ pub struct NodeList {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PortList {
-    ports: Vec<Port>,
+    ports: Vec<crate::views::PortView<'static>>,
     next: Option<String>,
 }
 
@@ -379,11 +328,28 @@ fn version_header() -> Parameter {
         .build()
 }
 
+/// The items of connector, target and port responses, documented by their view types.
+const PARTIAL_ITEMS: [&str; 3] = ["Connector", "Target", "Port"];
+
+/// A list or `?fields=` shows some of an item's fields only, and a port's newer fields
+/// are absent at older microversions: no field of an item is required.
+fn no_required_fields(doc: &mut Document) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for name in PARTIAL_ITEMS {
+        if let Some(RefOr::T(Schema::Object(item))) = components.schemas.get_mut(name) {
+            item.required.clear();
+        }
+    }
+}
+
 /// The document as served and checked in, from the router's operations: what they
 /// share added, as pretty JSON with a final newline.
 pub fn document(mut doc: Document) -> String {
     // Applied here, not as a derive modifier: those run before the routes are merged in.
     Shared.modify(&mut doc);
+    no_required_fields(&mut doc);
     let mut text = doc.to_pretty_json().expect("the document serialises");
     text.push('\n');
     text

@@ -2,11 +2,13 @@
 //! plain `/word/word` paths, and only the fields a resource allows.
 
 use json_patch::{Patch, PatchOperation};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::Error;
 use crate::model::JsonObject;
-use crate::schema::{py_repr, py_str, schema_error};
+use crate::schema::{Field, check, py_repr, py_str, schema_error};
 
 /// Parses a PATCH body into operations, with Ironic's checks on each one; the messages
 /// are Ironic's JSON-schema errors for `patch`.
@@ -207,6 +209,26 @@ pub fn apply(doc: &JsonObject, ops: &[PatchOperation]) -> Result<JsonObject, Err
         Value::Object(obj) => Ok(obj),
         _ => Err(Error::invalid("The patch replaced the whole document.")),
     }
+}
+
+/// Applies `ops` to a resource's typed patch document: `adjust` sees the patched JSON
+/// (to undo what Ironic silently undoes), which must then pass `schema` (Ironic's
+/// messages, as for `patch`) before it is read back as the typed document.
+pub fn apply_typed<F: Serialize + DeserializeOwned>(
+    fields: &F,
+    ops: &[PatchOperation],
+    schema: &[Field],
+    adjust: impl FnOnce(&mut JsonObject),
+) -> Result<F, Error> {
+    let Value::Object(doc) = serde_json::to_value(fields)
+        .map_err(|e| Error::Internal(format!("a patch document does not serialise: {e}")))?
+    else {
+        return Err(Error::Internal("a patch document is not an object".into()));
+    };
+    let mut patched = apply(&doc, ops)?;
+    adjust(&mut patched);
+    check(&patched, schema, "patch")?;
+    serde_json::from_value(Value::Object(patched)).map_err(|e| schema_error("patch", e))
 }
 
 #[cfg(test)]

@@ -165,22 +165,26 @@ impl Handler for Conductor {
 
 impl Conductor {
     async fn dispatch(&self, call: Call) -> Response {
-        use manager::{node, port, volume};
+        use common::model::port::Port;
+        use common::model::volume::{VolumeConnector, VolumeTarget};
+        use manager::{child, node, port, volume};
         match call {
             Call::CreateVolumeConnector { connector } => {
-                volume::create_volume_connector(self, connector).await
+                volume::create::<VolumeConnector>(self, connector).await
             }
-            Call::CreateVolumeTarget { target } => volume::create_volume_target(self, target).await,
+            Call::CreateVolumeTarget { target } => {
+                volume::create::<VolumeTarget>(self, target).await
+            }
             Call::UpdateVolumeConnector { uuid, patch } => {
-                volume::update_volume_connector(self, uuid, patch).await
+                child::update::<VolumeConnector>(self, uuid, patch).await
             }
             Call::DestroyVolumeConnector { uuid } => {
-                volume::destroy_volume_connector(self, uuid).await
+                child::destroy::<VolumeConnector>(self, uuid).await
             }
             Call::UpdateVolumeTarget { uuid, patch } => {
-                volume::update_volume_target(self, uuid, patch).await
+                child::update::<VolumeTarget>(self, uuid, patch).await
             }
-            Call::DestroyVolumeTarget { uuid } => volume::destroy_volume_target(self, uuid).await,
+            Call::DestroyVolumeTarget { uuid } => child::destroy::<VolumeTarget>(self, uuid).await,
             Call::CreateNode { node: n } => node::create_node(self, n).await,
             Call::UpdateNode { uuid, patch } => node::update_node(self, uuid, patch).await,
             Call::DestroyNode { uuid } => node::destroy_node(self, uuid).await,
@@ -205,8 +209,8 @@ impl Conductor {
             Call::VifAttach { uuid, vif_id } => node::vif_attach(self, uuid, vif_id).await,
             Call::VifDetach { uuid, vif_id } => node::vif_detach(self, uuid, vif_id).await,
             Call::CreatePort { port: p } => port::create_port(self, p).await,
-            Call::UpdatePort { uuid, patch } => port::update_port(self, uuid, patch).await,
-            Call::DestroyPort { uuid } => port::destroy_port(self, uuid).await,
+            Call::UpdatePort { uuid, patch } => child::update::<Port>(self, uuid, patch).await,
+            Call::DestroyPort { uuid } => child::destroy::<Port>(self, uuid).await,
         }
     }
 }

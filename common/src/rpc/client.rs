@@ -8,10 +8,9 @@ use json_patch::PatchOperation;
 use serde_json::Value;
 
 use super::{Call, InterfaceValidation, Reply, Request, Transport};
+use crate::child::{New, NodeChild};
 use crate::error::Error;
 use crate::model::node::Node;
-use crate::model::port::Port;
-use crate::model::volume::{VolumeConnector, VolumeTarget};
 
 #[derive(Clone)]
 pub struct ConductorClient {
@@ -19,7 +18,8 @@ pub struct ConductorClient {
     timeout: Duration,
 }
 
-fn unexpected(reply: Reply) -> Error {
+/// What a reply of the wrong kind is: a fault of sanlink itself.
+pub(crate) fn unexpected(reply: Reply) -> Error {
     Error::Internal(format!("unexpected conductor reply: {reply:?}"))
 }
 
@@ -54,71 +54,28 @@ impl ConductorClient {
         reply
     }
 
-    pub async fn create_volume_connector(
-        &self,
-        rid: &str,
-        connector: VolumeConnector,
-    ) -> Result<VolumeConnector, Error> {
-        match self
-            .call(rid, Call::CreateVolumeConnector { connector })
-            .await?
-        {
-            Reply::Connector(c) => Ok(c),
-            other => Err(unexpected(other)),
-        }
+    /// Stores a new connector, target or port.
+    pub async fn create<R: NodeChild>(&self, rid: &str, new: New<R::Fields>) -> Result<R, Error> {
+        self.child_reply(rid, R::create_call(new)).await
     }
 
-    pub async fn create_volume_target(
-        &self,
-        rid: &str,
-        target: VolumeTarget,
-    ) -> Result<VolumeTarget, Error> {
-        match self.call(rid, Call::CreateVolumeTarget { target }).await? {
-            Reply::Target(t) => Ok(t),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    pub async fn update_volume_connector(
+    /// Applies a JSON Patch to a connector, target or port under its node's lock.
+    pub async fn update<R: NodeChild>(
         &self,
         rid: &str,
         uuid: String,
         patch: Vec<PatchOperation>,
-    ) -> Result<VolumeConnector, Error> {
-        match self
-            .call(rid, Call::UpdateVolumeConnector { uuid, patch })
-            .await?
-        {
-            Reply::Connector(c) => Ok(c),
-            other => Err(unexpected(other)),
-        }
+    ) -> Result<R, Error> {
+        self.child_reply(rid, R::update_call(uuid, patch)).await
     }
 
-    pub async fn destroy_volume_connector(&self, rid: &str, uuid: String) -> Result<(), Error> {
-        self.call(rid, Call::DestroyVolumeConnector { uuid })
-            .await
-            .map(|_| ())
+    /// Deletes a connector, target or port under its node's lock.
+    pub async fn destroy<R: NodeChild>(&self, rid: &str, uuid: String) -> Result<(), Error> {
+        self.call(rid, R::destroy_call(uuid)).await.map(|_| ())
     }
 
-    pub async fn update_volume_target(
-        &self,
-        rid: &str,
-        uuid: String,
-        patch: Vec<PatchOperation>,
-    ) -> Result<VolumeTarget, Error> {
-        match self
-            .call(rid, Call::UpdateVolumeTarget { uuid, patch })
-            .await?
-        {
-            Reply::Target(t) => Ok(t),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    pub async fn destroy_volume_target(&self, rid: &str, uuid: String) -> Result<(), Error> {
-        self.call(rid, Call::DestroyVolumeTarget { uuid })
-            .await
-            .map(|_| ())
+    async fn child_reply<R: NodeChild>(&self, rid: &str, call: Call) -> Result<R, Error> {
+        R::from_reply(self.call(rid, call).await?)
     }
 
     pub async fn create_node(&self, rid: &str, node: Node) -> Result<Node, Error> {
@@ -221,33 +178,9 @@ impl ConductorClient {
             .map(|_| ())
     }
 
-    pub async fn create_port(&self, rid: &str, port: Port) -> Result<Port, Error> {
-        self.port_reply(rid, Call::CreatePort { port }).await
-    }
-
-    pub async fn update_port(
-        &self,
-        rid: &str,
-        uuid: String,
-        patch: Vec<PatchOperation>,
-    ) -> Result<Port, Error> {
-        self.port_reply(rid, Call::UpdatePort { uuid, patch }).await
-    }
-
-    pub async fn destroy_port(&self, rid: &str, uuid: String) -> Result<(), Error> {
-        self.call(rid, Call::DestroyPort { uuid }).await.map(|_| ())
-    }
-
     async fn node_reply(&self, rid: &str, call: Call) -> Result<Node, Error> {
         match self.call(rid, call).await? {
             Reply::Node(n) => Ok(n),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    async fn port_reply(&self, rid: &str, call: Call) -> Result<Port, Error> {
-        match self.call(rid, call).await? {
-            Reply::Port(p) => Ok(p),
             other => Err(unexpected(other)),
         }
     }
