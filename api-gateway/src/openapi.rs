@@ -3,9 +3,11 @@
 //!
 //! Operations come from the `#[utoipa::path]` annotations of the handlers, collected by
 //! the router itself (`utoipa_axum::routes!`), so a route cannot exist undocumented or
-//! the other way round. This module holds what they share: the schemas of the bodies
-//! (the handlers build their JSON by hand; these describe it), the query parameters,
-//! and the version header and Ironic error responses every operation has.
+//! the other way round. Connectors, targets and ports are documented by their view types
+//! (`views.rs`), which are what the handlers serialize. This module holds the rest of
+//! what operations share: the schemas of the other bodies (built by hand; these
+//! describe them), the query parameters, and the version header and Ironic error
+//! responses every operation has.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};

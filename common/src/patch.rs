@@ -250,4 +250,45 @@ mod tests {
         let e = apply(&JsonObject::new(), &ops).unwrap_err().to_string();
         assert!(e.contains("blue"), "{e}");
     }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Doc {
+        name: String,
+        size: i32,
+    }
+
+    const DOC_SCHEMA: [Field; 2] = [
+        crate::schema::field("name", crate::schema::Kind::Str(8), true, false),
+        crate::schema::field("size", crate::schema::Kind::Int, true, false),
+    ];
+
+    #[test]
+    fn a_typed_document_is_patched_checked_and_read_back() {
+        let doc = Doc {
+            name: "a".into(),
+            size: 1,
+        };
+        let ops = parse(&json!([{"op": "replace", "path": "/size", "value": 2}])).unwrap();
+        let patched = apply_typed(&doc, &ops, &DOC_SCHEMA, |_| {}).unwrap();
+        assert_eq!(
+            patched,
+            Doc {
+                name: "a".into(),
+                size: 2
+            }
+        );
+        // The schema's words, not serde's, for a value of the wrong type.
+        let ops = parse(&json!([{"op": "replace", "path": "/size", "value": "big"}])).unwrap();
+        let e = apply_typed(&doc, &ops, &DOC_SCHEMA, |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Schema error for patch: 'big' is not of type 'integer'"
+        );
+        // What `adjust` puts back is there before the check.
+        let ops = parse(&json!([{"op": "remove", "path": "/name"}])).unwrap();
+        let undo = |d: &mut JsonObject| {
+            d.entry("name").or_insert(Value::String("a".into()));
+        };
+        assert_eq!(apply_typed(&doc, &ops, &DOC_SCHEMA, undo).unwrap(), doc);
+    }
 }
