@@ -81,6 +81,7 @@ impl<'a, S: Serializer> Serializer for Selecting<'a, S> {
     type SerializeStruct = SelectedFields<'a, S>;
     type SerializeStructVariant = Impossible<S::Ok, S::Error>;
 
+    // `len` stays the struct's: JSON, the only format views are written in, ignores it.
     fn serialize_struct(
         self,
         name: &'static str,
