@@ -28,8 +28,26 @@ impl Volume for VolumeTarget {}
 impl<R: Volume> Guarded for R {
     const SAVES_UNCHANGED: bool = false;
 
+    /// Ironic's rules for `node_uuid`: it must stay UUID-shaped, removing it is silently
+    /// undone, and the node it names must exist.
     fn patched(conn: &mut AnyConnection, current: &R, ops: &[PatchOperation]) -> Result<R, Error> {
-        patched_volume(conn, current, ops)
+        patch::check_allowed(ops, R::PATCHABLE)?;
+        check_node_uuid_values(ops)?;
+        let fields = current.fields();
+        let current_node = Value::String(R::node_uuid(&fields).to_string());
+        let undo_removal = |doc: &mut JsonObject| {
+            doc.entry("node_uuid").or_insert(current_node);
+        };
+        let mut patched = patch::apply_typed(&fields, ops, R::PATCH_SCHEMA, undo_removal)?;
+        let requested = R::node_uuid(&patched).to_string();
+        let canonical = canonical_uuid(&requested).unwrap_or(requested.clone());
+        let node_id = resolve_node(conn, &canonical, || {
+            Error::invalid(format!(
+                "Unable to apply the requested node_uuid '{requested}'. Requested value was invalid."
+            ))
+        })?;
+        R::set_node_uuid(&mut patched, canonical);
+        Ok(current.clone().with_fields(patched, node_id))
     }
 
     fn check_update(node: &Node, _: &R, _: &R) -> Result<(), Error> {
@@ -39,33 +57,6 @@ impl<R: Volume> Guarded for R {
     fn check_destroy(node: &Node, _: &R) -> Result<(), Error> {
         check_deletable(node, &format!("{} deletion", R::kind()))
     }
-}
-
-/// Applies `ops` to a connector's or target's fields, with Ironic's rules for
-/// `node_uuid`: it must stay UUID-shaped, removing it is silently undone, and the node
-/// it names must exist.
-fn patched_volume<R: NodeChild>(
-    conn: &mut AnyConnection,
-    current: &R,
-    ops: &[PatchOperation],
-) -> Result<R, Error> {
-    patch::check_allowed(ops, R::PATCHABLE)?;
-    check_node_uuid_values(ops)?;
-    let fields = current.fields();
-    let current_node = Value::String(R::node_uuid(&fields).to_string());
-    let undo_removal = |doc: &mut JsonObject| {
-        doc.entry("node_uuid").or_insert(current_node);
-    };
-    let mut patched = patch::apply_typed(&fields, ops, R::PATCH_SCHEMA, undo_removal)?;
-    let requested = R::node_uuid(&patched).to_string();
-    let canonical = canonical_uuid(&requested).unwrap_or(requested.clone());
-    let node_id = resolve_node(conn, &canonical, || {
-        Error::invalid(format!(
-            "Unable to apply the requested node_uuid '{requested}'. Requested value was invalid."
-        ))
-    })?;
-    R::set_node_uuid(&mut patched, canonical);
-    Ok(current.clone().with_fields(patched, node_id))
 }
 
 /// Every non-remove value for exactly `/node_uuid` must be UUID-shaped.
