@@ -174,3 +174,60 @@ impl Shown for Port {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names of a view's fields, as it writes them.
+    fn written<R: Shown>() -> Vec<String> {
+        let item = R::default();
+        let value = serde_json::to_value(item.view("http://sanlink")).expect("serialises");
+        let mut keys: Vec<String> = value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        keys.retain(|k| k != "links");
+        keys.sort();
+        keys
+    }
+
+    fn declared<R: Shown>() -> Vec<String> {
+        let mut keys: Vec<String> = R::FIELDS.iter().map(|f| f.to_string()).collect();
+        keys.sort();
+        keys
+    }
+
+    // `fields=` is checked against FIELDS: they must be what the views write.
+    #[test]
+    fn every_view_writes_the_fields_its_resource_declares() {
+        assert_eq!(written::<VolumeConnector>(), declared::<VolumeConnector>());
+        assert_eq!(written::<VolumeTarget>(), declared::<VolumeTarget>());
+        assert_eq!(written::<Port>(), declared::<Port>());
+    }
+
+    /// Asserts that a view writes its fields in the order of their names.
+    fn assert_sorted<R: Shown>() {
+        let text = serde_json::to_string(&R::default().view("x")).expect("serialises");
+        // Parsed, the keys come sorted; written, they must come in that order too.
+        let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let sorted: Vec<&String> = value.as_object().expect("an object").keys().collect();
+        let mut at: Vec<(usize, &String)> = sorted
+            .iter()
+            .map(|k| (text.find(&format!("\"{k}\":")).expect("written"), *k))
+            .collect();
+        at.sort();
+        let written: Vec<&String> = at.into_iter().map(|(_, k)| k).collect();
+        assert_eq!(written, sorted, "{text}");
+    }
+
+    // Responses have always listed fields sorted by name: views declare them so.
+    #[test]
+    fn views_write_their_fields_in_the_order_of_their_names() {
+        assert_sorted::<VolumeConnector>();
+        assert_sorted::<VolumeTarget>();
+        assert_sorted::<Port>();
+    }
+}
