@@ -121,30 +121,31 @@ pub struct VifList {
     vifs: Vec<Vif>,
 }
 
+/// A connector's create body: its fields, and the UUID it is to have (else a new one).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ConnectorCreate {
-    node_uuid: String,
-    #[schema(rename = "type")]
-    connector_type: String,
-    connector_id: String,
     uuid: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
+    #[serde(flatten)]
+    fields: common::model::volume::ConnectorFields,
 }
 
+/// A target's create body: its fields, and the UUID it is to have (else a new one).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct TargetCreate {
-    node_uuid: String,
-    volume_type: String,
-    boot_index: i64,
-    volume_id: String,
     uuid: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    properties: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
+    #[serde(flatten)]
+    fields: common::model::volume::TargetFields,
+}
+
+/// A port's create body: its fields, and the UUID it is to have (else a new one).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PortCreate {
+    uuid: Option<String>,
+    #[serde(flatten)]
+    fields: common::model::port::PortFields,
 }
 
 #[derive(ToSchema)]
@@ -157,15 +158,6 @@ pub struct NodeCreate {
     driver_info: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
     properties: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PortCreate {
-    node_uuid: String,
-    address: String,
     #[schema(value_type = Option<Object>)]
     extra: Option<serde_json::Value>,
 }

@@ -30,15 +30,18 @@ pub const VIF_KEY: &str = "tenant_vif_port_id";
 
 /// What a client sets on a port: the fields of a create body, and the document a JSON
 /// Patch edits. Absent or null, `pxe_enabled` is true, as in Ironic.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PortFields {
     pub address: String,
     pub node_uuid: String,
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(value_type = Option<Object>)]
     pub extra: JsonObject,
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(value_type = Option<Object>)]
     pub local_link_connection: JsonObject,
     #[serde(default = "pxe_default", deserialize_with = "null_as_pxe_default")]
+    #[schema(value_type = Option<bool>)]
     pub pxe_enabled: bool,
     #[serde(default)]
     pub physical_network: Option<String>,

@@ -38,26 +38,30 @@ pub struct VolumeTarget {
 
 /// What a client sets on a connector: the fields of a create body, and the document a
 /// JSON Patch edits.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConnectorFields {
     pub node_uuid: String,
     #[serde(rename = "type")]
     pub connector_type: String,
     pub connector_id: String,
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(value_type = Option<Object>)]
     pub extra: JsonObject,
 }
 
-/// What a client sets on a target, as [`ConnectorFields`] for connectors.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What a client sets on a target: the fields of a create body, and the document a
+/// JSON Patch edits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TargetFields {
     pub node_uuid: String,
     pub volume_type: String,
     pub boot_index: i32,
     pub volume_id: String,
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(value_type = Option<Object>)]
     pub properties: JsonObject,
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schema(value_type = Option<Object>)]
     pub extra: JsonObject,
 }
 
