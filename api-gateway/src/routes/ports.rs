@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_portgroups_detail))
 }
 
-const PORTS: Collection = collection::<Port>();
+pub const PORTS: Collection = collection::<Port>();
 
 const PORTS_DETAIL: Collection = Collection {
     path: "ports/detail",

@@ -20,7 +20,7 @@ use super::children::{self, collection};
 use crate::app::{AppState, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query, uuid_param};
-use crate::listing::ListParams;
+use crate::listing::{Collection, ListParams};
 use crate::version;
 use crate::views::Shown;
 
@@ -75,6 +75,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(nested_show_target))
         .route("/v1/nodes/{ident}/volume/targets/{uuid}", malformed())
 }
+
+/// The list queries of the two collections, for what documents them.
+pub const CONNECTORS: Collection = collection::<VolumeConnector>();
+pub const TARGETS: Collection = collection::<VolumeTarget>();
 
 /// Below 1.32 the volume API does not exist.
 fn require_volume(ctx: &Ctx) -> ApiResult<()> {
