@@ -12,6 +12,8 @@ pub mod request_id;
 pub mod routes;
 pub mod server;
 pub mod version;
+pub mod views;
+pub mod wire;
 
 use std::sync::Arc;
 

@@ -3,10 +3,13 @@
 //!
 //! Operations come from the `#[utoipa::path]` annotations of the handlers, collected by
 //! the router itself (`utoipa_axum::routes!`), so a route cannot exist undocumented or
-//! the other way round. This module holds what they share: the schemas of the bodies
-//! (the handlers build their JSON by hand; these describe it), the query parameters,
-//! and the version header and Ironic error responses every operation has.
+//! the other way round. Connectors, targets and ports are documented by their view types
+//! (`views.rs`), which are what the handlers serialize. This module holds the rest of
+//! what operations share: the schemas of the other bodies (built by hand; these
+//! describe them), the query parameters, and the version header and Ironic error
+//! responses every operation has.
 
+use common::child::NodeChild;
 use common::model::node::{NAME_MAX, RESERVED_NAMES, group_pattern, ident_pattern};
 use common::schema::{self, Kind, NO_NUL_PATTERN};
 use conductor::drivers::{HARDWARE_TYPES, hardware};
@@ -62,47 +65,6 @@ pub struct AuthError {
     error: serde_json::Value,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Link {
-    href: String,
-    rel: String,
-}
-
-/// A volume connector; a list or `?fields=` shows some of the fields only.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Connector {
-    uuid: Option<String>,
-    node_uuid: Option<String>,
-    #[schema(rename = "type")]
-    connector_type: Option<String>,
-    connector_id: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
-    links: Option<Vec<Link>>,
-}
-
-/// A volume target; secret-looking `properties` are masked (`******`).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Target {
-    uuid: Option<String>,
-    node_uuid: Option<String>,
-    volume_type: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    properties: Option<serde_json::Value>,
-    boot_index: Option<i64>,
-    volume_id: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
-    links: Option<Vec<Link>>,
-}
-
 /// A node (the fields depend on the version and `?fields=`); `driver_info` and
 /// `instance_info` secrets are masked.
 #[derive(ToSchema)]
@@ -121,24 +83,14 @@ pub struct Node {
     power_state: Option<String>,
     provision_state: Option<String>,
     maintenance: Option<bool>,
-    links: Option<Vec<Link>>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Port {
-    uuid: Option<String>,
-    address: Option<String>,
-    node_uuid: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
-    links: Option<Vec<Link>>,
+    #[schema(value_type = Option<Vec<crate::wire::Link>>)]
+    links: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ConnectorList {
-    connectors: Vec<Connector>,
+    connectors: Vec<crate::views::ConnectorView<'static>>,
     /// Link to the next page, present when this one is full.
     next: Option<String>,
 }
@@ -146,7 +98,7 @@ pub struct ConnectorList {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct TargetList {
-    targets: Vec<Target>,
+    targets: Vec<crate::views::TargetView<'static>>,
     next: Option<String>,
 }
 
@@ -160,7 +112,7 @@ pub struct NodeList {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PortList {
-    ports: Vec<Port>,
+    ports: Vec<crate::views::PortView<'static>>,
     next: Option<String>,
 }
 
@@ -194,30 +146,52 @@ pub struct VifList {
     vifs: Vec<Vif>,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ConnectorCreate {
-    node_uuid: String,
-    #[schema(rename = "type")]
-    connector_type: String,
-    connector_id: String,
-    uuid: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
+/// A create body of a node's child, as `common::schema::check` checks it against the
+/// resource's create fields: nothing else is accepted.
+fn create_body<R: NodeChild>() -> RefOr<Schema> {
+    let mut body =
+        ObjectBuilder::new().additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for f in R::CREATE_SCHEMA {
+        // Portgroups do not exist in sanlink: any portgroup_uuid names nothing (a 400).
+        if f.name == "portgroup_uuid" {
+            continue;
+        }
+        // A port's address is a MAC address (`common::model::port::normalize_mac`).
+        let value = match f.name {
+            "address" => mac_schema(),
+            _ => field_schema(f.kind),
+        };
+        body = body.property(f.name, nullable(value, f.nullable));
+        if f.required {
+            body = body.required(f.name);
+        }
+    }
+    Schema::Object(body.build()).into()
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct TargetCreate {
-    node_uuid: String,
-    volume_type: String,
-    boot_index: i64,
-    volume_id: String,
-    uuid: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    properties: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
+/// The create bodies, one schema each.
+macro_rules! create_bodies {
+    ($($(#[$doc:meta])* $name:ident: $resource:ty;)+) => {$(
+        $(#[$doc])*
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                create_body::<$resource>()
+            }
+        }
+
+        impl ToSchema for $name {}
+    )+};
+}
+
+create_bodies! {
+    /// A connector's create body: its fields, and the UUID it is to have (else a new one).
+    ConnectorCreate: common::model::volume::VolumeConnector;
+    /// A target's create body: its fields, and the UUID it is to have (else a new one).
+    TargetCreate: common::model::volume::VolumeTarget;
+    /// A port's create body: its fields, and the UUID it is to have (else a new one).
+    PortCreate: common::model::port::Port;
 }
 
 /// A node create body: the fields the server checks it against, one variant per
@@ -372,15 +346,6 @@ impl PartialSchema for JsonValue {
 }
 
 impl ToSchema for JsonValue {}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PortCreate {
-    node_uuid: String,
-    address: String,
-    #[schema(value_type = Option<Object>)]
-    extra: Option<serde_json::Value>,
-}
 
 /// One JSON Patch (RFC 6902) operation, as `common::patch::parse` accepts it: `add`
 /// and `replace` with a value, `remove`, on a plain `/word/word` path.
@@ -789,12 +754,29 @@ fn version_header() -> Parameter {
         .build()
 }
 
+/// The items of connector, target and port responses, documented by their view types.
+const PARTIAL_ITEMS: [&str; 3] = ["Connector", "Target", "Port"];
+
+/// A list or `?fields=` shows some of an item's fields only, and a port's newer fields
+/// are absent at older microversions: no field of an item is required.
+fn no_required_fields(doc: &mut Document) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for name in PARTIAL_ITEMS {
+        if let Some(RefOr::T(Schema::Object(item))) = components.schemas.get_mut(name) {
+            item.required.clear();
+        }
+    }
+}
+
 /// The document as served and checked in, from the router's operations: what they
 /// share added, as pretty JSON with a final newline.
 pub fn document(mut doc: Document) -> String {
     // Applied here, not as derive modifiers: those run before the routes are merged in.
     Constraints.modify(&mut doc);
     Shared.modify(&mut doc);
+    no_required_fields(&mut doc);
     let mut text = doc.to_pretty_json().expect("the document serialises");
     text.push('\n');
     text

@@ -1,6 +1,7 @@
 //! Types and storage shared by sanlink's gateway and conductors.
 
 pub mod admin;
+pub mod child;
 pub mod cli;
 pub mod config;
 pub mod db;

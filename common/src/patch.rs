@@ -2,11 +2,13 @@
 //! plain `/word/word` paths, and only the fields a resource allows.
 
 use json_patch::{Patch, PatchOperation};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::Error;
 use crate::model::JsonObject;
-use crate::schema::{py_repr, py_str, schema_error};
+use crate::schema::{Field, check, py_repr, py_str, schema_error};
 
 /// Parses a PATCH body into operations, with Ironic's checks on each one; the messages
 /// are Ironic's JSON-schema errors for `patch`.
@@ -209,6 +211,26 @@ pub fn apply(doc: &JsonObject, ops: &[PatchOperation]) -> Result<JsonObject, Err
     }
 }
 
+/// Applies `ops` to a resource's typed patch document: `adjust` sees the patched JSON
+/// (to undo what Ironic silently undoes), which must then pass `schema` (Ironic's
+/// messages, as for `patch`) before it is read back as the typed document.
+pub fn apply_typed<F: Serialize + DeserializeOwned>(
+    fields: &F,
+    ops: &[PatchOperation],
+    schema: &[Field],
+    adjust: impl FnOnce(&mut JsonObject),
+) -> Result<F, Error> {
+    let Value::Object(doc) = serde_json::to_value(fields)
+        .map_err(|e| Error::Internal(format!("a patch document does not serialise: {e}")))?
+    else {
+        return Err(Error::Internal("a patch document is not an object".into()));
+    };
+    let mut patched = apply(&doc, ops)?;
+    adjust(&mut patched);
+    check(&patched, schema, "patch")?;
+    serde_json::from_value(Value::Object(patched)).map_err(|e| schema_error("patch", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +249,46 @@ mod tests {
             parse(&json!([{"op": "replace", "path": "/extra/colour", "value": "blue"}])).unwrap();
         let e = apply(&JsonObject::new(), &ops).unwrap_err().to_string();
         assert!(e.contains("blue"), "{e}");
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Doc {
+        name: String,
+        size: i32,
+    }
+
+    const DOC_SCHEMA: [Field; 2] = [
+        crate::schema::field("name", crate::schema::Kind::Str(8), true, false),
+        crate::schema::field("size", crate::schema::Kind::Int, true, false),
+    ];
+
+    #[test]
+    fn a_typed_document_is_patched_checked_and_read_back() {
+        let doc = Doc {
+            name: "a".into(),
+            size: 1,
+        };
+        let ops = parse(&json!([{"op": "replace", "path": "/size", "value": 2}])).unwrap();
+        let patched = apply_typed(&doc, &ops, &DOC_SCHEMA, |_| {}).unwrap();
+        assert_eq!(
+            patched,
+            Doc {
+                name: "a".into(),
+                size: 2
+            }
+        );
+        // The schema's words, not serde's, for a value of the wrong type.
+        let ops = parse(&json!([{"op": "replace", "path": "/size", "value": "big"}])).unwrap();
+        let e = apply_typed(&doc, &ops, &DOC_SCHEMA, |_| {}).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Schema error for patch: 'big' is not of type 'integer'"
+        );
+        // What `adjust` puts back is there before the check.
+        let ops = parse(&json!([{"op": "remove", "path": "/name"}])).unwrap();
+        let undo = |d: &mut JsonObject| {
+            d.entry("name").or_insert(Value::String("a".into()));
+        };
+        assert_eq!(apply_typed(&doc, &ops, &DOC_SCHEMA, undo).unwrap(), doc);
     }
 }

@@ -44,6 +44,14 @@ pub const fn field(name: &'static str, kind: Kind, required: bool, nullable: boo
 }
 
 impl Field {
+    /// The same field, refusing `null`.
+    pub const fn not_null(self) -> Field {
+        Field {
+            nullable: false,
+            ..self
+        }
+    }
+
     /// The same field, marked as one that may hold secrets.
     pub const fn secret(self) -> Field {
         Field {

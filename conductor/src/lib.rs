@@ -135,25 +135,27 @@ impl Handler for Conductor {
 
 impl Conductor {
     async fn dispatch(&self, ctx: &Context, call: Call) -> Response {
-        use manager::{node, port, volume};
+        use common::model::port::Port;
+        use common::model::volume::{VolumeConnector, VolumeTarget};
+        use manager::{child, node, port, volume};
         match call {
             Call::CreateVolumeConnector { connector } => {
-                volume::create_volume_connector(self, ctx, connector).await
+                volume::create::<VolumeConnector>(self, ctx, connector).await
             }
             Call::CreateVolumeTarget { target } => {
-                volume::create_volume_target(self, ctx, target).await
+                volume::create::<VolumeTarget>(self, ctx, target).await
             }
             Call::UpdateVolumeConnector { uuid, patch } => {
-                volume::update_volume_connector(self, ctx, uuid, patch).await
+                child::update::<VolumeConnector>(self, ctx, uuid, patch).await
             }
             Call::DestroyVolumeConnector { uuid } => {
-                volume::destroy_volume_connector(self, ctx, uuid).await
+                child::destroy::<VolumeConnector>(self, ctx, uuid).await
             }
             Call::UpdateVolumeTarget { uuid, patch } => {
-                volume::update_volume_target(self, ctx, uuid, patch).await
+                child::update::<VolumeTarget>(self, ctx, uuid, patch).await
             }
             Call::DestroyVolumeTarget { uuid } => {
-                volume::destroy_volume_target(self, ctx, uuid).await
+                child::destroy::<VolumeTarget>(self, ctx, uuid).await
             }
             Call::CreateNode { node: n } => node::create_node(self, ctx, n).await,
             Call::UpdateNode { uuid, patch } => node::update_node(self, ctx, uuid, patch).await,
@@ -179,8 +181,8 @@ impl Conductor {
             Call::VifAttach { uuid, vif_id } => node::vif_attach(self, ctx, uuid, vif_id).await,
             Call::VifDetach { uuid, vif_id } => node::vif_detach(self, ctx, uuid, vif_id).await,
             Call::CreatePort { port: p } => port::create_port(self, ctx, p).await,
-            Call::UpdatePort { uuid, patch } => port::update_port(self, ctx, uuid, patch).await,
-            Call::DestroyPort { uuid } => port::destroy_port(self, ctx, uuid).await,
+            Call::UpdatePort { uuid, patch } => child::update::<Port>(self, ctx, uuid, patch).await,
+            Call::DestroyPort { uuid } => child::destroy::<Port>(self, ctx, uuid).await,
         }
     }
 }

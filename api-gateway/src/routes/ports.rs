@@ -3,22 +3,23 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use common::child::NodeChild;
 use common::db::ports;
-use common::model::port::{ADDRESS_MAX, Port, normalize_mac};
-use common::model::{canonical_uuid, isoformat, new_uuid, now};
-use common::schema::{self, Kind, field};
+use common::model::port::{Port, normalize_mac};
 
+use super::children::{self, collection};
 use crate::app::{AppState, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query, uuid_param};
 use crate::listing::{Collection, ListParams, QueryWording, parse_fields_as};
 use crate::version::Version;
+use crate::views::Shown;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -34,55 +35,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_portgroups_detail))
 }
 
-const FIELDS: [&str; 11] = [
-    "uuid",
-    "address",
-    "node_uuid",
-    "extra",
-    "internal_info",
-    "local_link_connection",
-    "pxe_enabled",
-    "physical_network",
-    "portgroup_uuid",
-    "created_at",
-    "updated_at",
-];
-
-/// The minor version that introduced a port field.
-fn since(field: &str) -> u32 {
-    match field {
-        "internal_info" => 18,
-        "local_link_connection" | "pxe_enabled" => 19,
-        "portgroup_uuid" => 24,
-        "physical_network" => 34,
-        _ => 1,
-    }
-}
-
-pub const PORTS: Collection = Collection {
-    wording: QueryWording::Port,
-    path: "ports",
-    key: "ports",
-    fields: &FIELDS,
-    default_fields: &["uuid", "address"],
-    sort_keys: &ports::SORT_KEYS,
-};
+pub const PORTS: Collection = collection::<Port>();
 
 const PORTS_DETAIL: Collection = Collection {
     path: "ports/detail",
-    ..PORTS
+    ..collection::<Port>()
 };
-
-const CREATE_FIELDS: [schema::Field; 8] = [
-    field("uuid", Kind::Uuid, false, true),
-    field("address", Kind::Str(ADDRESS_MAX), true, false),
-    field("node_uuid", Kind::Uuid, true, false),
-    field("extra", Kind::Object, false, true),
-    field("local_link_connection", Kind::Object, false, true),
-    field("pxe_enabled", Kind::Bool, false, true),
-    field("physical_network", Kind::Str(64), false, true),
-    field("portgroup_uuid", Kind::Uuid, false, true),
-];
 
 /// 406 for port fields newer than the request.
 fn check_versions<'a>(
@@ -91,7 +49,7 @@ fn check_versions<'a>(
 ) -> ApiResult<()> {
     let too_new: Vec<&str> = fields
         .into_iter()
-        .filter(|f| version.0 < since(f))
+        .filter(|f| version.0 < Port::since(f))
         .collect();
     if too_new.is_empty() {
         return Ok(());
@@ -99,33 +57,6 @@ fn check_versions<'a>(
     // Ironic names neither the fields nor the version.
     tracing::debug!(fields = ?too_new, %version, "fields newer than the request's version");
     Err(common::Error::NotAcceptable("Request not acceptable.".into()).into())
-}
-
-fn ts(t: &Option<chrono::NaiveDateTime>) -> Value {
-    t.as_ref()
-        .map(|t| Value::String(isoformat(t)))
-        .unwrap_or(Value::Null)
-}
-
-pub fn port_json(ctx: &Ctx, p: &Port) -> Map<String, Value> {
-    let Value::Object(mut obj) = json!({
-        "uuid": p.uuid,
-        "address": p.address,
-        "node_uuid": p.node_uuid,
-        "extra": p.extra,
-        "internal_info": p.internal_info,
-        "local_link_connection": p.local_link_connection,
-        "pxe_enabled": p.pxe_enabled,
-        "physical_network": p.physical_network,
-        "portgroup_uuid": null,
-        "created_at": isoformat(&p.created_at),
-        "updated_at": ts(&p.updated_at),
-    }) else {
-        unreachable!()
-    };
-    obj.retain(|k, _| ctx.version.0 >= since(k));
-    obj.insert("links".into(), ctx.links(&format!("ports/{}", p.uuid)));
-    obj
 }
 
 fn mac_param(value: &str) -> ApiResult<String> {
@@ -140,7 +71,7 @@ async fn node_filter(state: &AppState, ctx: &Ctx, ident: &str) -> ApiResult<i64>
     Ok(node.id)
 }
 
-async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResult<Json<Value>> {
+async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResult<Response> {
     q.only(&[
         "node",
         "node_uuid",
@@ -159,7 +90,7 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
         ));
     }
     if let Some(raw) = q.get("fields") {
-        let fields = parse_fields_as(raw, &FIELDS, QueryWording::Port)?;
+        let fields = parse_fields_as(raw, Port::FIELDS, QueryWording::Port)?;
         check_versions(fields.iter().map(String::as_str), ctx.version)?;
     }
     if q.get("node").is_some() && q.get("node_uuid").is_some() {
@@ -169,7 +100,7 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
     }
     if q.get("portgroup").is_some() {
         // No portgroup exists, so no port belongs to one.
-        return Ok(Json(json!({ "ports": [] })));
+        return Ok(Json(json!({ "ports": [] })).into_response());
     }
     let node_id = match q.get("node").or(q.get("node_uuid")) {
         Some(ident) => Some(node_filter(&state, &ctx, ident).await?),
@@ -179,30 +110,18 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
     let c = if detail_path { &PORTS_DETAIL } else { &PORTS };
     let mut params = ListParams::parse(&q, c, state.settings.max_limit)?;
     params.detail |= detail_path;
-    let marker = match params.marker.clone() {
-        Some(m) => Some(state.db.run(move |conn| ports::id_of(conn, &m)).await?),
-        None => None,
-    };
-    let page = params.page(marker);
-    let found = state
-        .db
-        .run(move |conn| ports::list(conn, node_id, address.as_deref(), &page))
-        .await?;
-    let extra: Vec<(&str, &str)> = ["node", "node_uuid", "address"]
+    let found = children::fetch(
+        &state,
+        &params,
+        move |_| Ok(node_id),
+        move |conn, node_id, page| ports::list(conn, node_id, address.as_deref(), page),
+    )
+    .await?;
+    let query: Vec<(&str, &str)> = ["node", "node_uuid", "address"]
         .iter()
         .filter_map(|k| q.get(k).map(|v| (*k, v)))
         .collect();
-    let last = found.last().map(|p| p.uuid.clone());
-    let next = params.next_link(c, &ctx.base_url, found.len(), last.as_deref(), &extra);
-    let items: Vec<Value> = found
-        .iter()
-        .map(|p| Value::Object(params.select(c, port_json(&ctx, p))))
-        .collect();
-    let mut body = json!({ "ports": items });
-    if let Some(next) = next {
-        body["next"] = Value::String(next);
-    }
-    Ok(Json(body))
+    Ok(children::list(&ctx, c, &params, &found, &query))
 }
 
 #[utoipa::path(
@@ -213,7 +132,7 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
     params(crate::openapi::ListQuery, crate::openapi::NodeFilter, ("address" = Option<String>, Query, description = "MAC address")),
     responses((status = 200, description = "OK", body = crate::openapi::PortList))
 )]
-async fn list_ports(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Json<Value>> {
+async fn list_ports(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Response> {
     list(state, ctx, q, false).await
 }
 
@@ -229,7 +148,7 @@ async fn list_ports_detail(
     State(state): State<AppState>,
     ctx: Ctx,
     q: Query,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     list(state, ctx, q, true).await
 }
 
@@ -239,45 +158,21 @@ async fn list_ports_detail(
     tag = "ports",
     summary = "Show a port",
     params(("uuid" = String, Path, description = "UUID"), crate::openapi::FieldsQuery),
-    responses((status = 200, description = "OK", body = crate::openapi::Port))
+    responses((status = 200, description = "OK", body = crate::views::PortView))
 )]
 async fn show_port(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(uuid): Path<String>,
     q: Query,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     q.only(&["fields"])?;
     let uuid = uuid_param(&uuid, "port_uuid")?;
-    let fields = q
-        .get("fields")
-        .map(|f| parse_fields_as(f, &FIELDS, QueryWording::Port))
-        .transpose()?;
+    let fields = children::show_fields::<Port>(&q)?;
     if let Some(f) = &fields {
         check_versions(f.iter().map(String::as_str), ctx.version)?;
     }
-    let port = state
-        .db
-        .run(move |conn| ports::get_by_uuid(conn, &uuid))
-        .await?;
-    let mut item = port_json(&ctx, &port);
-    if let Some(f) = fields {
-        item.retain(|k, _| k == "links" || f.iter().any(|x| x == k));
-    }
-    Ok(Json(Value::Object(item)))
-}
-
-fn object_of(body: &Map<String, Value>, key: &str) -> Map<String, Value> {
-    body.get(key)
-        .and_then(|v| v.as_object())
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn uuid_of(body: &Map<String, Value>, key: &str) -> Option<String> {
-    body.get(key)
-        .and_then(|v| v.as_str())
-        .and_then(canonical_uuid)
+    children::show::<Port>(&state, &ctx, uuid, fields).await
 }
 
 #[utoipa::path(
@@ -286,52 +181,23 @@ fn uuid_of(body: &Map<String, Value>, key: &str) -> Option<String> {
     tag = "ports",
     summary = "Create a port",
     request_body = crate::openapi::PortCreate,
-    responses((status = 201, description = "Created", body = crate::openapi::Port))
+    responses((status = 201, description = "Created", body = crate::views::PortView))
 )]
 async fn create_port(
     State(state): State<AppState>,
     ctx: Ctx,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let body = body.object_for("port")?;
+    let body = body.object_for(Port::SCHEMA_NAME)?;
     check_versions(body.keys().map(String::as_str), ctx.version)?;
-    schema::check(&body, &CREATE_FIELDS, "port")?;
-    let address = mac_param(body["address"].as_str().unwrap_or_default())?;
-    if let Some(pg) = body.get("portgroup_uuid").and_then(|v| v.as_str()) {
+    let mut new = children::new_from_body::<Port>(body)?;
+    new.fields.address = mac_param(&new.fields.address)?;
+    if let Some(pg) = &new.fields.portgroup_uuid {
         return Err(ApiError::bad_request(format!(
             "Portgroup {pg} could not be found."
         )));
     }
-    let port = Port {
-        id: 0,
-        uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
-        address,
-        node_id: 0,
-        node_uuid: uuid_of(&body, "node_uuid").unwrap_or_default(),
-        extra: object_of(&body, "extra"),
-        internal_info: Map::new(),
-        local_link_connection: object_of(&body, "local_link_connection"),
-        pxe_enabled: body
-            .get("pxe_enabled")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true),
-        physical_network: body
-            .get("physical_network")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-        created_at: now(),
-        updated_at: None,
-    };
-    let port = state.conductor.create_port(&ctx.request, port).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(
-            header::LOCATION,
-            ctx.location(&format!("ports/{}", port.uuid)),
-        )],
-        Json(Value::Object(port_json(&ctx, &port))),
-    )
-        .into_response())
+    children::create::<Port>(&state, &ctx, new).await
 }
 
 #[utoipa::path(
@@ -341,20 +207,19 @@ async fn create_port(
     summary = "Update a port (JSON Patch)",
     params(("uuid" = String, Path, description = "UUID")),
     request_body = Vec<crate::openapi::PatchOperation>,
-    responses((status = 200, description = "OK", body = crate::openapi::Port))
+    responses((status = 200, description = "OK", body = crate::views::PortView))
 )]
 async fn update_port(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(uuid): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let uuid = uuid_param(&uuid, "port_uuid")?;
     let ops = common::patch::parse(&body.0)?;
     let fields: Vec<String> = ops.iter().map(common::patch::top_field).collect();
     check_versions(fields.iter().map(String::as_str), ctx.version)?;
-    let port = state.conductor.update_port(&ctx.request, uuid, ops).await?;
-    Ok(Json(Value::Object(port_json(&ctx, &port))))
+    children::update_with::<Port>(&state, &ctx, uuid, ops).await
 }
 
 /// DELETE and PATCH of the collection miss the port, each named as Ironic names it.
@@ -407,8 +272,7 @@ async fn delete_port(
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
     let uuid = uuid_param(&uuid, "port_uuid")?;
-    state.conductor.destroy_port(&ctx.request, uuid).await?;
-    Ok(StatusCode::NO_CONTENT)
+    children::destroy::<Port>(&state, &ctx, uuid).await
 }
 
 /// Portgroups came with 1.23; the filters are checked as Ironic checks them.

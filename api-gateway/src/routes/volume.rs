@@ -1,29 +1,27 @@
 //! The volume API: connectors and targets (spec: volume-api.md). Reads come from the
 //! database; every write is a conductor RPC.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use common::db::{self, nodes, volume_connectors, volume_targets};
+use common::db::{nodes, volume_connectors, volume_targets};
 use common::error::Found;
-use common::model::mask::mask_secrets;
 use common::model::node::is_valid_ident;
-use common::model::volume::{self as limits, VolumeConnector, VolumeTarget};
-use common::model::{isoformat, new_uuid, now};
+use common::model::volume::{VolumeConnector, VolumeTarget};
 use common::schema;
 
+use super::children::{self, collection};
 use crate::app::{AppState, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Query, uuid_param};
-use crate::listing::{Collection, ListParams, QueryWording};
+use crate::listing::{Collection, ListParams};
 use crate::version;
+use crate::views::Shown;
 
 pub fn router() -> OpenApiRouter<AppState> {
     // The refusals Ironic answers with a 400 are operations of their own, so that the
@@ -72,7 +70,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
 )]
 async fn connectors_without_uuid(ctx: Ctx) -> ApiResult<()> {
-    missing_uuid(ctx, "connector_uuid").await
+    missing_uuid::<VolumeConnector>(ctx).await
 }
 
 #[utoipa::path(
@@ -83,7 +81,7 @@ async fn connectors_without_uuid(ctx: Ctx) -> ApiResult<()> {
     responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
 )]
 async fn targets_without_uuid(ctx: Ctx) -> ApiResult<()> {
-    missing_uuid(ctx, "target_uuid").await
+    missing_uuid::<VolumeTarget>(ctx).await
 }
 
 #[utoipa::path(
@@ -95,7 +93,7 @@ async fn targets_without_uuid(ctx: Ctx) -> ApiResult<()> {
     responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
 )]
 async fn nested_connectors_without_uuid(ctx: Ctx) -> ApiResult<()> {
-    missing_uuid(ctx, "connector_uuid").await
+    missing_uuid::<VolumeConnector>(ctx).await
 }
 
 #[utoipa::path(
@@ -107,7 +105,7 @@ async fn nested_connectors_without_uuid(ctx: Ctx) -> ApiResult<()> {
     responses((status = 400, description = "Missing mandatory parameter", body = crate::openapi::Error))
 )]
 async fn nested_targets_without_uuid(ctx: Ctx) -> ApiResult<()> {
-    missing_uuid(ctx, "target_uuid").await
+    missing_uuid::<VolumeTarget>(ctx).await
 }
 
 /// POST to an item takes its UUID for the body, as Ironic does.
@@ -120,7 +118,7 @@ async fn nested_targets_without_uuid(ctx: Ctx) -> ApiResult<()> {
     responses((status = 400, description = "Schema error", body = crate::openapi::Error))
 )]
 async fn post_to_connector(ctx: Ctx, Path(uuid): Path<String>) -> ApiResult<()> {
-    post_to_item(ctx, "connector", uuid).await
+    post_to_item::<VolumeConnector>(ctx, uuid).await
 }
 
 #[utoipa::path(
@@ -132,7 +130,7 @@ async fn post_to_connector(ctx: Ctx, Path(uuid): Path<String>) -> ApiResult<()> 
     responses((status = 400, description = "Schema error", body = crate::openapi::Error))
 )]
 async fn post_to_target(ctx: Ctx, Path(uuid): Path<String>) -> ApiResult<()> {
-    post_to_item(ctx, "target", uuid).await
+    post_to_item::<VolumeTarget>(ctx, uuid).await
 }
 
 /// Writes to a nested item are "Malformed request URI", as in Ironic.
@@ -160,47 +158,9 @@ async fn nested_target_write(ctx: Ctx) -> ApiResult<()> {
     nested_malformed(ctx).await
 }
 
-pub const CONNECTORS: Collection = Collection {
-    wording: QueryWording::Schema,
-    path: "volume/connectors",
-    key: "connectors",
-    fields: &[
-        "uuid",
-        "node_uuid",
-        "type",
-        "connector_id",
-        "extra",
-        "created_at",
-        "updated_at",
-    ],
-    default_fields: &["uuid", "node_uuid", "type", "connector_id"],
-    sort_keys: &volume_connectors::SORT_KEYS,
-};
-
-pub const TARGETS: Collection = Collection {
-    wording: QueryWording::Schema,
-    path: "volume/targets",
-    key: "targets",
-    fields: &[
-        "uuid",
-        "node_uuid",
-        "volume_type",
-        "properties",
-        "boot_index",
-        "volume_id",
-        "extra",
-        "created_at",
-        "updated_at",
-    ],
-    default_fields: &[
-        "uuid",
-        "node_uuid",
-        "volume_type",
-        "boot_index",
-        "volume_id",
-    ],
-    sort_keys: &volume_targets::SORT_KEYS,
-};
+/// The list queries of the two collections, for what documents them.
+pub const CONNECTORS: Collection = collection::<VolumeConnector>();
+pub const TARGETS: Collection = collection::<VolumeTarget>();
 
 /// Below 1.32 the volume API does not exist.
 fn require_volume(ctx: &Ctx) -> ApiResult<()> {
@@ -220,55 +180,51 @@ fn require_volume_links(ctx: &Ctx) -> ApiResult<()> {
     }
 }
 
-/// An item's UUID from its URL. One that is UUID-like but not in its canonical
-/// lower-case form names nothing (Ironic looks it up as written): 404.
-fn item_uuid(value: &str, name: &str, what: &str) -> ApiResult<String> {
-    let uuid = uuid_param(value, name)?;
+/// A connector's or target's UUID from its URL. One that is UUID-like but not in its
+/// canonical lower-case form names nothing (Ironic looks it up as written): 404.
+fn item_uuid<R: Volume>(value: &str) -> ApiResult<String> {
+    let uuid = uuid_param(value, R::UUID_PARAM)?;
     if uuid != value {
-        return Err(common::Error::not_found(format!("{what} {value} could not be found.")).into());
+        return Err(R::not_found(value).into());
     }
     Ok(uuid)
 }
 
-fn ts(t: &Option<chrono::NaiveDateTime>) -> Value {
-    t.as_ref()
-        .map(|t| Value::String(isoformat(t)))
-        .unwrap_or(Value::Null)
+/// Connectors and targets, as this API serves them.
+pub trait Volume: Shown {
+    /// The name of the item's UUID in Ironic's messages.
+    const UUID_PARAM: &'static str;
+
+    /// A page of the collection, of one node's items or of all.
+    fn page(
+        conn: &mut common::db::AnyConnection,
+        node_id: Option<i64>,
+        page: &common::db::Page,
+    ) -> Result<Vec<Self>, common::Error>;
 }
 
-pub fn connector_json(ctx: &Ctx, c: &VolumeConnector) -> Map<String, Value> {
-    let Value::Object(obj) = json!({
-        "uuid": c.uuid,
-        "node_uuid": c.node_uuid,
-        "type": c.connector_type,
-        "connector_id": c.connector_id,
-        "extra": c.extra,
-        "created_at": isoformat(&c.created_at),
-        "updated_at": ts(&c.updated_at),
-        "links": ctx.links(&format!("volume/connectors/{}", c.uuid)),
-    }) else {
-        unreachable!()
-    };
-    obj
+impl Volume for VolumeConnector {
+    const UUID_PARAM: &'static str = "connector_uuid";
+
+    fn page(
+        conn: &mut common::db::AnyConnection,
+        node_id: Option<i64>,
+        page: &common::db::Page,
+    ) -> Result<Vec<Self>, common::Error> {
+        volume_connectors::list(conn, node_id, page)
+    }
 }
 
-/// A target as clients see it: secret-looking properties masked.
-pub fn target_json(ctx: &Ctx, t: &VolumeTarget) -> Map<String, Value> {
-    let Value::Object(obj) = json!({
-        "uuid": t.uuid,
-        "node_uuid": t.node_uuid,
-        "volume_type": t.volume_type,
-        "properties": mask_secrets(&t.properties),
-        "boot_index": t.boot_index,
-        "volume_id": t.volume_id,
-        "extra": t.extra,
-        "created_at": isoformat(&t.created_at),
-        "updated_at": ts(&t.updated_at),
-        "links": ctx.links(&format!("volume/targets/{}", t.uuid)),
-    }) else {
-        unreachable!()
-    };
-    obj
+impl Volume for VolumeTarget {
+    const UUID_PARAM: &'static str = "target_uuid";
+
+    fn page(
+        conn: &mut common::db::AnyConnection,
+        node_id: Option<i64>,
+        page: &common::db::Page,
+    ) -> Result<Vec<Self>, common::Error> {
+        volume_targets::list(conn, node_id, page)
+    }
 }
 
 fn links_doc(ctx: &Ctx, prefix: &str) -> Value {
@@ -321,23 +277,14 @@ async fn node_volume_root(ctx: Ctx, Path(ident): Path<String>) -> ApiResult<Json
     Ok(Json(links_doc(&ctx, &format!("nodes/{ident}/volume"))))
 }
 
-/// Resolves a `node` filter or parent ident to its internal id (404 if unknown).
-/// One list request for either resource.
-struct ListRequest {
-    params: ListParams,
-    node_filter: Option<String>,
-    is_connectors: bool,
-}
-
-/// Checks a list request's parameters; the node and the marker it names are looked up
-/// with the list itself, in one trip to the database.
-fn list_request(
+/// A list of connectors or targets, of a node (`parent`) or of all. The node and the
+/// marker are looked up with the list itself, in one trip to the database.
+async fn list<R: Volume>(
     state: &AppState,
     ctx: &Ctx,
     q: &Query,
-    c: &Collection,
     parent: Option<String>,
-) -> ApiResult<ListRequest> {
+) -> ApiResult<Response> {
     require_volume(ctx)?;
     // Ironic's query schema names `project`; other unknown parameters are refused later.
     if q.get("project").is_some() {
@@ -348,7 +295,8 @@ fn list_request(
     q.only(&[
         "node", "marker", "limit", "sort_key", "sort_dir", "fields", "detail",
     ])?;
-    let params = ListParams::parse(q, c, state.settings.max_limit)?;
+    let c = collection::<R>();
+    let params = ListParams::parse(q, &c, state.settings.max_limit)?;
     if let Some(ident) = &parent {
         check_parent(ident)?;
     }
@@ -356,110 +304,110 @@ fn list_request(
     if let Some(ident) = &node_filter {
         check_ident(ident)?;
     }
-    Ok(ListRequest {
-        params,
-        node_filter,
-        is_connectors: c.key == "connectors",
-    })
+    let node = node_filter.clone();
+    let node_id = move |conn: &mut common::db::AnyConnection| {
+        node.map(|ident| nodes::id_of(conn, &ident)).transpose()
+    };
+    let items = children::fetch(state, &params, node_id, R::page).await?;
+    let query: Vec<(&str, &str)> = node_filter.iter().map(|n| ("node", n.as_str())).collect();
+    Ok(children::list(ctx, &c, &params, &items, &query))
 }
 
-/// What a list reads by: the node's id and the page (with the marker's row id).
-struct ListScope {
-    node_id: Option<i64>,
-    page: db::Page,
+async fn show<R: Volume>(
+    state: &AppState,
+    ctx: &Ctx,
+    uuid: &str,
+    q: &Query,
+) -> ApiResult<Response> {
+    require_volume(ctx)?;
+    let uuid = item_uuid::<R>(uuid)?;
+    let fields = children::show_fields::<R>(q)?;
+    children::show::<R>(state, ctx, uuid, fields).await
 }
 
-impl ListRequest {
-    /// Resolves the node filter and the marker, in that order (an unknown node is the
-    /// error even when the marker is unknown too).
-    fn scope(&self, conn: &mut db::AnyConnection) -> Result<ListScope, common::Error> {
-        let node_id = match &self.node_filter {
-            Some(ident) => Some(nodes::id_of(conn, ident)?),
-            None => None,
-        };
-        let marker_id = match &self.params.marker {
-            None => None,
-            Some(m) if self.is_connectors => Some(volume_connectors::id_of(conn, m)?),
-            Some(m) => Some(volume_targets::id_of(conn, m)?),
-        };
-        Ok(ListScope {
-            node_id,
-            page: self.params.page(marker_id),
-        })
-    }
+/// Nested single-item GET: 404 when the item is missing, else a malformed URI.
+async fn nested_show<R: Volume>(
+    state: &AppState,
+    ctx: &Ctx,
+    ident: &str,
+    uuid: &str,
+) -> ApiResult<Response> {
+    require_volume(ctx)?;
+    check_parent(ident)?;
+    let uuid = item_uuid::<R>(uuid)?;
+    state.db.run(move |conn| R::id_of(conn, &uuid)).await?;
+    Err(ApiError::malformed_uri())
 }
 
-impl ListRequest {
-    fn respond(
-        &self,
-        ctx: &Ctx,
-        c: &Collection,
-        items: Vec<(String, Map<String, Value>)>,
-    ) -> Json<Value> {
-        let last = items.last().map(|(uuid, _)| uuid.clone());
-        let node = self.node_filter.clone();
-        let extra: Vec<(&str, &str)> = node
-            .as_deref()
-            .map(|n| vec![("node", n)])
-            .unwrap_or_default();
-        let next = self
-            .params
-            .next_link(c, &ctx.base_url, items.len(), last.as_deref(), &extra);
-        let list: Vec<Value> = items
-            .into_iter()
-            .map(|(_, item)| Value::Object(self.params.select(c, item)))
-            .collect();
-        let mut body = json!({ c.key: list });
-        if let Some(next) = next {
-            body["next"] = Value::String(next);
-        }
-        Json(body)
-    }
+async fn create<R: Volume>(state: &AppState, ctx: &Ctx, body: JsonBody) -> ApiResult<Response> {
+    require_volume(ctx)?;
+    let new = children::new_from_body::<R>(body.object_for(R::SCHEMA_NAME)?)?;
+    children::create::<R>(state, ctx, new).await
 }
 
-async fn connectors(
-    state: AppState,
-    ctx: Ctx,
-    q: Query,
-    parent: Option<String>,
-) -> ApiResult<Json<Value>> {
-    let req = Arc::new(list_request(&state, &ctx, &q, &CONNECTORS, parent)?);
-    let scoped = req.clone();
-    let found = state
+/// POST under a node: the body is checked first, and its node (an unknown node is still
+/// the body's 400), then the nested path itself is refused without calling the
+/// conductor.
+async fn nested_create<R: Volume>(
+    state: &AppState,
+    ctx: &Ctx,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    require_volume(ctx)?;
+    let body = body.object_for(R::SCHEMA_NAME)?;
+    schema::check(&body, R::CREATE_SCHEMA, R::SCHEMA_NAME)?;
+    let node_uuid = body["node_uuid"].as_str().unwrap_or_default().to_string();
+    let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
+    let known = state
         .db
-        .run(move |conn| {
-            let scope = scoped.scope(conn)?;
-            volume_connectors::list(conn, scope.node_id, &scope.page)
-        })
+        .run(move |conn| Ok(nodes::id_of(conn, &canonical).found()?.is_some()))
         .await?;
-    let items = found
-        .iter()
-        .map(|c| (c.uuid.clone(), connector_json(&ctx, c)))
-        .collect();
-    Ok(req.respond(&ctx, &CONNECTORS, items))
+    if !known {
+        return Err(ApiError::bad_request(format!(
+            "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'. "
+        )));
+    }
+    Err(ApiError::malformed_uri())
 }
 
-async fn targets(
-    state: AppState,
-    ctx: Ctx,
-    q: Query,
-    parent: Option<String>,
-) -> ApiResult<Json<Value>> {
-    let req = Arc::new(list_request(&state, &ctx, &q, &TARGETS, parent)?);
-    let scoped = req.clone();
-    let found = state
-        .db
-        .run(move |conn| {
-            let scope = scoped.scope(conn)?;
-            volume_targets::list(conn, scope.node_id, &scope.page)
-        })
-        .await?;
-    let items = found
-        .iter()
-        .map(|t| (t.uuid.clone(), target_json(&ctx, t)))
-        .collect();
-    Ok(req.respond(&ctx, &TARGETS, items))
+async fn update<R: Volume>(
+    state: &AppState,
+    ctx: &Ctx,
+    uuid: &str,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    require_volume(ctx)?;
+    let uuid = item_uuid::<R>(uuid)?;
+    children::update::<R>(state, ctx, uuid, &body.0).await
 }
+
+async fn delete<R: Volume>(state: &AppState, ctx: &Ctx, uuid: &str) -> ApiResult<StatusCode> {
+    require_volume(ctx)?;
+    let uuid = item_uuid::<R>(uuid)?;
+    children::destroy::<R>(state, ctx, uuid).await
+}
+
+async fn missing_uuid<R: Volume>(ctx: Ctx) -> ApiResult<()> {
+    require_volume(&ctx)?;
+    Err(ApiError::missing_parameter(R::UUID_PARAM))
+}
+
+async fn post_to_item<R: Volume>(ctx: Ctx, uuid: String) -> ApiResult<()> {
+    require_volume(&ctx)?;
+    Err(ApiError::bad_request(format!(
+        "Schema error for {}: {} is not of type 'object'",
+        R::SCHEMA_NAME,
+        schema::py_repr(&Value::String(uuid))
+    )))
+}
+
+async fn nested_malformed(ctx: Ctx) -> ApiResult<()> {
+    require_volume(&ctx)?;
+    Err(ApiError::malformed_uri())
+}
+
+// The documented operations: each names its resource and hands over to the functions
+// above.
 
 #[utoipa::path(
     get,
@@ -469,12 +417,8 @@ async fn targets(
     params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
     responses((status = 200, description = "OK", body = crate::openapi::ConnectorList))
 )]
-async fn list_connectors(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    q: Query,
-) -> ApiResult<Json<Value>> {
-    connectors(state, ctx, q, None).await
+async fn list_connectors(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Response> {
+    list::<VolumeConnector>(&state, &ctx, &q, None).await
 }
 
 #[utoipa::path(
@@ -485,8 +429,8 @@ async fn list_connectors(
     params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
     responses((status = 200, description = "OK", body = crate::openapi::TargetList))
 )]
-async fn list_targets(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Json<Value>> {
-    targets(state, ctx, q, None).await
+async fn list_targets(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Response> {
+    list::<VolumeTarget>(&state, &ctx, &q, None).await
 }
 
 #[utoipa::path(
@@ -502,8 +446,8 @@ async fn node_connectors(
     ctx: Ctx,
     Path(ident): Path<String>,
     q: Query,
-) -> ApiResult<Json<Value>> {
-    connectors(state, ctx, q, Some(ident)).await
+) -> ApiResult<Response> {
+    list::<VolumeConnector>(&state, &ctx, &q, Some(ident)).await
 }
 
 #[utoipa::path(
@@ -519,23 +463,8 @@ async fn node_targets(
     ctx: Ctx,
     Path(ident): Path<String>,
     q: Query,
-) -> ApiResult<Json<Value>> {
-    targets(state, ctx, q, Some(ident)).await
-}
-
-/// `?fields=` is the only parameter of a single-item GET.
-fn show_fields(q: &Query, c: &Collection) -> ApiResult<Option<Vec<String>>> {
-    q.only(&["fields"])?;
-    q.get("fields")
-        .map(|f| crate::listing::parse_fields_as(f, c.fields, c.wording))
-        .transpose()
-}
-
-fn subset(mut item: Map<String, Value>, fields: Option<Vec<String>>) -> Map<String, Value> {
-    if let Some(fields) = fields {
-        item.retain(|k, _| k == "links" || fields.iter().any(|f| f == k));
-    }
-    item
+) -> ApiResult<Response> {
+    list::<VolumeTarget>(&state, &ctx, &q, Some(ident)).await
 }
 
 #[utoipa::path(
@@ -544,25 +473,15 @@ fn subset(mut item: Map<String, Value>, fields: Option<Vec<String>>) -> Map<Stri
     tag = "volume",
     summary = "Show a volume connector",
     params(("uuid" = String, Path, description = "UUID"), crate::openapi::FieldsQuery),
-    responses((status = 200, description = "OK", body = crate::openapi::Connector))
+    responses((status = 200, description = "OK", body = crate::views::ConnectorView))
 )]
 async fn show_connector(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(uuid): Path<String>,
     q: Query,
-) -> ApiResult<Json<Value>> {
-    require_volume(&ctx)?;
-    let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
-    let fields = show_fields(&q, &CONNECTORS)?;
-    let c = state
-        .db
-        .run(move |conn| volume_connectors::get_by_uuid(conn, &uuid))
-        .await?;
-    Ok(Json(Value::Object(subset(
-        connector_json(&ctx, &c),
-        fields,
-    ))))
+) -> ApiResult<Response> {
+    show::<VolumeConnector>(&state, &ctx, &uuid, &q).await
 }
 
 #[utoipa::path(
@@ -571,25 +490,17 @@ async fn show_connector(
     tag = "volume",
     summary = "Show a volume target",
     params(("uuid" = String, Path, description = "UUID"), crate::openapi::FieldsQuery),
-    responses((status = 200, description = "OK", body = crate::openapi::Target))
+    responses((status = 200, description = "OK", body = crate::views::TargetView))
 )]
 async fn show_target(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(uuid): Path<String>,
     q: Query,
-) -> ApiResult<Json<Value>> {
-    require_volume(&ctx)?;
-    let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
-    let fields = show_fields(&q, &TARGETS)?;
-    let t = state
-        .db
-        .run(move |conn| volume_targets::get_by_uuid(conn, &uuid))
-        .await?;
-    Ok(Json(Value::Object(subset(target_json(&ctx, &t), fields))))
+) -> ApiResult<Response> {
+    show::<VolumeTarget>(&state, &ctx, &uuid, &q).await
 }
 
-/// Nested single-item GET: 404 when the item is missing, else a malformed URI.
 #[utoipa::path(
     get,
     path = "/v1/nodes/{ident}/volume/connectors/{uuid}",
@@ -602,15 +513,8 @@ async fn nested_show_connector(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((ident, uuid)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    require_volume(&ctx)?;
-    check_parent(&ident)?;
-    let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
-    state
-        .db
-        .run(move |conn| volume_connectors::id_of(conn, &uuid))
-        .await?;
-    Err(ApiError::malformed_uri())
+) -> ApiResult<Response> {
+    nested_show::<VolumeConnector>(&state, &ctx, &ident, &uuid).await
 }
 
 #[utoipa::path(
@@ -625,97 +529,8 @@ async fn nested_show_target(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((ident, uuid)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    require_volume(&ctx)?;
-    check_parent(&ident)?;
-    let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
-    state
-        .db
-        .run(move |conn| volume_targets::id_of(conn, &uuid))
-        .await?;
-    Err(ApiError::malformed_uri())
-}
-
-async fn missing_uuid(ctx: Ctx, name: &str) -> ApiResult<()> {
-    require_volume(&ctx)?;
-    Err(ApiError::missing_parameter(name))
-}
-
-async fn post_to_item(ctx: Ctx, kind: &str, uuid: String) -> ApiResult<()> {
-    require_volume(&ctx)?;
-    Err(ApiError::bad_request(format!(
-        "Schema error for {kind}: {} is not of type 'object'",
-        schema::py_repr(&Value::String(uuid))
-    )))
-}
-
-async fn nested_malformed(ctx: Ctx) -> ApiResult<()> {
-    require_volume(&ctx)?;
-    Err(ApiError::malformed_uri())
-}
-
-/// Checks a create body against the resource's schema. Whether its node exists is
-/// checked once, by the conductor, in the transaction that stores the new row.
-fn checked_body(
-    body: JsonBody,
-    fields: &[schema::Field],
-    what: &str,
-) -> ApiResult<Map<String, Value>> {
-    let body = body.object_for(what)?;
-    schema::check(&body, fields, what)?;
-    Ok(body)
-}
-
-/// Checks a create body and its node, for the nested paths, which refuse the request
-/// without calling the conductor.
-async fn checked_create_body(
-    state: &AppState,
-    body: JsonBody,
-    fields: &[schema::Field],
-    what: &str,
-) -> ApiResult<Map<String, Value>> {
-    let body = checked_body(body, fields, what)?;
-    let node_uuid = body["node_uuid"].as_str().unwrap_or_default().to_string();
-    let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
-    let known = state
-        .db
-        .run(move |conn| Ok(nodes::id_of(conn, &canonical).found()?.is_some()))
-        .await?;
-    if !known {
-        return Err(ApiError::bad_request(format!(
-            "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'. "
-        )));
-    }
-    Ok(body)
-}
-
-fn str_of(body: &Map<String, Value>, key: &str) -> String {
-    body.get(key)
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn uuid_of(body: &Map<String, Value>, key: &str) -> Option<String> {
-    body.get(key)
-        .and_then(|v| v.as_str())
-        .and_then(common::model::canonical_uuid)
-}
-
-fn object_of(body: &Map<String, Value>, key: &str) -> Map<String, Value> {
-    body.get(key)
-        .and_then(|v| v.as_object())
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn created(ctx: &Ctx, path: String, body: Map<String, Value>) -> Response {
-    (
-        StatusCode::CREATED,
-        [(header::LOCATION, ctx.location(&path))],
-        Json(Value::Object(body)),
-    )
-        .into_response()
+) -> ApiResult<Response> {
+    nested_show::<VolumeTarget>(&state, &ctx, &ident, &uuid).await
 }
 
 #[utoipa::path(
@@ -724,35 +539,14 @@ fn created(ctx: &Ctx, path: String, body: Map<String, Value>) -> Response {
     tag = "volume",
     summary = "Create a volume connector",
     request_body = crate::openapi::ConnectorCreate,
-    responses((status = 201, description = "Created", body = crate::openapi::Connector))
+    responses((status = 201, description = "Created", body = crate::views::ConnectorView))
 )]
 async fn create_connector(
     State(state): State<AppState>,
     ctx: Ctx,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    require_volume(&ctx)?;
-    let body = checked_body(body, &limits::CONNECTOR_SCHEMA, "connector")?;
-    let connector = VolumeConnector {
-        id: 0,
-        uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
-        node_id: 0,
-        node_uuid: uuid_of(&body, "node_uuid").unwrap_or_default(),
-        connector_type: str_of(&body, "type"),
-        connector_id: str_of(&body, "connector_id"),
-        extra: object_of(&body, "extra"),
-        created_at: now(),
-        updated_at: None,
-    };
-    let c = state
-        .conductor
-        .create_volume_connector(&ctx.request, connector)
-        .await?;
-    Ok(created(
-        &ctx,
-        format!("volume/connectors/{}", c.uuid),
-        connector_json(&ctx, &c),
-    ))
+    create::<VolumeConnector>(&state, &ctx, body).await
 }
 
 #[utoipa::path(
@@ -761,40 +555,14 @@ async fn create_connector(
     tag = "volume",
     summary = "Create a volume target",
     request_body = crate::openapi::TargetCreate,
-    responses((status = 201, description = "Created", body = crate::openapi::Target))
+    responses((status = 201, description = "Created", body = crate::views::TargetView))
 )]
 async fn create_target(
     State(state): State<AppState>,
     ctx: Ctx,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    require_volume(&ctx)?;
-    let body = checked_body(body, &limits::TARGET_SCHEMA, "target")?;
-    let target = VolumeTarget {
-        id: 0,
-        uuid: uuid_of(&body, "uuid").unwrap_or_else(new_uuid),
-        node_id: 0,
-        node_uuid: uuid_of(&body, "node_uuid").unwrap_or_default(),
-        volume_type: str_of(&body, "volume_type"),
-        properties: object_of(&body, "properties"),
-        boot_index: body
-            .get("boot_index")
-            .and_then(|v| v.as_i64())
-            .unwrap_or_default() as i32,
-        volume_id: str_of(&body, "volume_id"),
-        extra: object_of(&body, "extra"),
-        created_at: now(),
-        updated_at: None,
-    };
-    let t = state
-        .conductor
-        .create_volume_target(&ctx.request, target)
-        .await?;
-    Ok(created(
-        &ctx,
-        format!("volume/targets/{}", t.uuid),
-        target_json(&ctx, &t),
-    ))
+    create::<VolumeTarget>(&state, &ctx, body).await
 }
 
 /// POST under a node: the body is checked first (an unknown node is still the body's
@@ -812,10 +580,8 @@ async fn nested_create_connector(
     State(state): State<AppState>,
     ctx: Ctx,
     body: JsonBody,
-) -> ApiResult<()> {
-    require_volume(&ctx)?;
-    checked_create_body(&state, body, &limits::CONNECTOR_SCHEMA, "connector").await?;
-    Err(ApiError::malformed_uri())
+) -> ApiResult<Response> {
+    nested_create::<VolumeConnector>(&state, &ctx, body).await
 }
 
 #[utoipa::path(
@@ -831,10 +597,8 @@ async fn nested_create_target(
     State(state): State<AppState>,
     ctx: Ctx,
     body: JsonBody,
-) -> ApiResult<()> {
-    require_volume(&ctx)?;
-    checked_create_body(&state, body, &limits::TARGET_SCHEMA, "target").await?;
-    Err(ApiError::malformed_uri())
+) -> ApiResult<Response> {
+    nested_create::<VolumeTarget>(&state, &ctx, body).await
 }
 
 #[utoipa::path(
@@ -844,22 +608,15 @@ async fn nested_create_target(
     summary = "Update a volume connector (JSON Patch)",
     params(("uuid" = String, Path, description = "UUID")),
     request_body = Vec<crate::openapi::PatchOperation>,
-    responses((status = 200, description = "OK", body = crate::openapi::Connector))
+    responses((status = 200, description = "OK", body = crate::views::ConnectorView))
 )]
 async fn update_connector(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(uuid): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    require_volume(&ctx)?;
-    let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
-    let patch = common::patch::parse(&body.0)?;
-    let c = state
-        .conductor
-        .update_volume_connector(&ctx.request, uuid, patch)
-        .await?;
-    Ok(Json(Value::Object(connector_json(&ctx, &c))))
+) -> ApiResult<Response> {
+    update::<VolumeConnector>(&state, &ctx, &uuid, body).await
 }
 
 #[utoipa::path(
@@ -869,22 +626,15 @@ async fn update_connector(
     summary = "Update a volume target (JSON Patch)",
     params(("uuid" = String, Path, description = "UUID")),
     request_body = Vec<crate::openapi::PatchOperation>,
-    responses((status = 200, description = "OK", body = crate::openapi::Target))
+    responses((status = 200, description = "OK", body = crate::views::TargetView))
 )]
 async fn update_target(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(uuid): Path<String>,
     body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    require_volume(&ctx)?;
-    let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
-    let patch = common::patch::parse(&body.0)?;
-    let t = state
-        .conductor
-        .update_volume_target(&ctx.request, uuid, patch)
-        .await?;
-    Ok(Json(Value::Object(target_json(&ctx, &t))))
+) -> ApiResult<Response> {
+    update::<VolumeTarget>(&state, &ctx, &uuid, body).await
 }
 
 #[utoipa::path(
@@ -900,13 +650,7 @@ async fn delete_connector(
     ctx: Ctx,
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
-    require_volume(&ctx)?;
-    let uuid = item_uuid(&uuid, "connector_uuid", "Volume connector")?;
-    state
-        .conductor
-        .destroy_volume_connector(&ctx.request, uuid)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    delete::<VolumeConnector>(&state, &ctx, &uuid).await
 }
 
 #[utoipa::path(
@@ -922,11 +666,5 @@ async fn delete_target(
     ctx: Ctx,
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
-    require_volume(&ctx)?;
-    let uuid = item_uuid(&uuid, "target_uuid", "Volume target")?;
-    state
-        .conductor
-        .destroy_volume_target(&ctx.request, uuid)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    delete::<VolumeTarget>(&state, &ctx, &uuid).await
 }

@@ -232,3 +232,92 @@ async fn children_created_while_their_node_is_deleted_are_refused_as_for_a_missi
         .await;
     assert_eq!(orphans, 0, "rows outlived their node");
 }
+
+/// Writes `text` into a JSON column of one row, as a faulty tool or a bad migration might.
+async fn store_raw(
+    app: &TestApp,
+    table: &'static str,
+    column: &'static str,
+    uuid: &str,
+    text: &'static str,
+) {
+    use diesel::RunQueryDsl;
+    let sql = format!("UPDATE {table} SET {column} = '{text}' WHERE uuid = '{uuid}'");
+    app.db_run(move |conn| Ok(diesel::sql_query(sql).execute(conn)?))
+        .await;
+}
+
+/// The text of a JSON column of one row, as stored.
+async fn stored_raw(
+    app: &TestApp,
+    table: &'static str,
+    column: &'static str,
+    uuid: &str,
+) -> String {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text: String,
+    }
+    let sql = format!("SELECT {column} AS text FROM {table} WHERE uuid = '{uuid}'");
+    app.db_run(move |conn| Ok(diesel::sql_query(sql).get_result::<Stored>(conn)?))
+        .await
+        .text
+}
+
+/// Stored JSON that cannot be read is an internal error (500), never an empty document:
+/// neither a read nor an update answers with a default, and no update writes one over
+/// what is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_stored_json_is_an_error_and_is_left_as_it_is() {
+    let app = TestApp::start().await;
+    let (node, connector) = node_with_connector(&app).await;
+    let target = app
+        .post(
+            "/v1/volume/targets",
+            &json!({"node_uuid": node, "volume_type": "iscsi", "boot_index": 0,
+                    "volume_id": "vol-0", "properties": {"target_lun": 0}}),
+        )
+        .await;
+    target.expect(201);
+    let port = app
+        .post(
+            "/v1/ports",
+            &json!({"node_uuid": node, "address": "52:54:00:12:34:56"}),
+        )
+        .await;
+    port.expect(201);
+    let (target, port) = (uuid(&target.json()), uuid(&port.json()));
+    let other_node = app.node(|_| {}).await.uuid;
+    let cases = [
+        ("volume_connectors", "extra", connector, "volume/connectors"),
+        ("volume_targets", "properties", target, "volume/targets"),
+        ("ports", "local_link_connection", port, "ports"),
+        ("nodes", "driver_info", node, "nodes"),
+        // Valid JSON, but not the list of traits the column holds.
+        ("nodes", "traits", other_node, "nodes"),
+    ];
+    for (table, column, uuid, path) in cases {
+        let bad = if column == "traits" {
+            "{\"a\": 1}"
+        } else {
+            "{not json"
+        };
+        store_raw(&app, table, column, &uuid, bad).await;
+        app.get(&format!("/v1/{path}/{uuid}"))
+            .await
+            .expect_error(500, &["An internal error occurred"]);
+        app.patch(
+            &format!("/v1/{path}/{uuid}"),
+            &json!([{"op": "add", "path": "/extra/k", "value": 1}]),
+        )
+        .await
+        .expect_error(500, &["An internal error occurred"]);
+        assert_eq!(
+            stored_raw(&app, table, column, &uuid).await,
+            bad,
+            "{table}.{column}"
+        );
+    }
+}

@@ -13,6 +13,130 @@ pub mod volume_targets;
 
 pub use pool::{AnyConnection, Backend, Db, write_transaction};
 
+/// The queries of a table whose rows belong to a node: `$row` read with the node's UUID
+/// converts (`TryFrom<($row, String)>`) into `$item`, a [`crate::child::NodeChild`],
+/// which they store ([`crate::child::Stored`]) with the module's `create` and `update`.
+#[macro_export]
+macro_rules! child_queries {
+    ($table:ident, $row:ident, $item:ty) => {
+        impl $crate::child::Stored for $item {
+            fn get(conn: &mut AnyConnection, uuid: &str) -> Result<Self, Error> {
+                get_by_uuid(conn, uuid)
+            }
+
+            fn id_of(conn: &mut AnyConnection, uuid: &str) -> Result<i64, Error> {
+                id_of(conn, uuid)
+            }
+
+            fn insert(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error> {
+                create(conn, item)
+            }
+
+            fn save(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error> {
+                update(conn, item)
+            }
+
+            fn delete(conn: &mut AnyConnection, uuid: &str) -> Result<(), Error> {
+                delete(conn, uuid)
+            }
+        }
+
+        pub fn not_found(uuid: &str) -> Error {
+            <$item as $crate::child::NodeChild>::not_found(uuid)
+        }
+
+        pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<$item, Error> {
+            $table::table
+                .inner_join(nodes::table)
+                .filter($table::uuid.eq(uuid))
+                .select(($row::as_select(), nodes::uuid))
+                .first::<($row, String)>(conn)
+                .optional()?
+                .ok_or_else(|| not_found(uuid))?
+                .try_into()
+        }
+
+        /// Internal id of a row, for use as a list marker.
+        pub fn id_of(conn: &mut AnyConnection, uuid: &str) -> Result<i64, Error> {
+            $table::table
+                .filter($table::uuid.eq(uuid))
+                .select($table::id)
+                .first(conn)
+                .optional()?
+                .ok_or_else(|| not_found(uuid))
+        }
+
+        /// All rows of a node, in creation order.
+        pub fn list_for_node(conn: &mut AnyConnection, node_id: i64) -> Result<Vec<$item>, Error> {
+            $table::table
+                .inner_join(nodes::table)
+                .filter($table::node_id.eq(node_id))
+                .order($table::id.asc())
+                .select(($row::as_select(), nodes::uuid))
+                .load::<($row, String)>(conn)?
+                .into_iter()
+                .map(<$item>::try_from)
+                .collect()
+        }
+
+        pub fn delete(conn: &mut AnyConnection, uuid: &str) -> Result<(), Error> {
+            let n = diesel::delete($table::table.filter($table::uuid.eq(uuid))).execute(conn)?;
+            if n == 0 { Err(not_found(uuid)) } else { Ok(()) }
+        }
+
+        /// Inserts a row and returns it as stored. `duplicate` words a broken uniqueness
+        /// constraint, checked by the constraint, not by a query: a failed statement
+        /// aborts a PostgreSQL transaction.
+        fn insert_row(
+            conn: &mut AnyConnection,
+            item: &$item,
+            duplicate: impl FnOnce() -> Error,
+        ) -> Result<$item, Error> {
+            if id_of(conn, &item.uuid).found()?.is_some() {
+                return Err(Error::conflict(format!(
+                    "A {} with UUID {} already exists.",
+                    <$item as $crate::child::NodeChild>::kind(),
+                    item.uuid
+                )));
+            }
+            match diesel::insert_into($table::table)
+                .values($row::from(item))
+                .execute(conn)
+            {
+                Ok(_) => get_by_uuid(conn, &item.uuid),
+                Err(e) if is_unique_violation(&e) => Err(duplicate()),
+                // The node was deleted after the caller looked it up: the row would be an
+                // orphan.
+                Err(e) if is_foreign_key_violation(&e) => {
+                    Err($crate::db::nodes::not_found(&item.node_uuid))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+
+        /// Writes every field of an existing row, and the time of the change.
+        fn update_row(
+            conn: &mut AnyConnection,
+            item: &$item,
+            duplicate: impl FnOnce() -> Error,
+        ) -> Result<$item, Error> {
+            let row = $row {
+                updated_at: Some($crate::model::now()),
+                ..$row::from(item)
+            };
+            let updated = diesel::update($table::table.filter($table::uuid.eq(&item.uuid)))
+                .set(row)
+                .execute(conn);
+            match updated {
+                Ok(0) => Err(not_found(&item.uuid)),
+                Ok(_) => get_by_uuid(conn, &item.uuid),
+                Err(e) if is_unique_violation(&e) => Err(duplicate()),
+                Err(e) => Err(e.into()),
+            }
+        }
+    };
+}
+
 /// How a list is ordered and where its page starts.
 #[derive(Clone, Debug)]
 pub struct Page {

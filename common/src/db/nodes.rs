@@ -10,7 +10,7 @@ use super::{AnyConnection, Page};
 use crate::error::{Error, Found, is_unique_violation};
 use crate::model::node::{Interfaces, Node};
 use crate::model::states::{ProvisionState, UnknownName};
-use crate::model::{object_from_column, object_to_column};
+use crate::model::{StoredAt, from_column, object_to_column};
 
 /// A `nodes` row as stored: JSON documents as text.
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
@@ -99,16 +99,21 @@ impl TryFrom<NodeRow> for Node {
             "target_provision_state",
             r.target_provision_state.as_deref(),
         )?;
+        let at = StoredAt {
+            table: "nodes",
+            row: r.id,
+        };
+        let object = |text: &Option<String>, column| from_column(text.as_deref(), at, column);
         Ok(Node {
             id: r.id,
             uuid: r.uuid,
             name: r.name,
             driver: r.driver,
-            driver_info: object_from_column(r.driver_info.as_deref()),
-            driver_internal_info: object_from_column(r.driver_internal_info.as_deref()),
-            extra: object_from_column(r.extra.as_deref()),
-            properties: object_from_column(r.properties.as_deref()),
-            instance_info: object_from_column(r.instance_info.as_deref()),
+            driver_info: object(&r.driver_info, "driver_info")?,
+            driver_internal_info: object(&r.driver_internal_info, "driver_internal_info")?,
+            extra: object(&r.extra, "extra")?,
+            properties: object(&r.properties, "properties")?,
+            instance_info: object(&r.instance_info, "instance_info")?,
             instance_uuid: r.instance_uuid,
             power_state,
             target_power_state,
@@ -124,14 +129,11 @@ impl TryFrom<NodeRow> for Node {
             conductor_group: r.conductor_group,
             conductor_affinity: r.conductor_affinity,
             resource_class: r.resource_class,
-            traits: r
-                .traits
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default(),
-            clean_step: object_from_column(r.clean_step.as_deref()),
-            deploy_step: object_from_column(r.deploy_step.as_deref()),
-            raid_config: object_from_column(r.raid_config.as_deref()),
-            target_raid_config: object_from_column(r.target_raid_config.as_deref()),
+            traits: from_column(r.traits.as_deref(), at, "traits")?,
+            clean_step: object(&r.clean_step, "clean_step")?,
+            deploy_step: object(&r.deploy_step, "deploy_step")?,
+            raid_config: object(&r.raid_config, "raid_config")?,
+            target_raid_config: object(&r.target_raid_config, "target_raid_config")?,
             inspection_started_at: r.inspection_started_at,
             inspection_finished_at: r.inspection_finished_at,
             interfaces: Interfaces {
@@ -218,9 +220,8 @@ pub fn get_by_id(conn: &mut AnyConnection, id: i64) -> Result<Node, Error> {
         .select(NodeRow::as_select())
         .first(conn)
         .optional()?
-        .map(Node::try_from)
-        .transpose()?
-        .ok_or_else(|| not_found(&id.to_string()))
+        .ok_or_else(|| not_found(&id.to_string()))?
+        .try_into()
 }
 
 pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<Node, Error> {
@@ -229,9 +230,8 @@ pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<Node, Error> 
         .select(NodeRow::as_select())
         .first(conn)
         .optional()?
-        .map(Node::try_from)
-        .transpose()?
-        .ok_or_else(|| not_found(uuid))
+        .ok_or_else(|| not_found(uuid))?
+        .try_into()
 }
 
 /// Looks a node up by UUID or by name, as every node URL allows.
@@ -247,9 +247,8 @@ pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error
             .select(NodeRow::as_select())
             .first(conn)
             .optional()?
-            .map(Node::try_from)
-            .transpose()?
-            .ok_or_else(|| not_found(ident)),
+            .ok_or_else(|| not_found(ident))?
+            .try_into(),
     }
 }
 

@@ -7,7 +7,11 @@ pub mod states;
 pub mod volume;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
+
+use crate::error::Error;
 
 /// A JSON object, as Ironic's dict-typed fields are.
 pub type JsonObject = Map<String, Value>;
@@ -54,12 +58,34 @@ pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
-/// Reads a stored JSON object column: null or unreadable text is an empty object.
-pub fn object_from_column(text: Option<&str>) -> JsonObject {
-    text.and_then(|t| serde_json::from_str::<JsonObject>(t).ok())
-        .unwrap_or_default()
+/// Where a stored JSON document lives, so that one that cannot be read is named.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredAt {
+    pub table: &'static str,
+    pub row: i64,
 }
 
+/// Reads a stored JSON column: NULL is the empty document. Text that is not a document
+/// of the expected shape is an error, never a default: a default would be written back
+/// over the original by the next update.
+pub fn from_column<T: DeserializeOwned + Default>(
+    text: Option<&str>,
+    at: StoredAt,
+    column: &'static str,
+) -> Result<T, Error> {
+    let Some(text) = text else {
+        return Ok(T::default());
+    };
+    serde_json::from_str(text).map_err(|e| {
+        tracing::error!(table = at.table, row = at.row, column, error = %e, "stored JSON cannot be read");
+        Error::Internal(format!(
+            "{}.{column} of row {} holds unreadable JSON: {e}",
+            at.table, at.row
+        ))
+    })
+}
+
+/// A JSON object as stored: NULL when empty.
 pub fn object_to_column(obj: &JsonObject) -> Option<String> {
     if obj.is_empty() {
         None
@@ -68,10 +94,34 @@ pub fn object_to_column(obj: &JsonObject) -> Option<String> {
     }
 }
 
+/// Deserializes a JSON object field that may be given as `null`, which means empty.
+pub fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<JsonObject, D::Error> {
+    Ok(Option::<JsonObject>::deserialize(d)?.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::DateTime;
+
+    #[test]
+    fn unreadable_stored_json_is_an_error_naming_where_it_is() {
+        let at = StoredAt {
+            table: "volume_targets",
+            row: 7,
+        };
+        let read = from_column::<JsonObject>(Some("{not json"), at, "properties");
+        let Err(Error::Internal(detail)) = read else {
+            panic!("an internal error: {read:?}");
+        };
+        assert!(
+            detail.starts_with("volume_targets.properties of row 7 holds unreadable JSON"),
+            "{detail}"
+        );
+        // Valid JSON of another shape is as unreadable.
+        assert!(from_column::<Vec<String>>(Some("{}"), at, "traits").is_err());
+        assert_eq!(from_column::<Vec<String>>(None, at, "traits"), Ok(vec![]));
+    }
 
     #[test]
     fn isoformat_matches_pythons() {

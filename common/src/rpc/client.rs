@@ -8,11 +8,10 @@ use json_patch::PatchOperation;
 use serde_json::Value;
 
 use super::{Call, InterfaceValidation, Reply, Request, RequestContext, Transport};
+use crate::child::{New, NodeChild};
 use crate::error::Error;
 use crate::model::node::Node;
-use crate::model::port::Port;
 use crate::model::states::{PowerTarget, ProvisionVerb};
-use crate::model::volume::{VolumeConnector, VolumeTarget};
 
 #[derive(Clone)]
 pub struct ConductorClient {
@@ -20,7 +19,8 @@ pub struct ConductorClient {
     timeout: Duration,
 }
 
-fn unexpected(reply: Reply) -> Error {
+/// What a reply of the wrong kind is: a fault of sanlink itself.
+pub(crate) fn unexpected(reply: Reply) -> Error {
     Error::Internal(format!("unexpected conductor reply: {reply:?}"))
 }
 
@@ -55,82 +55,40 @@ impl ConductorClient {
         reply
     }
 
-    pub async fn create_volume_connector(
+    /// Stores a new connector, target or port.
+    pub async fn create<R: NodeChild>(
         &self,
         context: &RequestContext,
-        connector: VolumeConnector,
-    ) -> Result<VolumeConnector, Error> {
-        match self
-            .call(context, Call::CreateVolumeConnector { connector })
-            .await?
-        {
-            Reply::Connector(c) => Ok(c),
-            other => Err(unexpected(other)),
-        }
+        new: New<R::Fields>,
+    ) -> Result<R, Error> {
+        self.child_reply(context, R::create_call(new)).await
     }
 
-    pub async fn create_volume_target(
-        &self,
-        context: &RequestContext,
-        target: VolumeTarget,
-    ) -> Result<VolumeTarget, Error> {
-        match self
-            .call(context, Call::CreateVolumeTarget { target })
-            .await?
-        {
-            Reply::Target(t) => Ok(t),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    pub async fn update_volume_connector(
+    /// Applies a JSON Patch to a connector, target or port under its node's lock.
+    pub async fn update<R: NodeChild>(
         &self,
         context: &RequestContext,
         uuid: String,
         patch: Vec<PatchOperation>,
-    ) -> Result<VolumeConnector, Error> {
-        match self
-            .call(context, Call::UpdateVolumeConnector { uuid, patch })
-            .await?
-        {
-            Reply::Connector(c) => Ok(c),
-            other => Err(unexpected(other)),
-        }
+    ) -> Result<R, Error> {
+        self.child_reply(context, R::update_call(uuid, patch)).await
     }
 
-    pub async fn destroy_volume_connector(
+    /// Deletes a connector, target or port under its node's lock.
+    pub async fn destroy<R: NodeChild>(
         &self,
         context: &RequestContext,
         uuid: String,
     ) -> Result<(), Error> {
-        self.call(context, Call::DestroyVolumeConnector { uuid })
-            .await
-            .map(|_| ())
+        self.call(context, R::destroy_call(uuid)).await.map(|_| ())
     }
 
-    pub async fn update_volume_target(
+    async fn child_reply<R: NodeChild>(
         &self,
         context: &RequestContext,
-        uuid: String,
-        patch: Vec<PatchOperation>,
-    ) -> Result<VolumeTarget, Error> {
-        match self
-            .call(context, Call::UpdateVolumeTarget { uuid, patch })
-            .await?
-        {
-            Reply::Target(t) => Ok(t),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    pub async fn destroy_volume_target(
-        &self,
-        context: &RequestContext,
-        uuid: String,
-    ) -> Result<(), Error> {
-        self.call(context, Call::DestroyVolumeTarget { uuid })
-            .await
-            .map(|_| ())
+        call: Call,
+    ) -> Result<R, Error> {
+        R::from_reply(self.call(context, call).await?)
     }
 
     pub async fn create_node(&self, context: &RequestContext, node: Node) -> Result<Node, Error> {
@@ -246,36 +204,9 @@ impl ConductorClient {
             .map(|_| ())
     }
 
-    pub async fn create_port(&self, context: &RequestContext, port: Port) -> Result<Port, Error> {
-        self.port_reply(context, Call::CreatePort { port }).await
-    }
-
-    pub async fn update_port(
-        &self,
-        context: &RequestContext,
-        uuid: String,
-        patch: Vec<PatchOperation>,
-    ) -> Result<Port, Error> {
-        self.port_reply(context, Call::UpdatePort { uuid, patch })
-            .await
-    }
-
-    pub async fn destroy_port(&self, context: &RequestContext, uuid: String) -> Result<(), Error> {
-        self.call(context, Call::DestroyPort { uuid })
-            .await
-            .map(|_| ())
-    }
-
     async fn node_reply(&self, context: &RequestContext, call: Call) -> Result<Node, Error> {
         match self.call(context, call).await? {
             Reply::Node(n) => Ok(n),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    async fn port_reply(&self, context: &RequestContext, call: Call) -> Result<Port, Error> {
-        match self.call(context, call).await? {
-            Reply::Port(p) => Ok(p),
             other => Err(unexpected(other)),
         }
     }

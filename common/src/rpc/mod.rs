@@ -16,11 +16,12 @@ use json_patch::PatchOperation;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::child::New;
 use crate::error::Error;
 use crate::model::node::Node;
-use crate::model::port::Port;
+use crate::model::port::{Port, PortFields};
 use crate::model::states::{PowerTarget, ProvisionVerb};
-use crate::model::volume::{VolumeConnector, VolumeTarget};
+use crate::model::volume::{ConnectorFields, TargetFields, VolumeConnector, VolumeTarget};
 
 /// Version of the message schema. A conductor refuses (dead-letters) other versions.
 pub const RPC_VERSION: u32 = 2;
@@ -73,7 +74,7 @@ pub enum Call {
     /// Stores a new connector; no lock and no state check, as in Ironic.
     /// Invalid (unknown node), Conflict (uuid, type + connector_id).
     CreateVolumeConnector {
-        connector: VolumeConnector,
+        connector: New<ConnectorFields>,
     },
     /// Applies a JSON Patch to a connector under the (new) owning node's lock.
     /// Invalid (patch, power state), NotFound, NodeLocked, Conflict (uniqueness).
@@ -87,7 +88,7 @@ pub enum Call {
     },
     /// Stores a new target. Invalid (unknown node), Conflict (uuid, node + boot_index).
     CreateVolumeTarget {
-        target: VolumeTarget,
+        target: New<TargetFields>,
     },
     /// As `UpdateVolumeConnector`, for targets.
     UpdateVolumeTarget {
@@ -146,7 +147,7 @@ pub enum Call {
     },
     /// Stores a new port. Invalid, Conflict (address).
     CreatePort {
-        port: Port,
+        port: New<PortFields>,
     },
     /// Applies a JSON Patch to a port under its node's lock.
     UpdatePort {
@@ -244,11 +245,20 @@ pub trait Transport: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::volume::VolumeConnector;
+    use crate::child::NodeChild;
+    use crate::model::JsonObject;
+
+    fn caller() -> Caller {
+        Caller {
+            user_id: Some("u-1".into()),
+            project_id: Some("p-1".into()),
+            roles: vec!["admin".into(), "reader".into()],
+            system_scope: Some("all".into()),
+            ..Caller::default()
+        }
+    }
 
     fn connector() -> VolumeConnector {
-        let mut extra = serde_json::Map::new();
-        extra.insert("rack".into(), serde_json::json!({"row": 4}));
         VolumeConnector {
             id: 7,
             uuid: "1be26c0b-03f2-4d2e-ae87-c02d7f33c123".into(),
@@ -256,7 +266,7 @@ mod tests {
             node_uuid: "6d85703a-565d-469a-96ce-30b6de53079d".into(),
             connector_type: "iqn".into(),
             connector_id: "iqn.2026-01.org.example:node".into(),
-            extra,
+            extra: extra(),
             created_at: chrono::NaiveDate::from_ymd_opt(2026, 1, 2)
                 .and_then(|d| d.and_hms_micro_opt(3, 4, 5, 678_901))
                 .expect("valid date"),
@@ -266,23 +276,63 @@ mod tests {
 
     // The embedded mode hands messages over unencoded: this keeps the encoding the
     // RabbitMQ transport relies on tested without a broker.
+    fn extra() -> crate::model::JsonObject {
+        let mut extra = serde_json::Map::new();
+        extra.insert(
+            "rack".into(),
+            serde_json::json!({"row": 4, "slots": [1.5, null]}),
+        );
+        extra
+    }
+
+    // The embedded mode hands messages over unencoded: this keeps the encoding the
+    // RabbitMQ transport relies on tested without a broker.
     #[test]
     fn requests_and_responses_survive_encoding() {
-        let caller = Caller {
-            user_id: Some("u-1".into()),
-            project_id: Some("p-1".into()),
-            roles: vec!["admin".into(), "reader".into()],
-            system_scope: Some("all".into()),
-            ..Caller::default()
-        };
-        let request = Request::new(
-            RequestContext::new("req-1", caller),
-            Duration::from_secs(60),
+        let node_uuid = "6d85703a-565d-469a-96ce-30b6de53079d".to_string();
+        let calls = [
             Call::CreateVolumeConnector {
-                connector: connector(),
+                connector: New {
+                    uuid: connector().uuid,
+                    fields: connector().fields(),
+                },
             },
-        );
-        assert_eq!(decode_request(&encode(&request)), Ok(request));
+            Call::CreateVolumeTarget {
+                target: New {
+                    uuid: "0f4e6fcb-2a39-4b8c-9e3b-1c2d3e4f5a6b".into(),
+                    fields: TargetFields {
+                        node_uuid: node_uuid.clone(),
+                        volume_type: "iscsi".into(),
+                        boot_index: -3,
+                        volume_id: "vol".into(),
+                        properties: extra(),
+                        extra: JsonObject::new(),
+                    },
+                },
+            },
+            Call::CreatePort {
+                port: New {
+                    uuid: "7a1c2e4f-0b3d-4e5f-8a9b-0c1d2e3f4a5b".into(),
+                    fields: PortFields {
+                        address: "52:54:00:ab:cd:01".into(),
+                        node_uuid,
+                        extra: extra(),
+                        local_link_connection: JsonObject::new(),
+                        pxe_enabled: false,
+                        physical_network: Some("physnet".into()),
+                        portgroup_uuid: None,
+                    },
+                },
+            },
+        ];
+        for call in calls {
+            let request = Request::new(
+                RequestContext::new("req-1", caller()),
+                Duration::from_secs(60),
+                call,
+            );
+            assert_eq!(decode_request(&encode(&request)), Ok(request));
+        }
         let replies: Vec<Response> = vec![
             Ok(Reply::Connector(connector())),
             Ok(Reply::Done),

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::Error;
+use common::child::New;
 use common::db::nodes;
 use common::model::new_uuid;
 use common::model::node::Node;
-use common::model::volume::VolumeConnector;
+use common::model::volume::ConnectorFields;
 use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext, Response};
 use conductor::Conductor;
 use serde_json::{Value, json};
@@ -112,17 +113,16 @@ async fn two_copies_waiting_for_one_node_lock_apply_the_request_once() {
     assert_eq!(log(&c1, node.id).await, json!(["once"]));
 }
 
-fn connector(node: &Node) -> VolumeConnector {
-    VolumeConnector {
-        id: 0,
-        uuid: new_uuid(),
-        node_id: 0,
+fn connector(node: &Node) -> New<ConnectorFields> {
+    let fields = ConnectorFields {
         node_uuid: node.uuid.clone(),
         connector_type: "iqn".into(),
         connector_id: format!("iqn.2024-01.org.example:{}", new_uuid()),
         extra: Default::default(),
-        created_at: common::model::now(),
-        updated_at: None,
+    };
+    New {
+        uuid: new_uuid(),
+        fields,
     }
 }
 

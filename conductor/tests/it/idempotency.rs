@@ -3,26 +3,23 @@
 
 use std::time::Duration;
 
+use common::child::New;
+use common::model::new_uuid;
 use common::model::node::Node;
-use common::model::volume::VolumeConnector;
-use common::model::{new_uuid, now};
+use common::model::volume::ConnectorFields;
 use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext};
 
 use crate::support;
 use support::fixtures::{add_node, conductor};
 
-fn connector(node: &Node, uuid: String, kind: &str, id: &str) -> VolumeConnector {
-    VolumeConnector {
-        id: 0,
-        uuid,
-        node_id: 0,
+fn connector(node: &Node, uuid: String, kind: &str, id: &str) -> New<ConnectorFields> {
+    let fields = ConnectorFields {
         node_uuid: node.uuid.clone(),
         connector_type: kind.into(),
         connector_id: id.into(),
         extra: Default::default(),
-        created_at: now(),
-        updated_at: None,
-    }
+    };
+    New { uuid, fields }
 }
 
 fn request(id: &str, call: Call) -> Request {
