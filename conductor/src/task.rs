@@ -23,24 +23,31 @@ impl Conductor {
     /// Takes node `node_id`'s lock, retrying while another holder has it.
     pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<NodeLock, Error> {
         self.retrying_lock(node_id, purpose, (), |()| async move {
-            let (host, registry) = (self.hostname().to_string(), self.working.clone());
+            let (db, host, registry) = (
+                self.db.clone(),
+                self.hostname().to_string(),
+                self.working.clone(),
+            );
+            // The guard is made where the lock is taken: if the caller is cancelled
+            // while this runs, the guard is dropped with the unread result, and its drop
+            // releases the lock.
             let taken = self
                 .db
                 .run(move |conn| {
                     let working = registry.enter(node_id);
                     take_lock(conn, &registry, node_id, &host)?;
-                    Ok(working)
+                    Ok(NodeLock {
+                        db,
+                        host,
+                        node_id,
+                        working: Some(working),
+                    })
                 })
                 .await;
             Ok(match taken {
-                Ok(working) => {
+                Ok(lock) => {
                     tracing::debug!(node_id, purpose, "node lock taken");
-                    Locked::Done(Ok(NodeLock {
-                        db: self.db.clone(),
-                        host: self.hostname().to_string(),
-                        node_id,
-                        working: Some(working),
-                    }))
+                    Locked::Done(Ok(lock))
                 }
                 Err(e @ Error::NodeLocked { .. }) => Locked::Busy((), e),
                 Err(e) => Locked::Done(Err(e)),

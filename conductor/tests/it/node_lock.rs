@@ -211,3 +211,27 @@ async fn a_lock_this_conductor_left_behind_is_taken_back_by_its_next_work() {
     work.await.unwrap().unwrap();
     assert_eq!(reservation(&c, node.id).await, None);
 }
+
+/// A caller may stop waiting at any moment of taking a lock, including after the
+/// database took it and before the guard reached the caller: no moment leaves it held.
+#[tokio::test]
+async fn an_acquire_abandoned_at_any_moment_leaves_no_lock() {
+    let db = Database::fresh();
+    let c = Arc::new(conductor_on(&db.url, "c1", QUICK_RETRIES));
+    let node = add_node(&c).await;
+    for step in 0..100u64 {
+        let patience = std::time::Duration::from_micros(step * 50);
+        // Taken in time, the guard is dropped here; too late, the attempt is dropped.
+        let _ = tokio::time::timeout(patience, c.acquire(node.id, "test")).await;
+        // An abandoned attempt still runs to its end on the blocking pool (given time
+        // here); the node leaves the registry once that attempt, and any release, are
+        // done.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !c.working.busy().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "still registered");
+            tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+        }
+        assert_eq!(reservation(&c, node.id).await, None, "after {patience:?}");
+    }
+}
