@@ -1,5 +1,7 @@
-//! The agent-based deploy interfaces (`autodetect`, `direct`, `bootc`, `anaconda`): they
-//! need an image to write unless the node boots an existing volume.
+//! The agent-based deploy interfaces (`autodetect`, `direct`, `bootc`, `anaconda`) and
+//! `ramdisk`: they deploy alike, and differ in whether validation needs an image to
+//! write (the agent-based ones do unless the node boots an existing volume; a ramdisk
+//! instance never does).
 
 use async_trait::async_trait;
 
@@ -10,12 +12,15 @@ use super::{Deploy, boot_existing_volume, power_off, validate_common};
 use crate::drivers::Driver;
 use crate::drivers::validation::NodeView;
 
-pub struct Agent;
+pub struct Agent {
+    /// Whether `instance_info.image_source` is needed when an image is to be written.
+    pub needs_image_source: bool,
+}
 
 #[async_trait]
 impl Deploy for Agent {
     fn validate(&self, view: &NodeView) -> Result<(), String> {
-        validate_common(view, true)
+        validate_common(view, self.needs_image_source)
     }
 
     async fn deploy(

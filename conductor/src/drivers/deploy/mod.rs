@@ -4,7 +4,6 @@
 
 mod agent;
 mod fake;
-mod ramdisk;
 
 use async_trait::async_trait;
 
@@ -48,8 +47,12 @@ pub trait Deploy: Send + Sync {
 pub fn select(name: &str) -> Option<Box<dyn Deploy>> {
     Some(match name {
         "fake" => Box::new(fake::Fake),
-        "autodetect" | "direct" | "bootc" | "anaconda" => Box::new(agent::Agent),
-        "ramdisk" => Box::new(ramdisk::Ramdisk),
+        "autodetect" | "direct" | "bootc" | "anaconda" => Box::new(agent::Agent {
+            needs_image_source: true,
+        }),
+        "ramdisk" => Box::new(agent::Agent {
+            needs_image_source: false,
+        }),
         _ => return None,
     })
 }

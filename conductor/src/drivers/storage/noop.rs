@@ -1,4 +1,5 @@
-//! The `noop` storage interface: the node never boots from a volume.
+//! The `noop` storage interface, which also serves as `fake`: it accepts any
+//! configuration, attaches nothing, and the node never boots from a volume.
 
 use common::model::node::Node;
 use common::model::volume::VolumeTarget;
