@@ -20,7 +20,7 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: HttpLimits,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = NormalizePathLayer::trim_trailing_slash().layer(router);
     common::http_server::serve(listener, app, limits, shutdown).await

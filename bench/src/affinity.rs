@@ -20,7 +20,7 @@ fn cpu_set(cpu: usize) -> libc::cpu_set_t {
 pub fn pin_self(cpu: usize) -> std::io::Result<()> {
     let set = cpu_set(cpu);
     // SAFETY: a valid set of the size passed.
-    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+    let rc = unsafe { libc::sched_setaffinity(0, size_of_val(&set), &set) };
     if rc == 0 {
         Ok(())
     } else {
@@ -34,7 +34,7 @@ pub fn pin_child(command: &mut Command, cpu: usize) {
     // SAFETY: sched_setaffinity is async-signal-safe and touches only the child.
     unsafe {
         command.pre_exec(move || {
-            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) == 0 {
+            if libc::sched_setaffinity(0, size_of_val(&set), &set) == 0 {
                 Ok(())
             } else {
                 Err(std::io::Error::last_os_error())

@@ -103,7 +103,7 @@ impl Conductor {
         attempt: impl Fn(S) -> Fut,
     ) -> Result<T, Error>
     where
-        Fut: std::future::Future<Output = Result<Locked<T, S>, Error>>,
+        Fut: Future<Output = Result<Locked<T, S>, Error>>,
     {
         let attempts = self.settings.node_locked_retry_attempts.max(1);
         let start = std::time::Instant::now();
@@ -181,7 +181,7 @@ struct NodeClaim<'a> {
 /// registry throughout, and leaves it after the release was tried, whatever happened.
 fn locked_transaction<T, F>(
     conn: &mut AnyConnection,
-    claim: NodeClaim,
+    claim: NodeClaim<'_>,
     scope: &Scope,
     work: F,
 ) -> Locked<T, F>
@@ -283,7 +283,7 @@ impl Conductor {
         work: Fut,
     ) -> Result<T, Error>
     where
-        Fut: std::future::Future<Output = Result<T, Error>>,
+        Fut: Future<Output = Result<T, Error>>,
     {
         let lock = self.acquire(node_id, purpose).await?;
         let result = work.await;

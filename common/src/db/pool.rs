@@ -177,7 +177,7 @@ impl r2d2::ManageConnection for Manager {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("{0}")]
-    Connect(#[from] diesel::ConnectionError),
+    Connect(#[from] ConnectionError),
     #[error("{0}")]
     Query(#[from] diesel::result::Error),
 }

@@ -276,7 +276,7 @@ mod tests {
 
     // The embedded mode hands messages over unencoded: this keeps the encoding the
     // RabbitMQ transport relies on tested without a broker.
-    fn extra() -> crate::model::JsonObject {
+    fn extra() -> JsonObject {
         let mut extra = serde_json::Map::new();
         extra.insert(
             "rack".into(),

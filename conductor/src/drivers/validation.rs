@@ -41,7 +41,7 @@ pub struct NodeView<'a> {
 type Check = Result<(), String>;
 
 /// Validates every interface of the node.
-pub fn validate_all(view: &NodeView) -> BTreeMap<String, InterfaceValidation> {
+pub fn validate_all(view: &NodeView<'_>) -> BTreeMap<String, InterfaceValidation> {
     VALIDATED
         .iter()
         .map(|kind| {
@@ -56,7 +56,7 @@ pub fn validate_all(view: &NodeView) -> BTreeMap<String, InterfaceValidation> {
 }
 
 /// Validates one interface of the node.
-fn validate_one(view: &NodeView, kind: &str) -> Check {
+fn validate_one(view: &NodeView<'_>, kind: &str) -> Check {
     let node = view.node;
     let name = match kind {
         "firmware" => firmware_interface(&node.driver),

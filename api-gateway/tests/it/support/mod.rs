@@ -192,7 +192,7 @@ struct ProcessId {
 /// one id at a time, so the ids are read first.
 #[cfg(feature = "mysql")]
 fn kill_mysql_connections(server_url: &str, database: &str) -> Result<(), String> {
-    let mut admin = diesel::MysqlConnection::establish(&with_database(server_url, "test"))
+    let mut admin = MysqlConnection::establish(&with_database(server_url, "test"))
         .map_err(|e| e.to_string())?;
     let ids: Vec<ProcessId> =
         diesel::sql_query("SELECT id FROM information_schema.processlist WHERE db = ?")
@@ -254,21 +254,21 @@ async fn transport(db: &Db, settings: &Arc<Settings>) -> Arc<dyn Transport> {
         tokio::spawn(async move { amqp::serve(&url, topology, conductor, 8, stopped).await });
     }
     // Connect once both consume, so the gateway's first view of the queue sees them.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let transport = AmqpTransport::connect(&url, topology.clone())
             .await
             .expect("broker");
         let probe = Request::new(
             common::rpc::RequestContext::internal(),
-            std::time::Duration::from_secs(5),
+            Duration::from_secs(5),
             RpcCall::DestroyVolumeConnector {
                 uuid: "probe".into(),
             },
         );
         match transport.call(probe).await {
             Err(common::Error::Unavailable(_)) if std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                tokio::time::sleep(Duration::from_millis(100)).await
             }
             _ => return transport,
         }

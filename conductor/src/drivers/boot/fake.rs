@@ -15,7 +15,7 @@ impl Boot for Fake {
         false
     }
 
-    fn validate(&self, _view: &NodeView) -> Result<(), String> {
+    fn validate(&self, _view: &NodeView<'_>) -> Result<(), String> {
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ pub trait Boot: Send + Sync {
     fn boots_with_ipxe(&self) -> bool;
 
     /// Checks what the interface needs to boot the node.
-    fn validate(&self, view: &NodeView) -> Result<(), String>;
+    fn validate(&self, view: &NodeView<'_>) -> Result<(), String>;
 }
 
 /// The implementation named `name`.
@@ -55,7 +55,7 @@ fn name_of(node: &Node) -> &str {
 /// A node that boots from its volume needs a boot interface that can really boot that
 /// kind of volume. Only iPXE's `sanboot` can here (iSCSI); Fibre Channel needs a vendor
 /// driver programming the HBA, and Redfish offers no standard way to set up SAN boot.
-fn require_boot_volume_support(view: &NodeView) -> Result<(), String> {
+fn require_boot_volume_support(view: &NodeView<'_>) -> Result<(), String> {
     let node = view.node;
     if view.driver.storage.should_write_image(node, view.targets) {
         return Ok(());
@@ -82,7 +82,7 @@ fn require_boot_volume_support(view: &NodeView) -> Result<(), String> {
 }
 
 /// The network boot interfaces find the node by its ports' MACs.
-fn require_ports(view: &NodeView) -> Result<(), String> {
+fn require_ports(view: &NodeView<'_>) -> Result<(), String> {
     if view.ports.is_empty() {
         return Err(format!(
             "Node {} does not have any port associated with it.",
@@ -93,7 +93,7 @@ fn require_ports(view: &NodeView) -> Result<(), String> {
 }
 
 /// The agent ramdisk is only booted when an image is written.
-fn require_deploy_images(view: &NodeView) -> Result<(), String> {
+fn require_deploy_images(view: &NodeView<'_>) -> Result<(), String> {
     if view
         .driver
         .storage

@@ -15,7 +15,7 @@ impl Boot for Pxe {
         false
     }
 
-    fn validate(&self, view: &NodeView) -> Result<(), String> {
+    fn validate(&self, view: &NodeView<'_>) -> Result<(), String> {
         require_boot_volume_support(view)?;
         require_ports(view)?;
         require_deploy_images(view)

@@ -22,7 +22,7 @@ impl Boot for RedfishVirtualMedia {
         false
     }
 
-    fn validate(&self, view: &NodeView) -> Result<(), String> {
+    fn validate(&self, view: &NodeView<'_>) -> Result<(), String> {
         require(view.node, "Redfish", &["redfish_address"])?;
         require_boot_volume_support(view)?;
         require_deploy_images(view)

@@ -19,7 +19,7 @@ pub struct Agent {
 
 #[async_trait]
 impl Deploy for Agent {
-    fn validate(&self, view: &NodeView) -> Result<(), String> {
+    fn validate(&self, view: &NodeView<'_>) -> Result<(), String> {
         validate_common(view, self.needs_image_source)
     }
 

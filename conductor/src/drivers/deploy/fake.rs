@@ -14,7 +14,7 @@ pub struct Fake;
 
 #[async_trait]
 impl Deploy for Fake {
-    fn validate(&self, _view: &NodeView) -> Result<(), String> {
+    fn validate(&self, _view: &NodeView<'_>) -> Result<(), String> {
         Ok(())
     }
 

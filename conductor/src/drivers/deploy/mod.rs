@@ -20,7 +20,7 @@ use super::validation::NodeView;
 #[async_trait]
 pub trait Deploy: Send + Sync {
     /// Checks that the node can be deployed.
-    fn validate(&self, view: &NodeView) -> Result<(), String>;
+    fn validate(&self, view: &NodeView<'_>) -> Result<(), String>;
 
     /// Boots the node into its instance; an error says why the deploy failed.
     async fn deploy(
@@ -64,7 +64,7 @@ fn name_of(node: &Node) -> &str {
 
 /// What every real deploy interface checks: the capabilities, the boot interface, and
 /// the image to write when there is one (`image_source` is optional for `ramdisk`).
-fn validate_common(view: &NodeView, needs_image_source: bool) -> Result<(), String> {
+fn validate_common(view: &NodeView<'_>, needs_image_source: bool) -> Result<(), String> {
     let node = view.node;
     validate_capabilities(node)?;
     view.driver.boot.validate(view)?;

@@ -317,7 +317,7 @@ impl Bmc for Client {
 }
 
 /// Times a BMC call, and counts it as an error of `kind` when it failed.
-fn record_call(method: &Method, elapsed: std::time::Duration, kind: Option<&'static str>) {
+fn record_call(method: &Method, elapsed: Duration, kind: Option<&'static str>) {
     use common::metrics::{BMC_DURATION, BMC_ERRORS};
     let outcome = if kind.is_some() { "error" } else { "ok" };
     metrics::histogram!(BMC_DURATION, "method" => method.to_string(), "outcome" => outcome)

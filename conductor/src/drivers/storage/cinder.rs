@@ -17,7 +17,7 @@ impl Storage for Cinder {
         image_requested(node, targets)
     }
 
-    fn validate(&self, view: &NodeView) -> Result<(), String> {
+    fn validate(&self, view: &NodeView<'_>) -> Result<(), String> {
         validate_cinder(view)
     }
 
@@ -45,7 +45,7 @@ fn cinder_failure(node: &Node, reason: String) -> String {
     )
 }
 
-fn check_connectors(view: &NodeView) -> Result<FoundConnectors, String> {
+fn check_connectors(view: &NodeView<'_>) -> Result<FoundConnectors, String> {
     let node = view.node;
     let mut iscsi = 0;
     let (mut wwpn, mut wwnn) = (0, 0);
@@ -127,7 +127,7 @@ fn check_target(
     Ok(())
 }
 
-fn validate_cinder(view: &NodeView) -> Result<(), String> {
+fn validate_cinder(view: &NodeView<'_>) -> Result<(), String> {
     let node = view.node;
     let found = check_connectors(view)?;
     let iscsi_boot = capability_set(node, "iscsi_boot");

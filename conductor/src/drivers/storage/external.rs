@@ -14,7 +14,7 @@ impl Storage for External {
         image_requested(node, targets)
     }
 
-    fn validate(&self, view: &NodeView) -> Result<(), String> {
+    fn validate(&self, view: &NodeView<'_>) -> Result<(), String> {
         if !self.should_write_image(view.node, view.targets) && !has_ipxe_boot(view) {
             return Err(format!(
                 "The node {} is configured to boot from a remote volume, which requires the boot interface to be set to ``ipxe``; its boot interface is '{}'.",

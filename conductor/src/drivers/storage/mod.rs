@@ -21,7 +21,7 @@ pub trait Storage: Send + Sync {
     fn should_write_image(&self, node: &Node, targets: &[VolumeTarget]) -> bool;
 
     /// Validates the node's storage configuration.
-    fn validate(&self, view: &NodeView) -> Result<(), String>;
+    fn validate(&self, view: &NodeView<'_>) -> Result<(), String>;
 
     /// Attaches the node's volumes before it boots.
     fn attach_volumes(&self, node: &Node, targets: &[VolumeTarget]) -> Result<(), String>;
@@ -50,7 +50,7 @@ fn image_requested(node: &Node, targets: &[VolumeTarget]) -> bool {
 }
 
 /// Whether the boot interface can boot a volume over iPXE, as the storage checks ask.
-fn has_ipxe_boot(view: &NodeView) -> bool {
+fn has_ipxe_boot(view: &NodeView<'_>) -> bool {
     view.driver
         .boot
         .capabilities()

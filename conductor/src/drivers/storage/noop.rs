@@ -14,7 +14,7 @@ impl Storage for Noop {
         true
     }
 
-    fn validate(&self, _view: &NodeView) -> Result<(), String> {
+    fn validate(&self, _view: &NodeView<'_>) -> Result<(), String> {
         Ok(())
     }
 
