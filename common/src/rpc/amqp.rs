@@ -118,12 +118,32 @@ impl Topology {
     }
 }
 
-async fn connect(url: &str, name: &str) -> lapin::Result<Connection> {
-    let props = ConnectionProperties::default()
-        .with_connection_name(name.into())
-        .enable_auto_recover();
-    Connection::connect(url, props).await
+/// Opens a connection without lapin's automatic recovery: both sides replace a lost
+/// connection themselves. Recovery inside lapin could stall for good after the broker
+/// closed the connection during a restart (a forced close followed by a reset), leaving
+/// a conductor connected to nothing and never saying so.
+async fn connect(url: &str, name: &str) -> Result<Connection, String> {
+    let props = ConnectionProperties::default().with_connection_name(name.into());
+    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, props)).await {
+        Ok(connected) => connected.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "no answer from the broker within {}s",
+            CONNECT_TIMEOUT.as_secs()
+        )),
+    }
 }
+
+/// A broker that accepts the TCP connection but never answers (still starting, or
+/// overloaded) must not hold a caller, or a reconnecting conductor, for ever.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first wait before reconnecting after a lost connection, doubled on each failure
+/// up to `RECONNECT_MAX`.
+const RECONNECT_MIN: Duration = Duration::from_millis(250);
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+/// How often a consuming conductor checks that its connection is still open, in case
+/// the loss never reaches its consumer as an error.
+const LIVENESS_CHECK: Duration = Duration::from_secs(1);
 
 fn unavailable(what: &str) -> Error {
     Error::Unavailable(format!("{what}, please retry later."))
@@ -131,13 +151,21 @@ fn unavailable(what: &str) -> Error {
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>>;
 
-/// A connection and the channel requests are published on. Replaced as a whole when
-/// the broker closed it for good: auto-recovery heals lost connections, but a channel
-/// the broker closed with an error (say, a publish racing the recovery of the reply
-/// consumer) stays closed.
+/// A connection, the channel requests are published on, and the callers waiting for a
+/// reply on that channel. Replaced as a whole once the channel is closed: replies come
+/// back only on the channel that published the request, so its waiters are answered
+/// at once when it goes instead of waiting out their deadlines.
 struct Link {
     connection: Arc<Connection>,
     channel: Channel,
+    pending: Pending,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // Dropping the senders wakes every waiter with "connection lost".
+        self.pending.lock().expect("pending replies").clear();
+    }
 }
 
 /// The gateway side: publishes requests and routes replies back to their callers.
@@ -145,24 +173,21 @@ pub struct AmqpTransport {
     url: String,
     topology: Topology,
     link: tokio::sync::Mutex<Arc<Link>>,
-    pending: Pending,
     /// Conductors consuming the request queue, as last read from the broker. With none,
     /// a call fails at once instead of waiting out its deadline.
     consumers: Arc<AtomicU32>,
 }
 
-/// How often the gateway re-reads the number of conductors consuming.
+/// How often the gateway re-reads the number of conductors consuming (and, through
+/// that, notices a lost connection while no request arrives).
 const CONSUMER_POLL: Duration = Duration::from_secs(1);
 
 impl AmqpTransport {
     /// Connects, and starts the task that keeps the consumer count fresh while the
     /// transport lives.
     pub async fn connect(url: &str, topology: Topology) -> Result<Arc<AmqpTransport>, String> {
-        let pending: Pending = Arc::default();
-        let connection = connect(url, "sanlink-gateway")
-            .await
-            .map_err(|e| e.to_string())?;
-        let link = open_link(Arc::new(connection), &topology, &pending)
+        let connection = connect(url, "sanlink-gateway").await?;
+        let link = open_link(Arc::new(connection), &topology)
             .await
             .map_err(|e| e.to_string())?;
         let initial = count_consumers(&link.connection, &topology)
@@ -173,44 +198,46 @@ impl AmqpTransport {
             url: url.to_string(),
             topology,
             link: tokio::sync::Mutex::new(Arc::new(link)),
-            pending,
             consumers,
         });
         tokio::spawn(watch_consumers(Arc::downgrade(&transport)));
         Ok(transport)
     }
 
-    /// The link to publish on, replaced first if the broker closed it for good.
+    /// The link to publish on, replaced first if its channel is closed.
     async fn link(&self) -> Result<Arc<Link>, Error> {
         let mut link = self.link.lock().await;
-        let channel = link.channel.status();
-        if channel.connected() {
+        if link.channel.status().connected() {
             return Ok(link.clone());
         }
-        if channel.reconnecting() || link.connection.status().reconnecting() {
-            return Err(unavailable("The message broker is unreachable"));
-        }
-        tracing::warn!("broker channel closed; opening a new one");
+        // No reply can arrive on a closed channel: answer its waiters now, even if no
+        // new link can be opened yet.
+        link.pending.lock().expect("pending replies").clear();
         let connection = if link.connection.status().connected() {
+            tracing::warn!("broker channel closed; opening a new one");
             link.connection.clone()
         } else {
+            tracing::warn!("broker connection lost; reconnecting");
             Arc::new(connect(&self.url, "sanlink-gateway").await.map_err(|e| {
                 tracing::warn!(error = %e, "cannot reach the broker");
                 unavailable("The message broker is unreachable")
             })?)
         };
-        let fresh = open_link(connection, &self.topology, &self.pending)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "cannot open a broker channel");
-                unavailable("The message broker is unreachable")
-            })?;
+        let fresh = open_link(connection, &self.topology).await.map_err(|e| {
+            tracing::warn!(error = %e, "cannot open a broker channel");
+            unavailable("The message broker is unreachable")
+        })?;
+        tracing::info!("broker link restored");
         *link = Arc::new(fresh);
         Ok(link.clone())
     }
 
-    async fn publish(&self, request: &Request, correlation_id: &str) -> Result<(), Error> {
-        let link = self.link().await?;
+    async fn publish(
+        &self,
+        link: &Link,
+        request: &Request,
+        correlation_id: &str,
+    ) -> Result<(), Error> {
         let ttl = request.deadline_ms.saturating_sub(epoch_ms()).max(1);
         let properties = BasicProperties::default()
             .with_correlation_id(correlation_id.into())
@@ -247,11 +274,7 @@ impl AmqpTransport {
 
 /// Opens the publishing channel with confirms, and the direct reply-to consumer on it
 /// (replies come back on the channel that published the request).
-async fn open_link(
-    connection: Arc<Connection>,
-    topology: &Topology,
-    pending: &Pending,
-) -> lapin::Result<Link> {
+async fn open_link(connection: Arc<Connection>, topology: &Topology) -> lapin::Result<Link> {
     let channel = connection.create_channel().await?;
     topology.declare(&channel).await?;
     channel
@@ -268,6 +291,7 @@ async fn open_link(
             FieldTable::default(),
         )
         .await?;
+    let pending: Pending = Arc::default();
     let routes = pending.clone();
     consumer.set_delegate(move |delivery: DeliveryResult| {
         let routes = routes.clone();
@@ -280,6 +304,7 @@ async fn open_link(
     Ok(Link {
         connection,
         channel,
+        pending,
     })
 }
 
@@ -301,12 +326,14 @@ async fn count_consumers(connection: &Connection, topology: &Topology) -> lapin:
     Ok(queue?.consumer_count())
 }
 
-/// Keeps the consumer count fresh for as long as the transport exists.
+/// Keeps the consumer count fresh for as long as the transport exists. It goes through
+/// `link()`, so a lost connection is replaced within one poll even when no request
+/// comes (requests are refused while the last count says no conductor consumes).
 async fn watch_consumers(transport: std::sync::Weak<AmqpTransport>) {
     loop {
         tokio::time::sleep(CONSUMER_POLL).await;
         let Some(t) = transport.upgrade() else { return };
-        let link = t.link.lock().await.clone();
+        let Ok(link) = t.link().await else { continue };
         if let Ok(n) = count_consumers(&link.connection, &t.topology).await {
             t.consumers.store(n, Ordering::Relaxed);
         }
@@ -332,12 +359,12 @@ fn route_reply(pending: &Pending, delivery: Delivery) {
 }
 
 /// Removes a caller's entry however its call ends.
-struct PendingGuard<'a> {
-    pending: &'a Pending,
+struct PendingGuard {
+    pending: Pending,
     id: String,
 }
 
-impl Drop for PendingGuard<'_> {
+impl Drop for PendingGuard {
     fn drop(&mut self) {
         self.pending
             .lock()
@@ -352,22 +379,28 @@ impl Transport for AmqpTransport {
         if self.consumers.load(Ordering::Relaxed) == 0 {
             return Err(unavailable("No conductor is running"));
         }
+        let link = self.link().await?;
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let (tx, rx) = oneshot::channel();
-        self.pending
+        link.pending
             .lock()
             .expect("pending replies")
             .insert(correlation_id.clone(), tx);
         let _guard = PendingGuard {
-            pending: &self.pending,
+            pending: link.pending.clone(),
             id: correlation_id.clone(),
         };
-        self.publish(&request, &correlation_id).await?;
+        self.publish(&link, &request, &correlation_id).await?;
+        // Only the transport keeps the link: once it is replaced, this waiter is woken.
+        drop(link);
         let wait = Duration::from_millis(request.deadline_ms.saturating_sub(epoch_ms()));
         match tokio::time::timeout(wait, rx).await {
             Ok(Ok(bytes)) => decode::<Response>(&bytes)
                 .map_err(|e| Error::Internal(format!("undecodable reply: {e}")))?,
-            Ok(Err(_)) | Err(_) => {
+            Ok(Err(_)) => Err(unavailable(
+                "The message broker connection was lost before the reply",
+            )),
+            Err(_) => {
                 let method = request.call.method();
                 metrics::counter!(crate::metrics::RPC_TIMEOUTS, "method" => method).increment(1);
                 Err(unavailable("No conductor answered in time"))
@@ -390,7 +423,9 @@ impl Transport for AmqpTransport {
 }
 
 /// The conductor side: consumes requests until `stop` fires, then finishes the ones in
-/// flight before returning.
+/// flight before returning. A lost broker connection is replaced, with growing waits
+/// while the broker stays away; requests that were in flight on it come back from the
+/// broker (they were never acknowledged) and are answered from the current state.
 pub async fn serve(
     url: &str,
     topology: Topology,
@@ -398,60 +433,138 @@ pub async fn serve(
     prefetch: u16,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let connection = connect(url, "sanlink-conductor")
-        .await
-        .map_err(|e| e.to_string())?;
-    let channel = connection
-        .create_channel()
-        .await
-        .map_err(|e| e.to_string())?;
-    topology
-        .declare(&channel)
-        .await
-        .map_err(|e| e.to_string())?;
-    channel
-        .basic_qos(prefetch, BasicQosOptions::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut consumer = channel
-        .basic_consume(
-            topology.queue.as_str().into(),
-            format!("sanlink-conductor-{}", uuid::Uuid::new_v4())
-                .as_str()
-                .into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(queue = %topology.queue, "consuming conductor requests");
+    // Start-up fails loudly: a wrong URL or credentials are not an outage to wait out.
+    let mut session = Session::open(url, &topology, prefetch).await?;
     let mut in_flight = tokio::task::JoinSet::new();
     loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            next = consumer.next() => match next {
-                Some(Ok(delivery)) => {
-                    let (handler, channel) = (handler.clone(), channel.clone());
-                    in_flight.spawn(async move { process(handler, channel, delivery).await });
+        tracing::info!(queue = %topology.queue, "consuming conductor requests");
+        match session.consume(&handler, &mut in_flight, &mut stop).await {
+            Ended::Stopped => break,
+            Ended::Lost(reason) => {
+                tracing::warn!(%reason, "broker connection lost; reconnecting");
+                match reconnect(url, &topology, prefetch, &mut stop).await {
+                    Some(fresh) => session = fresh,
+                    None => break,
                 }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "broker connection lost; waiting for recovery");
-                    if let Err(e) = channel.wait_for_recovery(e).await {
-                        return Err(format!("broker connection not recovered: {e}"));
-                    }
-                }
-                None => break,
-            },
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            }
         }
     }
-    // Stop taking work, then let what was taken finish and be acknowledged.
-    let _ = channel
-        .basic_cancel(consumer.tag(), Default::default())
-        .await;
-    while in_flight.join_next().await.is_some() {}
-    let _ = connection.close(200, "conductor stopping".into()).await;
+    session.finish(in_flight).await;
     Ok(())
+}
+
+/// One connection's channel and consumer.
+struct Session {
+    connection: Connection,
+    channel: Channel,
+    consumer: lapin::Consumer,
+}
+
+/// Why a session stopped consuming.
+enum Ended {
+    Stopped,
+    Lost(String),
+}
+
+impl Session {
+    async fn open(url: &str, topology: &Topology, prefetch: u16) -> Result<Session, String> {
+        let connection = connect(url, "sanlink-conductor").await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| e.to_string())?;
+        topology
+            .declare(&channel)
+            .await
+            .map_err(|e| e.to_string())?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let tag = format!("sanlink-conductor-{}", uuid::Uuid::new_v4());
+        let consumer = channel
+            .basic_consume(
+                topology.queue.as_str().into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Session {
+            connection,
+            channel,
+            consumer,
+        })
+    }
+
+    /// Hands each delivery to its own task until told to stop or the connection is lost.
+    async fn consume(
+        &mut self,
+        handler: &Arc<dyn Handler>,
+        in_flight: &mut tokio::task::JoinSet<()>,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Ended {
+        let mut liveness = tokio::time::interval(LIVENESS_CHECK);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return Ended::Stopped,
+                next = self.consumer.next() => match next {
+                    Some(Ok(delivery)) => {
+                        let (handler, channel) = (handler.clone(), self.channel.clone());
+                        in_flight.spawn(async move { process(handler, channel, delivery).await });
+                    }
+                    Some(Err(e)) => return Ended::Lost(e.to_string()),
+                    None => return Ended::Lost("the broker cancelled the consumer".into()),
+                },
+                _ = liveness.tick() => {
+                    if !self.channel.status().connected() {
+                        return Ended::Lost("the channel is closed".into());
+                    }
+                }
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            }
+        }
+    }
+
+    /// Stops taking work, lets what was taken finish and be acknowledged, then closes.
+    async fn finish(self, mut in_flight: tokio::task::JoinSet<()>) {
+        let _ = self
+            .channel
+            .basic_cancel(self.consumer.tag(), Default::default())
+            .await;
+        while in_flight.join_next().await.is_some() {}
+        let _ = self
+            .connection
+            .close(200, "conductor stopping".into())
+            .await;
+    }
+}
+
+/// Opens a new session, waiting longer after each failure; `None` when told to stop first.
+async fn reconnect(
+    url: &str,
+    topology: &Topology,
+    prefetch: u16,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<Session> {
+    let mut wait = RECONNECT_MIN;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return None,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        match Session::open(url, topology, prefetch).await {
+            Ok(session) => {
+                tracing::info!("broker connection restored");
+                return Some(session);
+            }
+            Err(e) => {
+                wait = (wait * 2).min(RECONNECT_MAX);
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot reach the broker");
+            }
+        }
+    }
 }
 
 /// Handles one delivery: decode, answer, publish the reply, then acknowledge.
