@@ -21,6 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::middleware;
+use tower::ServiceExt;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,14 +43,36 @@ pub fn build_router(state: AppState) -> Router {
     let ops = Ops::new(state.db.clone(), state.settings.heartbeat_timeout, checks);
     let auth = state.settings.auth.clone();
     let router = ops.router().merge(api_router(state));
-    match auth {
+    let router = match auth {
         Auth::NoAuth => router,
         // Outermost, so that nothing else runs for a caller without credentials.
         Auth::HttpBasic { user_file } => {
             let users = Arc::new(auth::Authenticator::new(user_file));
             router.layer(middleware::from_fn_with_state(users, auth::middleware))
         }
+    };
+    // The rewrite must happen before routing, so it wraps the whole router.
+    Router::new().fallback_service(router.map_request(under_v1))
+}
+
+/// Ironic serves a path without the version prefix as the same path under `/v1`
+/// (`GET /nodes/detail` is `GET /v1/nodes/detail`), and clients configured with the
+/// service's root URL rely on it. The root document and the operator endpoints keep
+/// their own paths.
+fn under_v1(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    let versioned = path == "/v1" || path.starts_with("/v1/");
+    if path == "/" || versioned || common::ops::PATHS.contains(&path) {
+        return req;
     }
+    let rewritten = match req.uri().query() {
+        Some(query) => format!("/v1{path}?{query}"),
+        None => format!("/v1{path}"),
+    };
+    if let Ok(uri) = rewritten.parse() {
+        *req.uri_mut() = uri;
+    }
+    req
 }
 
 fn api_router(state: AppState) -> Router {

@@ -7,7 +7,8 @@ use utoipa::openapi::schema::{
     ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
 };
 
-use common::model::node::{FALSE_WORDS, TRUE_WORDS, truthy};
+use common::model::node::truthy;
+use common::schema::{self, FALSE_WORDS, TRUE_WORDS};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -41,19 +42,7 @@ const SORT_DIRS: [&str; 2] = ["asc", "desc"];
 
 /// Ironic's strict boolean words.
 pub fn parse_bool(name: &str, value: &str) -> ApiResult<bool> {
-    let word = value.to_ascii_lowercase();
-    if TRUE_WORDS.contains(&word.as_str()) {
-        Ok(true)
-    } else if FALSE_WORDS.contains(&word.as_str()) {
-        Ok(false)
-    } else {
-        let mut words: Vec<String> = bool_words().iter().map(|w| format!("'{w}'")).collect();
-        words.sort();
-        Err(ApiError::bad_request(format!(
-            "Invalid {name}: Unrecognized value '{value}', acceptable values are: {}",
-            words.join(", ")
-        )))
-    }
+    Ok(schema::bool_word(name, value)?)
 }
 
 /// Every word [`parse_bool`] accepts (in any case).

@@ -270,7 +270,11 @@ pub fn field_schema(kind: Kind) -> Schema {
             .maximum(Some(i32::MAX))
             .into(),
         Kind::Object => document_schema(),
-        Kind::Bool => ObjectBuilder::new().schema_type(Type::Boolean).into(),
+        // A boolean, or one of the words the server reads as one.
+        Kind::Bool => OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(crate::listing::bool_schema())
+            .into(),
         Kind::StrList(max) => ArrayBuilder::new()
             .items(RefOr::T(text_schema(Some(max))))
             .into(),
@@ -532,6 +536,9 @@ pub struct NodeListFilter {
     provision_state: Option<String>,
     driver: Option<String>,
     resource_class: Option<String>,
+    /// One of `power failure`, `clean failure`, `rescue abort failure`,
+    /// `service failure` (1.42).
+    fault: Option<String>,
     conductor_group: Option<String>,
 }
 
@@ -662,6 +669,7 @@ fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option
         "address" => Some(mac_schema()),
         "associated" | "maintenance" => Some(bool_schema()),
         "provision_state" => Some(enum_schema(ProvisionState::ALL.iter().map(|s| s.as_str()))),
+        "fault" => Some(enum_schema(common::model::node::FAULTS)),
         // Free text, but a query holding NUL is refused (`extract::reject_nul`).
         "driver" | "resource_class" | "conductor_group" | "reason" => Some(text_schema(None)),
         _ => match collection {

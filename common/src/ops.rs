@@ -84,13 +84,17 @@ impl Ops {
     }
 
     pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        let [healthz_path, readyz_path, metrics_path] = PATHS;
         Router::new()
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics))
+            .route(healthz_path, get(healthz))
+            .route(readyz_path, get(readyz))
+            .route(metrics_path, get(metrics))
             .with_state(Arc::new(self))
     }
 }
+
+/// Where the operator endpoints are served: `/healthz`, `/readyz`, `/metrics`.
+pub const PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 async fn healthz() -> Response {
     axum::Json(json!({"status": "ok"})).into_response()

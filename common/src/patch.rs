@@ -227,7 +227,7 @@ pub fn apply_typed<F: Serialize + DeserializeOwned>(
     };
     let mut patched = apply(&doc, ops)?;
     adjust(&mut patched);
-    check(&patched, schema, "patch")?;
+    check(&mut patched, schema, "patch")?;
     serde_json::from_value(Value::Object(patched)).map_err(|e| schema_error("patch", e))
 }
 

@@ -17,6 +17,8 @@ pub enum Kind {
     Int,
     /// A JSON object.
     Object,
+    /// A boolean, or a string Ironic reads as one (`"True"`, `"no"`, ...), as the CLI
+    /// sends `--pxe-enabled True`; [`check`] turns such a string into the boolean.
     Bool,
     /// A list of strings.
     StrList(usize),
@@ -118,11 +120,15 @@ pub fn schema_error(what: &str, message: impl std::fmt::Display) -> Error {
 }
 
 fn type_error(what: &str, f: &Field, v: &Value, expected: &str) -> Error {
-    let types = if f.nullable {
-        format!("'{expected}', 'null'")
-    } else {
-        format!("'{expected}'")
-    };
+    types_error(what, f, v, &[expected])
+}
+
+fn types_error(what: &str, f: &Field, v: &Value, expected: &[&str]) -> Error {
+    let mut types: Vec<String> = expected.iter().map(|t| format!("'{t}'")).collect();
+    if f.nullable {
+        types.push("'null'".into());
+    }
+    let types = types.join(", ");
     // A string sent where an object belongs is often the secret itself
     // ("redfish_password=..."): never quote it back.
     let shown = if f.secret {
@@ -135,8 +141,9 @@ fn type_error(what: &str, f: &Field, v: &Value, expected: &str) -> Error {
 
 /// Checks `body` against `fields`: every key known, required keys present, types right.
 /// `what` names the schema in the messages (`connector`, `target`, `node`, `port`, or
-/// `patch` for a patched document).
-pub fn check(body: &JsonObject, fields: &[Field], what: &str) -> Result<(), Error> {
+/// `patch` for a patched document). A boolean field sent as one of Ironic's boolean
+/// words is replaced by the boolean, so that the typed document reads it.
+pub fn check(body: &mut JsonObject, fields: &[Field], what: &str) -> Result<(), Error> {
     let mut unknown: Vec<&str> = body
         .keys()
         .filter(|k| !fields.iter().any(|f| f.name == k.as_str()))
@@ -168,6 +175,12 @@ pub fn check(body: &JsonObject, fields: &[Field], what: &str) -> Result<(), Erro
             Some(v) => check_value(what, f, v)?,
         }
     }
+    for f in fields.iter().filter(|f| matches!(f.kind, Kind::Bool)) {
+        if let Some(Value::String(word)) = body.get(f.name) {
+            let read = bool_word(f.name, word)?;
+            body.insert(f.name.to_string(), Value::Bool(read));
+        }
+    }
     Ok(())
 }
 
@@ -197,10 +210,11 @@ fn check_value(what: &str, f: &Field, v: &Value) -> Result<(), Error> {
                 .ok_or_else(|| type_error(what, f, v, "object"))?;
             check_document(f.name, v)
         }
-        Kind::Bool => v
-            .as_bool()
-            .map(|_| ())
-            .ok_or_else(|| type_error(what, f, v, "boolean")),
+        Kind::Bool => match v {
+            Value::Bool(_) => Ok(()),
+            Value::String(word) => bool_word(f.name, word).map(|_| ()),
+            _ => Err(types_error(what, f, v, &["string", "boolean"])),
+        },
         Kind::StrList(max) => {
             let items = v
                 .as_array()
@@ -214,6 +228,33 @@ fn check_value(what: &str, f: &Field, v: &Value) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// The words Ironic's `bool_from_string` reads as true, and (strictly parsed) as false,
+/// in any case.
+pub const TRUE_WORDS: [&str; 6] = ["1", "t", "true", "on", "y", "yes"];
+pub const FALSE_WORDS: [&str; 6] = ["0", "f", "false", "off", "n", "no"];
+
+/// Reads a boolean word strictly, as Ironic reads boolean query parameters and boolean
+/// body fields sent as strings; `name` names the field in the error.
+pub fn bool_word(name: &str, value: &str) -> Result<bool, Error> {
+    let word = value.to_ascii_lowercase();
+    if TRUE_WORDS.contains(&word.as_str()) {
+        return Ok(true);
+    }
+    if FALSE_WORDS.contains(&word.as_str()) {
+        return Ok(false);
+    }
+    let mut words: Vec<String> = TRUE_WORDS
+        .iter()
+        .chain(FALSE_WORDS.iter())
+        .map(|w| format!("'{w}'"))
+        .collect();
+    words.sort();
+    Err(Error::invalid(format!(
+        "Invalid {name}: Unrecognized value '{value}', acceptable values are: {}",
+        words.join(", ")
+    )))
 }
 
 /// Deepest nesting of objects and arrays accepted in a JSON field (`extra`,
@@ -304,6 +345,29 @@ mod tests {
         v.as_object().cloned().expect("an object")
     }
 
+    #[test]
+    fn a_boolean_word_is_stored_as_the_boolean() {
+        let flag = [field("flag", Kind::Bool, false, true)];
+        for (word, read) in [("True", true), ("off", false), ("Y", true), ("0", false)] {
+            let mut b = body(json!({ "flag": word }));
+            check(&mut b, &flag, "port").expect(word);
+            assert_eq!(b["flag"], json!(read), "{word}");
+        }
+        let mut b = body(json!({ "flag": null }));
+        check(&mut b, &flag, "port").expect("null");
+        assert_eq!(b["flag"], Value::Null);
+        let e = message(check(&mut body(json!({ "flag": "maybe" })), &flag, "port").unwrap_err());
+        assert!(
+            e.starts_with("Invalid flag: Unrecognized value 'maybe'"),
+            "{e}"
+        );
+        let e = message(check(&mut body(json!({ "flag": 2 })), &flag, "port").unwrap_err());
+        assert_eq!(
+            e,
+            "Schema error for port: 2 is not of type 'string', 'boolean', 'null'"
+        );
+    }
+
     fn message(e: Error) -> String {
         match e {
             Error::Invalid(m) => m,
@@ -318,7 +382,7 @@ mod tests {
             json!({"a": "b\u{0}"}),
             json!({"a": [{"b": ["c\u{0}"]}]}),
         ] {
-            let e = check(&body(json!({ "extra": extra })), &FIELDS, "target")
+            let e = check(&mut body(json!({ "extra": extra })), &FIELDS, "target")
                 .expect_err("NUL refused");
             assert_eq!(
                 message(e),
@@ -327,7 +391,7 @@ mod tests {
         }
         assert!(
             check(
-                &body(json!({"extra": {"a": ["b", {"c": "d"}]}})),
+                &mut body(json!({"extra": {"a": ["b", {"c": "d"}]}})),
                 &FIELDS,
                 "target"
             )
@@ -338,7 +402,7 @@ mod tests {
     #[test]
     fn type_errors_of_secret_fields_do_not_quote_the_value() {
         for value in [json!("auth_password=X9secret"), json!(["X9secret"])] {
-            let e = check(&body(json!({ "properties": value })), &FIELDS, "target")
+            let e = check(&mut body(json!({ "properties": value })), &FIELDS, "target")
                 .expect_err("a type error");
             let text = message(e);
             assert!(!text.contains("X9secret"), "{text}");
@@ -348,8 +412,8 @@ mod tests {
             );
         }
         // Other fields keep jsonschema's wording, value included.
-        let e =
-            check(&body(json!({"extra": "plain"})), &FIELDS, "target").expect_err("a type error");
+        let e = check(&mut body(json!({"extra": "plain"})), &FIELDS, "target")
+            .expect_err("a type error");
         assert!(message(e).contains("'plain' is not of type 'object'"));
     }
 }

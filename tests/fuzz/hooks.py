@@ -4,7 +4,7 @@
 
 import schemathesis
 
-# The words the server reads as true (common/src/model/node.rs, TRUE_WORDS).
+# The words the server reads as true (common/src/schema.rs, TRUE_WORDS).
 TRUE_WORDS = {"1", "t", "true", "on", "y", "yes"}
 
 

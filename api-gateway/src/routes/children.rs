@@ -177,8 +177,8 @@ impl<T: Serialize> Serialize for ListBody<T> {
 
 /// A create body, checked against the resource's schema, as the conductor takes it: the
 /// UUID given or a new one, and the node's UUID in canonical form.
-pub fn new_from_body<R: Shown>(body: JsonObject) -> ApiResult<New<R::Fields>> {
-    schema::check(&body, R::CREATE_SCHEMA, R::SCHEMA_NAME)?;
+pub fn new_from_body<R: Shown>(mut body: JsonObject) -> ApiResult<New<R::Fields>> {
+    schema::check(&mut body, R::CREATE_SCHEMA, R::SCHEMA_NAME)?;
     let uuid = body
         .get("uuid")
         .and_then(Value::as_str)

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use common::db::nodes;
-use common::model::node::{INTERFACES, Node, is_valid_name};
+use common::model::node::{self, INTERFACES, Node, is_valid_name};
 use common::model::states::ProvisionState;
 use common::model::{canonical_uuid, new_uuid, now};
 use common::schema::{self, Kind, field};
@@ -163,25 +163,33 @@ async fn show_node(
     Ok(Json(Value::Object(item)))
 }
 
-/// List filters and the versions that introduced them.
-const FILTERS: [(&str, u32); 7] = [
-    ("instance_uuid", 1),
-    ("associated", 1),
-    ("maintenance", 1),
-    ("provision_state", 9),
-    ("driver", 16),
-    ("resource_class", 21),
-    ("conductor_group", 46),
+/// List filters, the versions that introduced them, and whether Ironic's refusal at an
+/// older version names that version (it does not for `provision_state`).
+const FILTERS: [(&str, u32, bool); 8] = [
+    ("instance_uuid", 1, true),
+    ("associated", 1, true),
+    ("maintenance", 1, true),
+    ("provision_state", 9, false),
+    ("driver", 16, true),
+    ("resource_class", 21, true),
+    ("fault", 42, true),
+    ("conductor_group", 46, true),
 ];
 
 fn parse_filter(q: &Query, version: Version) -> ApiResult<nodes::NodeFilter> {
-    for (name, since) in FILTERS {
+    for (name, since, tells_version) in FILTERS {
         if q.get(name).is_some() && version.0 < since {
-            return Err(not_acceptable(&format!(
-                "Filtering by {name} needs API version 1.{since}."
-            )));
+            let msg = if tells_version {
+                format!(" The minimal required API version should be 1.{since}")
+            } else {
+                String::new()
+            };
+            return Err(
+                common::Error::NotAcceptable(format!("Request not acceptable.{msg}")).into(),
+            );
         }
     }
+    let fault = q.get("fault").map(parse_fault).transpose()?;
     let instance_uuid = q
         .get("instance_uuid")
         .map(|v| {
@@ -218,14 +226,26 @@ fn parse_filter(q: &Query, version: Version) -> ApiResult<nodes::NodeFilter> {
         driver: q.get("driver").map(str::to_string),
         resource_class: q.get("resource_class").map(str::to_string),
         conductor_group: q.get("conductor_group").map(str::to_string),
+        fault,
     })
+}
+
+fn parse_fault(value: &str) -> ApiResult<String> {
+    if node::FAULTS.contains(&value) {
+        return Ok(value.to_string());
+    }
+    let allowed: Vec<String> = node::FAULTS.iter().map(|f| format!("'{f}'")).collect();
+    Err(ApiError::bad_request(format!(
+        "Unrecognized fault \"{value}\" is specified, allowed faults are ({})",
+        allowed.join(", ")
+    )))
 }
 
 async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResult<Json<Value>> {
     let mut allowed = vec![
         "limit", "marker", "sort_key", "sort_dir", "detail", "fields",
     ];
-    allowed.extend(FILTERS.iter().map(|(f, _)| *f));
+    allowed.extend(FILTERS.iter().map(|(f, _, _)| *f));
     q.only(&allowed)?;
     if q.get("detail").is_some() && !detail_path && ctx.version.0 < 43 {
         return Err(not_acceptable(
@@ -274,7 +294,7 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
 fn filter_pairs(q: &Query) -> Vec<(&'static str, String)> {
     FILTERS
         .iter()
-        .filter_map(|(name, _)| q.get(name).map(|v| (*name, v.to_string())))
+        .filter_map(|(name, _, _)| q.get(name).map(|v| (*name, v.to_string())))
         .collect()
 }
 
@@ -361,9 +381,9 @@ async fn create_node(
     ctx: Ctx,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let body = body.object_for("node")?;
+    let mut body = body.object_for("node")?;
     check_allowed_fields(body.keys().map(String::as_str), ctx.version)?;
-    schema::check(&body, &create_fields(), "node")?;
+    schema::check(&mut body, &create_fields(), "node")?;
     if let Some(chassis) = str_of(&body, "chassis_uuid") {
         return Err(ApiError::bad_request(format!(
             "Chassis {chassis} could not be found."

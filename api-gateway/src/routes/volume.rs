@@ -354,8 +354,8 @@ async fn nested_create<R: Volume>(
     body: JsonBody,
 ) -> ApiResult<Response> {
     require_volume(ctx)?;
-    let body = body.object_for(R::SCHEMA_NAME)?;
-    schema::check(&body, R::CREATE_SCHEMA, R::SCHEMA_NAME)?;
+    let mut body = body.object_for(R::SCHEMA_NAME)?;
+    schema::check(&mut body, R::CREATE_SCHEMA, R::SCHEMA_NAME)?;
     let node_uuid = body["node_uuid"].as_str().unwrap_or_default().to_string();
     let canonical = common::model::canonical_uuid(&node_uuid).unwrap_or_default();
     let known = state

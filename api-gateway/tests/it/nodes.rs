@@ -225,7 +225,7 @@ async fn bad_input_is_400_never_500() {
     for ops in [
         json!([{"op": "replace", "path": "/instance_uuid", "value": "nope"}]),
         json!([{"op": "replace", "path": "/driver_info", "value": []}]),
-        json!([{"op": "replace", "path": "/maintenance", "value": "yes"}]),
+        json!([{"op": "replace", "path": "/maintenance", "value": "maybe"}]),
         json!([{"op": "replace", "path": "/boot_interface", "value": "pxe-nope"}]),
         json!([{"op": "remove", "path": "/driver"}]),
         json!([{"op": "replace", "path": "/traits", "value": []}]),

@@ -292,6 +292,7 @@ pub struct NodeFilter {
     pub driver: Option<String>,
     pub resource_class: Option<String>,
     pub conductor_group: Option<String>,
+    pub fault: Option<String>,
 }
 
 pub fn list(
@@ -322,6 +323,9 @@ pub fn list(
     }
     if let Some(v) = &filter.conductor_group {
         query = query.filter(nodes::conductor_group.eq(v.to_lowercase()));
+    }
+    if let Some(v) = &filter.fault {
+        query = query.filter(nodes::fault.eq(v.clone()));
     }
     let query = crate::paginate!(conn, nodes, query, page,
         [id: i64, uuid: String, name: Option<String>, driver: String,

@@ -127,6 +127,13 @@ pub struct Node {
 }
 
 impl Node {
+    /// Whether the node's network interface binds VIFs to its ports. The `noop`
+    /// interface binds none: attaching and detaching succeed and change nothing, and
+    /// the node lists no VIFs, as in Ironic.
+    pub fn binds_vifs(&self) -> bool {
+        self.interfaces.network.as_deref() != Some("noop")
+    }
+
     /// The value of one `properties.capabilities` entry (`"k1:v1,k2:v2"`); malformed
     /// entries are skipped, as Ironic's `get_node_capability` does.
     pub fn capability(&self, key: &str) -> Option<String> {
@@ -138,14 +145,19 @@ impl Node {
     }
 }
 
-/// The words Ironic's `bool_from_string` reads as true, and (strictly parsed) as false.
-pub const TRUE_WORDS: [&str; 6] = ["1", "t", "true", "on", "y", "yes"];
-pub const FALSE_WORDS: [&str; 6] = ["0", "f", "false", "off", "n", "no"];
-
 /// Ironic's `bool_from_string` for capability values and query flags.
 pub fn truthy(value: &str) -> bool {
-    TRUE_WORDS.contains(&value.trim().to_ascii_lowercase().as_str())
+    crate::schema::TRUE_WORDS.contains(&value.trim().to_ascii_lowercase().as_str())
 }
+
+/// The faults Ironic records on a node, in its order; the `fault` filter (1.42) takes
+/// only these.
+pub const FAULTS: [&str; 4] = [
+    "power failure",
+    "clean failure",
+    "rescue abort failure",
+    "service failure",
+];
 
 /// Words that cannot be node names because they are API paths.
 pub const RESERVED_NAMES: [&str; 4] = ["detail", "validate", "volume", "vifs"];

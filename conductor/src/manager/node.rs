@@ -211,6 +211,9 @@ pub async fn validate_driver_interfaces(c: &Conductor, uuid: String) -> Response
 pub async fn vif_attach(c: &Conductor, ctx: &Context, uuid: String, vif: String) -> Response {
     let id = node_id(c, &uuid).await?;
     c.with_node_lock(ctx, id, "attach vif", move |conn, node| {
+        if !node.binds_vifs() {
+            return Ok(Reply::Done);
+        }
         if let Some(port) = ports::find_by_vif(conn, &vif)? {
             return Err(Error::conflict(format!(
                 "Unable to attach VIF {vif}, it is already attached to port {} of node {}.",
@@ -238,6 +241,9 @@ pub async fn vif_attach(c: &Conductor, ctx: &Context, uuid: String, vif: String)
 pub async fn vif_detach(c: &Conductor, ctx: &Context, uuid: String, vif: String) -> Response {
     let id = node_id(c, &uuid).await?;
     c.with_node_lock(ctx, id, "detach vif", move |conn, node| {
+        if !node.binds_vifs() {
+            return Ok(Reply::Done);
+        }
         let bound = ports::list_for_node(conn, node.id)?
             .into_iter()
             .find(|p| p.vif() == Some(vif.as_str()));

@@ -343,6 +343,9 @@ pub async fn list_vifs(
 ) -> ApiResult<Json<Value>> {
     require_vifs(&ctx)?;
     let node = load_node(&state, &ctx, &ident).await?;
+    if !node.binds_vifs() {
+        return Ok(Json(json!({ "vifs": [] })));
+    }
     let bound = state
         .db
         .run(move |conn| ports::list_for_node(conn, node.id))

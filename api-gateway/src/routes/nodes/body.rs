@@ -184,6 +184,7 @@ fn full(node: &Node) -> Map<String, Value> {
 pub fn node_json(ctx: &Ctx, node: &Node, link_arrays: bool) -> Map<String, Value> {
     let mut obj = full(node);
     obj.retain(|k, _| field_allowed(k, ctx.version));
+    as_named_at(ctx.version, &mut obj);
     obj.insert("links".into(), ctx.links(&format!("nodes/{}", node.uuid)));
     if link_arrays {
         for (name, since) in LINK_ARRAYS {
@@ -219,5 +220,17 @@ pub fn states_json(ctx: &Ctx, node: &Node) -> Value {
         doc["raid_config"] = object_or_empty(&node.raid_config);
         doc["target_raid_config"] = object_or_empty(&node.target_raid_config);
     }
+    if let Value::Object(obj) = &mut doc {
+        as_named_at(ctx.version, obj);
+    }
     doc
+}
+
+/// Before 1.2 the `available` provision state had no name: clients of those versions
+/// see `null` as the current provision state, as Ironic shows it.
+fn as_named_at(version: crate::version::Version, obj: &mut Map<String, Value>) {
+    let unnamed = version.0 < 2 && obj.get("provision_state") == Some(&json!("available"));
+    if unnamed {
+        obj.insert("provision_state".into(), Value::Null);
+    }
 }

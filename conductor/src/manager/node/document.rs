@@ -120,8 +120,8 @@ fn object_of(doc: &JsonObject, key: &str) -> JsonObject {
 /// removed interface is recomputed from the hardware type later.
 pub fn patched(node: &Node, ops: &[PatchOperation]) -> Result<Node, Error> {
     patch::check_allowed(ops, &PATCHABLE)?;
-    let doc = patch::apply(&document(node), ops)?;
-    schema::check(&doc, &FIELDS, "patch")?;
+    let mut doc = patch::apply(&document(node), ops)?;
+    schema::check(&mut doc, &FIELDS, "patch")?;
     let mut updated = node.clone();
     updated.name = str_of(&doc, "name");
     updated.driver = str_of(&doc, "driver").unwrap_or_default();

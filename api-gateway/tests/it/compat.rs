@@ -1,0 +1,238 @@
+//! Representations and spellings Ironic accepts or shows that clients depend on: paths
+//! without the version prefix, booleans sent as strings, the pre-1.2 name of the
+//! `available` state, the `fault` filter, and VIFs on a `noop` network interface.
+
+use serde_json::{Value, json};
+
+use common::model::states::ProvisionState;
+
+use crate::support::TestApp;
+
+fn uuid(v: &Value) -> String {
+    v["uuid"].as_str().expect("uuid").to_string()
+}
+
+async fn node(app: &TestApp, body: Value) -> String {
+    uuid(&app.post("/v1/nodes", &body).await.expect(201).json())
+}
+
+#[tokio::test]
+async fn paths_without_the_version_prefix_are_served_as_v1() {
+    let app = TestApp::start().await;
+    let n = node(&app, json!({"driver": "fake-hardware", "name": "plain"})).await;
+    let mac = "52:54:00:00:0a:01";
+    app.post("/v1/ports", &json!({"node_uuid": n, "address": mac}))
+        .await
+        .expect(201);
+
+    let detail = app
+        .get("/nodes/detail?instance_uuid=7a4a2c3e-0000-4000-8000-00000000dead")
+        .await;
+    assert_eq!(detail.expect(200).json(), json!({"nodes": []}));
+    let shown = app.get("/nodes/plain").await.expect(200).json();
+    assert_eq!(uuid(&shown), n);
+    let ports = app.get(&format!("/ports/detail?address={mac}")).await;
+    assert_eq!(ports.expect(200).json()["ports"][0]["address"], mac);
+    // Writes too: the same handlers answer.
+    app.request("PATCH", "/nodes/plain")
+        .json(&json!([{"op": "add", "path": "/extra/k", "value": "v"}]))
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(app.get("/v1/nodes/plain").await.json()["extra"]["k"], "v");
+
+    // The root and the operator endpoints keep their own paths; an unknown path is
+    // the routing 404 of /v1.
+    assert!(app.get("/").await.expect(200).json()["versions"].is_array());
+    app.get("/healthz").await.expect(200);
+    let unknown = app.get("/foo").await;
+    unknown.expect(404);
+    assert_eq!(unknown.text, app.get("/v1/foo").await.text);
+}
+
+#[tokio::test]
+async fn boolean_fields_take_ironics_boolean_words() {
+    let app = TestApp::start().await;
+    let n = node(&app, json!({"driver": "fake-hardware"})).await;
+    for (i, (word, read)) in [("True", true), ("no", false), ("1", true), ("OFF", false)]
+        .into_iter()
+        .enumerate()
+    {
+        let body =
+            json!({"node_uuid": n, "address": format!("52:54:00:00:0b:0{i}"), "pxe_enabled": word});
+        let port = app.post("/v1/ports", &body).await.expect(201).json();
+        assert_eq!(port["pxe_enabled"], read, "{word}");
+        // Stored as the boolean: a later read agrees.
+        let again = app.get(&format!("/v1/ports/{}", uuid(&port))).await.json();
+        assert_eq!(again["pxe_enabled"], read, "{word}");
+    }
+    let body = json!({"node_uuid": n, "address": "52:54:00:00:0b:10", "pxe_enabled": "maybe"});
+    app.post("/v1/ports", &body).await.expect_error(
+        400,
+        &["Invalid pxe_enabled: Unrecognized value 'maybe', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'"],
+    );
+    let body = json!({"node_uuid": n, "address": "52:54:00:00:0b:11", "pxe_enabled": 1});
+    app.post("/v1/ports", &body).await.expect_error(
+        400,
+        &["Schema error for port: 1 is not of type 'string', 'boolean', 'null'"],
+    );
+    // Nothing was created by the refused bodies.
+    let listed = app.get(&format!("/v1/ports?node={n}")).await.json();
+    assert_eq!(listed["ports"].as_array().unwrap().len(), 4);
+
+    // A patched port and a patched node read the words the same way.
+    let port = uuid(&listed["ports"][0]);
+    let patched = app
+        .patch(
+            &format!("/v1/ports/{port}"),
+            &json!([{"op": "replace", "path": "/pxe_enabled", "value": "false"}]),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(patched["pxe_enabled"], false);
+    app.patch(
+        &format!("/v1/ports/{port}"),
+        &json!([{"op": "replace", "path": "/pxe_enabled", "value": "foo"}]),
+    )
+    .await
+    .expect_error(400, &["Invalid pxe_enabled: Unrecognized value 'foo'"]);
+    let maintained = app
+        .patch(
+            &format!("/v1/nodes/{n}"),
+            &json!([{"op": "replace", "path": "/maintenance", "value": "true"}]),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(maintained["maintenance"], true);
+}
+
+#[tokio::test]
+async fn before_1_2_the_available_state_shows_as_null() {
+    let app = TestApp::start().await;
+    let available = app
+        .node(|n| n.provision_state = ProvisionState::Available)
+        .await;
+    let enrolled = app
+        .node(|n| n.provision_state = ProvisionState::Enroll)
+        .await;
+    let show = |v: &'static str, u: &str| {
+        app.request("GET", &format!("/v1/nodes/{u}"))
+            .version(v)
+            .send()
+    };
+    assert_eq!(
+        show("1.1", &available.uuid).await.expect(200).json()["provision_state"],
+        Value::Null
+    );
+    assert_eq!(
+        show("1.2", &available.uuid).await.json()["provision_state"],
+        "available"
+    );
+    assert_eq!(
+        show("1.1", &enrolled.uuid).await.json()["provision_state"],
+        "enroll"
+    );
+    let states = app
+        .request("GET", &format!("/v1/nodes/{}/states", available.uuid))
+        .version("1.1")
+        .send()
+        .await;
+    assert_eq!(states.expect(200).json()["provision_state"], Value::Null);
+    let listed = app
+        .request("GET", "/v1/nodes/detail")
+        .version("1.1")
+        .send()
+        .await
+        .json();
+    let by_uuid = |u: &str| {
+        listed["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["uuid"] == u)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(by_uuid(&available.uuid)["provision_state"], Value::Null);
+    assert_eq!(by_uuid(&enrolled.uuid)["provision_state"], "enroll");
+}
+
+#[tokio::test]
+async fn nodes_filter_by_fault_from_1_42() {
+    let app = TestApp::start().await;
+    let failed = app.node(|n| n.fault = Some("power failure".into())).await;
+    app.node(|n| n.fault = None).await;
+    let list = |q: &str, v: &str| {
+        app.request("GET", &format!("/v1/nodes?{q}"))
+            .version(v)
+            .send()
+    };
+    let found = list("fault=power%20failure", "1.42")
+        .await
+        .expect(200)
+        .json();
+    let uuids: Vec<&Value> = found["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["uuid"])
+        .collect();
+    assert_eq!(uuids, vec![&json!(failed.uuid)]);
+    let none = list("fault=clean%20failure", "1.46")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(none, json!({"nodes": []}));
+    list("fault=power%20failure", "1.41").await.expect_error(
+        406,
+        &["Request not acceptable. The minimal required API version should be 1.42"],
+    );
+    list("fault=foo", "1.46").await.expect_error(
+        400,
+        &["Unrecognized fault \"foo\" is specified, allowed faults are ('power failure', 'clean failure', 'rescue abort failure', 'service failure')"],
+    );
+    // The filter stays in the `next` link of a page.
+    let paged = list("fault=power%20failure&limit=1", "1.46").await.json();
+    assert!(
+        paged["next"]
+            .as_str()
+            .unwrap()
+            .contains("fault=power+failure"),
+        "{paged}"
+    );
+}
+
+#[tokio::test]
+async fn a_noop_network_interface_keeps_no_vifs() {
+    let app = TestApp::start().await;
+    let n = node(
+        &app,
+        json!({"driver": "fake-hardware", "network_interface": "noop"}),
+    )
+    .await;
+    let vifs = format!("/v1/nodes/{n}/vifs");
+    // No port at all, and still accepted: nothing is bound.
+    app.post(&vifs, &json!({"id": "vif-1"})).await.expect(204);
+    assert_eq!(app.get(&vifs).await.expect(200).json(), json!({"vifs": []}));
+    app.delete(&format!("{vifs}/vif-1")).await.expect(204);
+    app.delete(&format!("{vifs}/never-attached"))
+        .await
+        .expect(204);
+    app.post(&vifs, &json!({}))
+        .await
+        .expect_error(400, &["'id' is a required property"]);
+    // A port of the node stays unbound.
+    let port = app
+        .post(
+            "/v1/ports",
+            &json!({"node_uuid": n, "address": "52:54:00:00:0c:01"}),
+        )
+        .await
+        .expect(201)
+        .json();
+    app.post(&vifs, &json!({"id": "vif-2"})).await.expect(204);
+    let shown = app.get(&format!("/v1/ports/{}", uuid(&port))).await.json();
+    assert_eq!(shown["internal_info"], json!({}));
+}
