@@ -451,3 +451,7 @@ CORPUS = [
     get("vc_list_final", "/v1/volume/connectors?detail=true"),
     get("vt_list_final", "/v1/volume/targets?detail=true"),
 ]
+
+import corpus_compat  # noqa: E402  (after CORPUS: its steps build on the main corpus)
+
+CORPUS += corpus_compat.STEPS
