@@ -1,6 +1,7 @@
 //! Representations and spellings Ironic accepts or shows that clients depend on: paths
-//! without the version prefix, booleans sent as strings, the pre-1.2 name of the
-//! `available` state, the `fault` filter, and VIFs on a `noop` network interface.
+//! without the version prefix, booleans sent as strings, the older names of the
+//! `available` and `inspect wait` states, the `fault` filter, and VIFs on a `noop`
+//! network interface.
 
 use serde_json::{Value, json};
 
@@ -109,7 +110,7 @@ async fn boolean_fields_take_ironics_boolean_words() {
 }
 
 #[tokio::test]
-async fn before_1_2_the_available_state_shows_as_null() {
+async fn older_versions_see_the_older_state_names() {
     let app = TestApp::start().await;
     let available = app
         .node(|n| n.provision_state = ProvisionState::Available)
@@ -157,6 +158,19 @@ async fn before_1_2_the_available_state_shows_as_null() {
     };
     assert_eq!(by_uuid(&available.uuid)["provision_state"], Value::Null);
     assert_eq!(by_uuid(&enrolled.uuid)["provision_state"], "enroll");
+
+    // Before 1.39, `inspect wait` shows as `inspecting`.
+    let waiting = app
+        .node(|n| n.provision_state = ProvisionState::InspectWait)
+        .await;
+    assert_eq!(
+        show("1.38", &waiting.uuid).await.json()["provision_state"],
+        "inspecting"
+    );
+    assert_eq!(
+        show("1.39", &waiting.uuid).await.json()["provision_state"],
+        "inspect wait"
+    );
 }
 
 #[tokio::test]

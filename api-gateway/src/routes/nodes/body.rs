@@ -226,11 +226,14 @@ pub fn states_json(ctx: &Ctx, node: &Node) -> Value {
     doc
 }
 
-/// Before 1.2 the `available` provision state had no name: clients of those versions
-/// see `null` as the current provision state, as Ironic shows it.
+/// The current provision state under the name a client of `version` knows, as Ironic
+/// shows it: before 1.2 `available` had no name (`null`), and before 1.39 `inspect wait`
+/// was not told apart from `inspecting`.
 fn as_named_at(version: crate::version::Version, obj: &mut Map<String, Value>) {
-    let unnamed = version.0 < 2 && obj.get("provision_state") == Some(&json!("available"));
-    if unnamed {
-        obj.insert("provision_state".into(), Value::Null);
-    }
+    let renamed = match obj.get("provision_state").and_then(Value::as_str) {
+        Some("available") if version.0 < 2 => Value::Null,
+        Some("inspect wait") if version.0 < 39 => json!("inspecting"),
+        _ => return,
+    };
+    obj.insert("provision_state".into(), renamed);
 }
