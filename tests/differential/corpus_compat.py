@@ -28,6 +28,8 @@ STEPS = [
          [{"op": "replace", "path": "/pxe_enabled", "value": "no"}]),
     step("compat_port_patch_pxe_bad", "PATCH", "/v1/ports/{pc1}",
          [{"op": "replace", "path": "/pxe_enabled", "value": "foo"}]),
+    step("compat_node_patch_maintenance_int", "PATCH", "/v1/nodes/{n1}",
+         [{"op": "replace", "path": "/maintenance", "value": 1}]),
     step("compat_vif_attach_noop", "POST", "/v1/nodes/{n1}/vifs", {"id": "compat-vif"}),
     get("compat_vifs_noop", "/v1/nodes/{n1}/vifs"),
     step("compat_vif_detach_noop", "DELETE", "/v1/nodes/{n1}/vifs/compat-vif"),

@@ -107,6 +107,15 @@ async fn boolean_fields_take_ironics_boolean_words() {
         .expect(200)
         .json();
     assert_eq!(maintained["maintenance"], true);
+    app.patch(
+        &format!("/v1/nodes/{n}"),
+        &json!([{"op": "replace", "path": "/maintenance", "value": 1}]),
+    )
+    .await
+    .expect_error(
+        400,
+        &["Schema error for patch: 1 is not of type 'string', 'boolean', 'null'"],
+    );
 }
 
 #[tokio::test]

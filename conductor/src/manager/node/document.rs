@@ -51,7 +51,9 @@ const FIELDS: [schema::Field; 22] = [
     field("properties", Kind::Object, false, false),
     field("instance_info", Kind::Object, false, false).secret(),
     field("instance_uuid", Kind::Uuid, false, true),
-    field("maintenance", Kind::Bool, false, false),
+    // Nullable as in Ironic's schema, so that type errors read the same; null is taken
+    // as false (Ironic fails with a 500 there).
+    field("maintenance", Kind::Bool, false, true),
     field("resource_class", Kind::Str(RESOURCE_CLASS_MAX), false, true),
     field(
         "conductor_group",
