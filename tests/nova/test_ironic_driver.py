@@ -20,9 +20,9 @@ without an agent, a BMC or Neutron:
   agent's call-back that never comes);
 * storage ``external`` with boot ``ipxe``: boot from volume with the target written by
   Nova and no Cinder behind the service. ``cinder`` would have Ironic call Cinder
-  (and sanlink does not run it yet); ``noop`` ignores the targets. Ironic's
-  ``external`` requires the ``ipxe`` boot interface for a volume boot, which the
-  failure path below uses;
+  (and sanlink does not run it yet); ``noop`` ignores the targets. For a volume
+  boot Ironic's ``external`` requires a boot interface that boots over iPXE
+  (``ipxe``; ``fake`` claims to, ``pxe`` does not: a failure path below);
 * network ``noop``: ``flat`` and ``neutron`` make Ironic look the VIF up in Neutron;
 * console, rescue and management ``fake``.
 """
@@ -183,7 +183,7 @@ def network_info(port_id=None, mac=None, ip="10.0.0.5"):
     return model.NetworkInfo([vif])
 
 
-def make_instance(ctx, nova_db, node_id, nw_info, **fields):
+def make_instance(ctx, nova_db, node_id, nw_info, traits=(), **fields):
     from nova import objects
     from nova.compute import task_states, vm_states
 
@@ -193,7 +193,8 @@ def make_instance(ctx, nova_db, node_id, nw_info, **fields):
         ephemeral_gb=0, swap=0,
         extra_specs={
             "resources:CUSTOM_BAREMETAL": "1", "resources:VCPU": "0",
-            "trait:CUSTOM_GOLD": "required", "capabilities:boot_mode": "uefi",
+            "capabilities:boot_mode": "uefi",
+            **{f"trait:{t}": "required" for t in traits},
         },
     )
     values = dict(
@@ -293,8 +294,7 @@ def test_resource_view_with_traits(driver, bm, make_node):
     what the resource tracker reports to Placement, traits included."""
     from nova.compute import provider_tree
 
-    node, connector, mac = make_node(traits=TRAITS)
-    STATE.update(node=node.id, connector=connector, mac=mac)
+    node, _, _ = make_node(traits=TRAITS)
     assert sorted(bm.get_node(node.id).traits) == TRAITS
 
     nodes = driver.get_available_nodes(refresh=True)
@@ -349,10 +349,12 @@ def test_spawn_refused_on_maintenance_node(driver, bm, ctx, nova_db):
     assert node.provision_state == "available"
 
 
-def test_spawn_boot_from_volume_with_config_drive(driver, bm, ctx, nova_db):
+def test_spawn_boot_from_volume_with_config_drive(driver, bm, ctx, nova_db, make_node):
     """The compute manager's build: prepare_for_spawn, the networks, the volume
     connector for Cinder, then spawn with a boot volume and a config drive."""
-    node_id, connector = _step_needs("node", "connector")
+    node, connector, _ = make_node()
+    node_id = node.id
+    STATE.update(node=node_id, connector=connector)
     nw_info = network_info()
     instance = make_instance(ctx, nova_db, node_id, nw_info)
     STATE.update(instance=instance, nw_info=nw_info)
@@ -399,7 +401,7 @@ def test_spawn_boot_from_volume_with_config_drive(driver, bm, ctx, nova_db):
         "memory_mb": "4096", "local_gb": "0", "nova_host_id": ctx_host(),
         "project_id": instance.project_id, "user_id": instance.user_id,
         "project_name": "demo", "user_name": "demo", "flavor_name": "baremetal",
-        "traits": ["CUSTOM_GOLD"], "capabilities": '{"boot_mode": "uefi"}',
+        "capabilities": '{"boot_mode": "uefi"}',
     }.items():
         assert info.get(key) == value, (key, info)
     # The config drive went with the deploy request; it is kept with the node, hidden.
@@ -646,17 +648,17 @@ def test_spawn_with_two_root_volumes_cleans_up(driver, bm, ctx, nova_db):
 
 
 def test_spawn_fails_validation_cleans_up(driver, bm, ctx, nova_db, make_node):
-    """A volume boot needs the ``ipxe`` boot interface with ``external`` storage: on a
-    ``fake``-boot node the storage validation fails, spawn raises ValidationError and
-    cleans up before any deploy."""
+    """A volume boot with ``external`` storage needs a boot interface that boots iSCSI
+    over iPXE: on a ``pxe``-boot node the storage validation fails, spawn raises
+    ValidationError and cleans up before any deploy."""
     from nova import exception
 
-    node, _, _ = make_node(boot_interface="fake")
+    node, _, _ = make_node(boot_interface="pxe")
     nw_info = network_info()
     instance = make_instance(ctx, nova_db, node.id, nw_info)
     driver.prepare_for_spawn(instance)
     bdi = block_device_info(instance, nova_db)
-    with pytest.raises(exception.ValidationError, match="storage"):
+    with pytest.raises(exception.ValidationError, match="storage: .*ipxe"):
         driver.spawn(ctx, instance, image_meta(), [], None, {}, nw_info, bdi)
     after = bm.get_node(node.id)
     assert after.provision_state == "available"
@@ -665,6 +667,27 @@ def test_spawn_fails_validation_cleans_up(driver, bm, ctx, nova_db, make_node):
     assert list(bm.volume_targets(node=node.id)) == []
     result = bm.validate_node(node.id, required=None)
     assert result["storage"].result is True, "without targets there is no volume boot"
+    del nova_db.instances[instance.uuid]
+
+
+def test_spawn_with_trait_the_node_lacks(driver, bm, ctx, nova_db, make_node):
+    """A flavor requiring a trait the node does not have: Nova writes it into
+    instance_info, the deploy validation fails, spawn raises and cleans up."""
+    from nova import exception
+
+    node, _, _ = make_node()
+    nw_info = network_info()
+    instance = make_instance(ctx, nova_db, node.id, nw_info, traits=["CUSTOM_GOLD"])
+    driver.prepare_for_spawn(instance)
+    bdi = block_device_info(instance, nova_db)
+    with pytest.raises(exception.ValidationError, match="deploy: .*missing traits CUSTOM_GOLD"):
+        driver.spawn(ctx, instance, image_meta(), [], None, {}, nw_info, bdi)
+    after = bm.get_node(node.id)
+    assert after.provision_state == "available"
+    assert after.target_provision_state is None
+    assert after.instance_id is None
+    assert after.instance_info == {}
+    assert list(bm.volume_targets(node=node.id)) == []
     del nova_db.instances[instance.uuid]
 
 
