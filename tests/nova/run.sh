@@ -61,8 +61,10 @@ fi
 
 dbname=""
 if [ "$against" = sanlink ] && [ "$topology" = production ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
+    # The server part of TEST_PG_URL (scheme and authority; a database path is dropped).
     pg="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}"
-    pg="${pg%/*}"; case "$pg" in *://) pg="${TEST_PG_URL%/}" ;; esac
+    rest="${pg#*://}"
+    pg="${pg%%://*}://${rest%%/*}"
     dbname="sanlink_nova_$$"
     psql "$pg/postgres" -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE $dbname" || exit 1
     export TEST_DATABASE_URL="$pg/$dbname"

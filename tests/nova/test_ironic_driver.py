@@ -581,7 +581,8 @@ def test_rescue_refused_when_not_active(driver, bm, ctx, nova_db, make_node):
     node, _, _ = make_node()
     instance = make_instance(ctx, nova_db, node.id, network_info())
     driver.prepare_for_spawn(instance)
-    with pytest.raises(exception.InstanceRescueFailure):
+    with pytest.raises(exception.InstanceRescueFailure,
+                       match='"rescue" can not be performed .* in state "available"'):
         driver.rescue(ctx, instance, None, image_meta(), "pw", None, None)
     after = bm.get_node(node.id)
     assert after.provision_state == "available"
