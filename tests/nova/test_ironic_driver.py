@@ -448,9 +448,13 @@ def test_power_on(driver, bm, ctx):
     assert driver.get_info(instance, use_cache=False).state == _nova_power("power on")
 
 
-def test_reboot_soft(driver, bm, ctx):
+def test_reboot_soft(driver, bm, ctx, caplog):
     (instance,) = _step_needs("spawned")
+    caplog.set_level("INFO", logger="nova")
     driver.reboot(ctx, instance, STATE["nw_info"], "SOFT")
+    # Nova falls back to a hard reboot if the soft one is refused (400): it was not.
+    assert "Falling back to hard reboot" not in caplog.text
+    assert "Successfully rebooted(type SOFT)" in caplog.text
     node = bm.get_node(instance.node)
     assert node.power_state == "power on"
     assert node.target_power_state is None
@@ -466,10 +470,14 @@ def test_reboot_hard(driver, bm, ctx):
     assert node.last_error is None
 
 
-def test_soft_power_off(driver, bm):
+def test_soft_power_off(driver, bm, caplog):
     """power_off with a timeout: Nova asks for a soft power off first."""
     (instance,) = _step_needs("spawned")
+    caplog.set_level("INFO", logger="nova")
     driver.power_off(instance, timeout=30)
+    # Had the soft power off been refused or timed out, Nova would have forced it.
+    assert "Successfully soft powered off" in caplog.text
+    assert "Attempting hard power off" not in caplog.text
     node = bm.get_node(instance.node)
     assert node.power_state == "power off"
     assert node.target_power_state is None
@@ -563,6 +571,8 @@ def test_attach_and_detach_interface(driver, bm, ctx):
     """attach_interface / detach_interface of a second Neutron port. The ``noop``
     network interface keeps no VIF list: both calls succeed and the list stays empty."""
     (instance,) = _step_needs("spawned")
+    # Nor is the VIF plugged before the volumes were attached (at spawn).
+    assert bm.list_node_vifs(instance.node) == []
     vif = network_info(ip="10.0.0.6")[0]
     driver.attach_interface(ctx, instance, image_meta(), vif)
     assert bm.list_node_vifs(instance.node) == []
