@@ -4,11 +4,12 @@
 #
 #   tests/nova/run.sh [--against sanlink|ironic] [--topology embedded|production] [pytest args]
 #
-# Nova lives in .venv-nova at the repository root, created on first use and rebuilt
-# when requirements.txt changes (about a minute with a warm pip cache, a few minutes
-# cold: Nova pulls in some 150 packages). If that environment has to be built and
-# PyPI cannot be reached, the test prints a skip line and exits 0; once Nova is
-# installed, every failure fails.
+# Nova lives in .venv-nova at the repository root, created on first use and brought
+# up to date when requirements.txt changes (its hash is kept in the venv). Nova pulls
+# in some 150 packages, about 400 MB: under three minutes from PyPI with an empty pip
+# cache, about one with a warm one. If that environment has to be built and PyPI
+# cannot be reached, the test prints a skip line and exits 0; once Nova is installed,
+# every failure fails.
 #
 # --against ironic needs .venv-ironic (tests/differential/run.sh installs it).
 # --topology production runs sanlink as two `conductor`s and an `api-gateway` over
