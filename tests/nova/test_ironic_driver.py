@@ -25,6 +25,15 @@ without an agent, a BMC or Neutron:
   (``ipxe``; ``fake`` claims to, ``pxe`` does not: a failure path below);
 * network ``noop``: ``flat`` and ``neutron`` make Ironic look the VIF up in Neutron;
 * console, rescue and management ``fake``.
+
+Left out, because Ironic 39 itself cannot do them all-in-one:
+
+* ``rebuild``: Ironic answers ``PUT .../states/provision {"target": "rebuild"}``
+  with a 500 (``cannot access local variable 'auto_lessee'``, conductor/deployments.py)
+  whenever it cannot tell the image type, which without Glance it never can;
+* a deployment that fails (``deploy failed``, Nova's ``_wait_for_active`` error
+  path): the ``fake`` deploy always succeeds. The failure paths below fail earlier,
+  at reservation and validation, and exercise Nova's clean-up.
 """
 
 import json
