@@ -25,6 +25,9 @@
 #   3a. the differential test (tests/differential): the real Ironic 39 from PyPI and
 #      sanlink (embedded, then production on PostgreSQL) get the same corpus of
 #      requests; every difference not listed in docs/differences-from-ironic.md fails
+#   3a'. Nova's real ironic driver (tests/nova, Nova from PyPI in .venv-nova) drives
+#      nodes through spawn with a boot volume and a config drive, power, NMI, console,
+#      rescue, VIFs and destroy, embedded and in the production topology on PostgreSQL
 #   3b. the API fuzzer (tests/fuzz/run.sh): schemathesis, in its own .venv-fuzz, runs
 #      every operation of docs/openapi.json against an embedded `sanlink` with a fixed
 #      seed and example count and every schemathesis check: a 5xx, a response off the
@@ -330,6 +333,26 @@ for topology in embedded production; do
         FAILED=1
     else
         step "$name" differential_tests "$topology"
+    fi
+done
+
+# nova_tests TOPOLOGY: Nova's real ironic driver (Nova from PyPI, tests/nova) through
+# spawn, power, rescue, console, VIFs and destroy; production runs on PostgreSQL.
+nova_tests() {
+    TEST_PG_URL="$PG_URL" \
+        SANLINK_BIN="$ROOT/target/debug/sanlink" \
+        SANLINK_GATEWAY_BIN="$ROOT/target/debug/api-gateway" \
+        SANLINK_CONDUCTOR_BIN="$ROOT/target/debug/conductor" \
+        tests/nova/run.sh --against sanlink --topology "$1" -p no:cacheprovider
+}
+
+for topology in embedded production; do
+    name="Nova's ironic driver against sanlink ($topology)"
+    if [ "$BUILD_OK" -ne 0 ]; then
+        skip "$name" "no binaries"
+        FAILED=1
+    else
+        step "$name" nova_tests "$topology"
     fi
 done
 
