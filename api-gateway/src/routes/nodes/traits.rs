@@ -5,7 +5,8 @@
 //! Below 1.37 Ironic has no such resource and routes these paths as it routes any
 //! other word after a node: a GET shows the node with `fields=traits` (406), a PUT is
 //! a method the node does not allow (405), a DELETE finds nothing (404). sanlink
-//! answers the same.
+//! answers the same. A malformed node identifier is refused first, at any version,
+//! with the routing-level 400 of every nested node path.
 
 use axum::Json;
 use axum::extract::{FromRequest, Path, Request, State};
@@ -22,6 +23,7 @@ use super::load_node;
 use crate::app::{AppState, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
+use crate::routes::volume::check_parent;
 
 /// The microversion that introduced node traits.
 const TRAITS_VERSION: u32 = 37;
@@ -64,8 +66,8 @@ impl FromRequest<AppState> for OptionalBody {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() == "0");
-        let no_length =
-            !headers.contains_key(header::CONTENT_LENGTH) && !headers.contains_key(header::TRANSFER_ENCODING);
+        let no_length = !headers.contains_key(header::CONTENT_LENGTH)
+            && !headers.contains_key(header::TRANSFER_ENCODING);
         if declared_empty || no_length {
             return Ok(OptionalBody(None));
         }
@@ -96,6 +98,7 @@ pub async fn list_traits(
     ctx: Ctx,
     Path(ident): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    check_parent(&ident)?;
     let node = load_node(&state, &ctx, &ident).await?;
     if !has_traits(&ctx) {
         return Err(common::Error::NotAcceptable("Request not acceptable.".into()).into());
@@ -118,6 +121,7 @@ pub async fn set_traits(
     Path(ident): Path<String>,
     body: OptionalBody,
 ) -> ApiResult<Response> {
+    check_parent(&ident)?;
     if !has_traits(&ctx) {
         return Ok(method_not_allowed());
     }
@@ -146,6 +150,7 @@ pub async fn remove_traits(
     ctx: Ctx,
     Path(ident): Path<String>,
 ) -> ApiResult<StatusCode> {
+    check_parent(&ident)?;
     if !has_traits(&ctx) {
         return Err(resource_not_found());
     }
@@ -171,6 +176,7 @@ pub async fn add_trait(
     Path((ident, name)): Path<(String, String)>,
     body: OptionalBody,
 ) -> ApiResult<Response> {
+    check_parent(&ident)?;
     if !has_traits(&ctx) {
         return Ok(method_not_allowed());
     }
@@ -202,6 +208,7 @@ pub async fn remove_trait(
     ctx: Ctx,
     Path((ident, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    check_parent(&ident)?;
     if !has_traits(&ctx) {
         return Err(resource_not_found());
     }
