@@ -347,3 +347,74 @@ async fn traits_are_not_set_through_the_node_body() {
         .await
         .expect(405);
 }
+
+#[tokio::test]
+async fn a_deployment_asks_only_for_traits_the_node_has() {
+    let app = TestApp::start().await;
+    let n = app
+        .post(
+            "/v1/nodes",
+            &json!({"driver": "fake-hardware", "name": "gpu", "deploy_interface": "fake",
+                    "boot_interface": "fake", "network_interface": "noop",
+                    "instance_info": {"traits": ["CUSTOM_GPU"]}}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let uuid = n["uuid"].as_str().unwrap().to_string();
+    let id = app
+        .db_run(|conn| common::db::nodes::id_of(conn, "gpu"))
+        .await;
+    app.set_states(
+        id,
+        Some(common::model::states::PowerState::Off),
+        common::model::states::ProvisionState::Available,
+    )
+    .await;
+    let missing = format!(
+        "Cannot specify instance traits that are not also set on the node. Node {uuid} is missing traits CUSTOM_GPU"
+    );
+    let deploy_check =
+        || async { app.get("/v1/nodes/gpu/validate").await.expect(200).json()["deploy"].clone() };
+    assert_eq!(
+        deploy_check().await,
+        json!({"result": false, "reason": missing})
+    );
+    let r = app
+        .request("PUT", "/v1/nodes/gpu/states/provision")
+        .json(&json!({"target": "active"}))
+        .send()
+        .await;
+    r.expect(400);
+    assert_eq!(
+        r.fault(),
+        format!("Failed to validate deploy or power info for node {uuid}: {missing}")
+    );
+    app.patch(
+        "/v1/nodes/gpu",
+        &json!([{"op": "replace", "path": "/instance_info/traits", "value": "CUSTOM_GPU"}]),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        deploy_check().await["reason"],
+        format!(
+            "Error parsing traits from Node {uuid} instance_info field. A list of strings is expected."
+        )
+    );
+    app.patch(
+        "/v1/nodes/gpu",
+        &json!([{"op": "replace", "path": "/instance_info/traits", "value": ["CUSTOM_GPU"]}]),
+    )
+    .await
+    .expect(200);
+    put(&app, "/v1/nodes/gpu/traits/CUSTOM_GPU", None)
+        .await
+        .expect(204);
+    assert_eq!(deploy_check().await, json!({"result": true}));
+    app.request("PUT", "/v1/nodes/gpu/states/provision")
+        .json(&json!({"target": "active"}))
+        .send()
+        .await
+        .expect(202);
+}
