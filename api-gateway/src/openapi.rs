@@ -658,6 +658,7 @@ fn path_parameter_schema(name: &str) -> Option<Schema> {
         "ident" => Some(ident_schema()),
         "uuid" => Some(uuid_schema()),
         "vif" => Some(vif_schema()),
+        "trait" => Some(nodes::traits::trait_schema()),
         _ => None,
     }
 }

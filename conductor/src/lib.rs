@@ -183,6 +183,14 @@ impl Conductor {
             Call::CreatePort { port: p } => port::create_port(self, ctx, p).await,
             Call::UpdatePort { uuid, patch } => child::update::<Port>(self, ctx, uuid, patch).await,
             Call::DestroyPort { uuid } => child::destroy::<Port>(self, ctx, uuid).await,
+            Call::AddNodeTraits {
+                uuid,
+                traits,
+                replace,
+            } => node::add_node_traits(self, ctx, uuid, traits, replace).await,
+            Call::RemoveNodeTraits { uuid, traits } => {
+                node::remove_node_traits(self, ctx, uuid, traits).await
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod actions;
 mod body;
+pub(crate) mod traits;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -38,6 +39,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::validate))
         .routes(routes!(actions::list_vifs, actions::attach_vif))
         .routes(routes!(actions::detach_vif))
+        .routes(routes!(
+            traits::list_traits,
+            traits::set_traits,
+            traits::remove_traits
+        ))
+        .routes(routes!(traits::add_trait, traits::remove_trait))
 }
 
 /// Node lists without `detail` show these fields (in Ironic's order, which its `next`

@@ -259,7 +259,7 @@ fn check_ident(ident: &str) -> ApiResult<()> {
 
 /// The node of a nested path: a malformed one is refused while routing, so the 400
 /// has the routing-level shape.
-fn check_parent(ident: &str) -> ApiResult<()> {
+pub(crate) fn check_parent(ident: &str) -> ApiResult<()> {
     check_ident(ident).map_err(|e| ApiError::routing(e.status, e.message))
 }
 

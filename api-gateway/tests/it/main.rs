@@ -18,4 +18,5 @@ mod ops;
 mod parsers;
 mod redfish;
 mod startup;
+mod traits;
 mod volume;

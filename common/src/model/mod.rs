@@ -4,6 +4,7 @@ pub mod mask;
 pub mod node;
 pub mod port;
 pub mod states;
+pub mod traits;
 pub mod volume;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};

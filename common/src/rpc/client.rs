@@ -204,6 +204,36 @@ impl ConductorClient {
             .map(|_| ())
     }
 
+    pub async fn add_node_traits(
+        &self,
+        context: &RequestContext,
+        uuid: String,
+        traits: Vec<String>,
+        replace: bool,
+    ) -> Result<(), Error> {
+        self.call(
+            context,
+            Call::AddNodeTraits {
+                uuid,
+                traits,
+                replace,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn remove_node_traits(
+        &self,
+        context: &RequestContext,
+        uuid: String,
+        traits: Option<Vec<String>>,
+    ) -> Result<(), Error> {
+        self.call(context, Call::RemoveNodeTraits { uuid, traits })
+            .await
+            .map(|_| ())
+    }
+
     async fn node_reply(&self, context: &RequestContext, call: Call) -> Result<Node, Error> {
         match self.call(context, call).await? {
             Reply::Node(n) => Ok(n),

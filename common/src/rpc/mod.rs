@@ -157,6 +157,19 @@ pub enum Call {
     DestroyPort {
         uuid: String,
     },
+    /// Adds `traits` to the node's, or (`replace`) makes them the node's traits, under
+    /// the node's lock. Invalid (more than 50), NotFound, NodeLocked.
+    AddNodeTraits {
+        uuid: String,
+        traits: Vec<String>,
+        replace: bool,
+    },
+    /// Removes `traits` from the node, or all of its traits (`None`), under its lock.
+    /// NotFound (node, or a trait it does not have), NodeLocked.
+    RemoveNodeTraits {
+        uuid: String,
+        traits: Option<Vec<String>>,
+    },
 }
 
 impl Call {

@@ -70,7 +70,10 @@ fn validate_one(view: &NodeView<'_>, kind: &str) -> Check {
         "power" => driver.power.validate(node),
         "management" => driver.management.validate(node),
         "boot" => driver.boot.validate(view),
-        "deploy" => driver.deploy.validate(view),
+        "deploy" => driver
+            .deploy
+            .validate(view)
+            .and_then(|()| common::model::traits::check_instance_traits(node)),
         "storage" => driver.storage.validate(view),
         _ => validate_by_name(node, name),
     }

@@ -4,6 +4,7 @@
 mod document;
 mod power;
 mod provision;
+mod traits;
 
 use json_patch::PatchOperation;
 
@@ -22,6 +23,7 @@ use crate::drivers::{Driver, hardware};
 
 pub use power::change_node_power_state;
 pub use provision::do_provisioning_action;
+pub use traits::{add_node_traits, remove_node_traits};
 
 /// States in which the driver and interfaces may change (besides maintenance).
 const INTERFACE_UPDATE_STATES: [ProvisionState; 5] = [

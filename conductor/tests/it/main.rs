@@ -9,3 +9,4 @@ mod ipxe;
 mod node_lock;
 mod redfish;
 mod start;
+mod trait_copies;

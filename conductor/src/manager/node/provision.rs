@@ -182,10 +182,11 @@ async fn deploy(
     let valid = driver
         .power
         .validate(node)
-        .and_then(|()| driver.deploy.validate(&view));
+        .and_then(|()| driver.deploy.validate(&view))
+        .and_then(|()| common::model::traits::check_instance_traits(node));
     if let Err(e) = valid {
         return Err(Error::invalid(format!(
-            "Failed to validate deploy or power info for node {}. Error: {e}",
+            "Failed to validate deploy or power info for node {}: {e}",
             node.uuid
         )));
     }
