@@ -11,6 +11,7 @@ mod boot;
 mod db_faults;
 mod input_edges;
 mod limits;
+mod management;
 mod nodes;
 mod openapi;
 mod ops;

@@ -375,6 +375,15 @@ mod tests {
                     },
                 },
             },
+            Call::SetBootDevice {
+                uuid: "n".into(),
+                device: "pxe".into(),
+                persistent: true,
+            },
+            Call::SetConsoleMode {
+                uuid: "n".into(),
+                enabled: false,
+            },
         ];
         for call in calls {
             let request = Request::new(
@@ -387,6 +396,16 @@ mod tests {
         let replies: Vec<Response> = vec![
             Ok(Reply::Connector(connector())),
             Ok(Reply::Done),
+            Ok(Reply::BootDevice(BootDeviceState {
+                boot_device: Some(BootDevice::Cdrom),
+                persistent: None,
+            })),
+            Ok(Reply::BootDevices(vec![BootDevice::Pxe, BootDevice::UefiHttp])),
+            Ok(Reply::Console(ConsoleState {
+                enabled: true,
+                info: Some(extra()),
+            })),
+            Err(Error::DriverFailed("the BMC refused".into())),
             Err(Error::invalid(
                 "Invalid input for field/attribute node_uuid.",
             )),

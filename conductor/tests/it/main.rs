@@ -8,4 +8,5 @@ mod idempotency;
 mod ipxe;
 mod node_lock;
 mod redfish;
+mod redfish_management;
 mod start;
