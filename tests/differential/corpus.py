@@ -451,3 +451,7 @@ CORPUS = [
     get("vc_list_final", "/v1/volume/connectors?detail=true"),
     get("vt_list_final", "/v1/volume/targets?detail=true"),
 ]
+
+import corpus_management  # noqa: E402  (its steps use the helpers above)
+
+CORPUS += corpus_management.STEPS
