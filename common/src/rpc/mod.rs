@@ -400,7 +400,10 @@ mod tests {
                 boot_device: Some(BootDevice::Cdrom),
                 persistent: None,
             })),
-            Ok(Reply::BootDevices(vec![BootDevice::Pxe, BootDevice::UefiHttp])),
+            Ok(Reply::BootDevices(vec![
+                BootDevice::Pxe,
+                BootDevice::UefiHttp,
+            ])),
             Ok(Reply::Console(ConsoleState {
                 enabled: true,
                 info: Some(extra()),
