@@ -13,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -78,6 +79,28 @@ fn boolean(args: &Map<String, Value>, name: &str) -> ApiResult<Option<bool>> {
     }
 }
 
+/// The boolean words [`parse_bool`] accepts, in any case.
+const BOOL_WORD_PATTERN: &str = "^([Tt]([Rr][Uu][Ee])?|[Ff]([Aa][Ll][Ss][Ee])?|[Yy]([Ee][Ss])?|[Nn][Oo]?|[Oo][Nn]|[Oo][Ff][Ff]|0|1)$";
+
+/// What [`boolean`] accepts: a boolean, null (the default), a word, or 0 and 1.
+fn boolean_argument() -> Schema {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(BOOL_WORD_PATTERN)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(1)),
+        )
+        .into()
+}
+
 /// `PUT .../management/boot_device`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -86,6 +109,7 @@ pub struct BootDeviceBody {
     #[schema(pattern = "^[^\\u0000]*$", max_length = 255)]
     boot_device: String,
     /// Whether the device is kept for every boot (default: the next boot only).
+    #[schema(schema_with = boolean_argument)]
     persistent: Option<bool>,
 }
 
@@ -107,6 +131,8 @@ pub struct SupportedBootDevices {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ConsoleBody {
+    /// null disables, as false does.
+    #[schema(schema_with = boolean_argument)]
     enabled: bool,
 }
 
