@@ -181,7 +181,7 @@ cargo_api_tests() {
 # server database (they run on SQLite in cargo_tests_sqlite).
 cargo_conductor_tests() {
     TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p conductor --features "$FEATURES" --test it --no-fail-fast -- node_lock:: copies::
+        cargo test -p conductor --features "$FEATURES" --test it --no-fail-fast -- node_lock:: copies:: nmi_copies::
 }
 
 # --- client tests ------------------------------------------------------------

@@ -6,6 +6,7 @@ mod support;
 mod copies;
 mod idempotency;
 mod ipxe;
+mod nmi_copies;
 mod node_lock;
 mod redfish;
 mod redfish_management;
