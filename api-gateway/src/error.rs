@@ -78,7 +78,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
         Error::Conflict(_) | Error::NodeLocked { .. } => StatusCode::CONFLICT,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Internal(_) | Error::DriverFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

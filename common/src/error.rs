@@ -30,6 +30,10 @@ pub enum Error {
     /// A fault of sanlink itself. The text is logged, never shown to the client.
     #[error("{0}")]
     Internal(String),
+    /// The hardware refused or failed an operation (Ironic's `DriverOperationError`,
+    /// a 500 whose text the client sees: it names the BMC and the cause).
+    #[error("{0}")]
+    DriverFailed(String),
 }
 
 impl Error {
@@ -50,6 +54,13 @@ impl Error {
         Error::Invalid(format!(
             "The requested action \"{action}\" can not be performed on node \"{node}\" while it is in state \"{}\".",
             state.unwrap_or("None")
+        ))
+    }
+
+    /// Ironic's UnsupportedDriverExtension: the node's interface cannot do `extension`.
+    pub fn unsupported_extension(driver: &str, extension: &str) -> Error {
+        Error::Invalid(format!(
+            "Driver {driver} does not support {extension} (disabled or not implemented)."
         ))
     }
 

@@ -137,7 +137,7 @@ impl Conductor {
     async fn dispatch(&self, ctx: &Context, call: Call) -> Response {
         use common::model::port::Port;
         use common::model::volume::{VolumeConnector, VolumeTarget};
-        use manager::{child, node, port, volume};
+        use manager::{child, console, management, node, port, volume};
         match call {
             Call::CreateVolumeConnector { connector } => {
                 volume::create::<VolumeConnector>(self, ctx, connector).await
@@ -190,6 +190,22 @@ impl Conductor {
             } => node::add_node_traits(self, ctx, uuid, traits, replace).await,
             Call::RemoveNodeTraits { uuid, traits } => {
                 node::remove_node_traits(self, ctx, uuid, traits).await
+            }
+            Call::GetBootDevice { uuid } => management::get_boot_device(self, uuid).await,
+            Call::SetBootDevice {
+                uuid,
+                device,
+                persistent,
+            } => management::set_boot_device(self, uuid, device, persistent).await,
+            Call::GetSupportedBootDevices { uuid } => {
+                management::get_supported_boot_devices(self, uuid).await
+            }
+            Call::InjectNmi { uuid } => management::inject_nmi(self, ctx, uuid).await,
+            Call::GetConsoleInformation { uuid } => {
+                console::get_console_information(self, uuid).await
+            }
+            Call::SetConsoleMode { uuid, enabled } => {
+                console::set_console_mode(self, ctx, uuid, enabled).await
             }
         }
     }

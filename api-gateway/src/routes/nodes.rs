@@ -4,6 +4,7 @@
 pub(crate) mod actions;
 mod body;
 pub(crate) mod traits;
+mod management;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             traits::remove_traits
         ))
         .routes(routes!(traits::add_trait, traits::remove_trait))
+        .merge(management::router())
 }
 
 /// Node lists without `detail` show these fields (in Ironic's order, which its `next`

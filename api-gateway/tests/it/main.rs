@@ -12,6 +12,7 @@ mod compat;
 mod db_faults;
 mod input_edges;
 mod limits;
+mod management;
 mod nodes;
 mod openapi;
 mod ops;

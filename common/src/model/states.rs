@@ -176,3 +176,18 @@ mod tests {
         assert_eq!(PowerTarget::SoftPowerOff.resulting_state(), PowerState::Off);
     }
 }
+
+wire_names! {
+    /// The devices a node may be told to boot from (Ironic's `boot_devices`).
+    "boot device" enum BootDevice {
+        Pxe = "pxe",
+        Disk = "disk",
+        Cdrom = "cdrom",
+        Bios = "bios",
+        Safe = "safe",
+        Wanboot = "wanboot",
+        Iscsiboot = "iscsiboot",
+        Floppy = "floppy",
+        UefiHttp = "uefihttp",
+    }
+}

@@ -13,6 +13,8 @@ use crate::error::Error;
 use crate::model::node::Node;
 use crate::model::states::{PowerTarget, ProvisionVerb};
 
+mod management;
+
 #[derive(Clone)]
 pub struct ConductorClient {
     transport: Arc<dyn Transport>,

@@ -20,7 +20,7 @@ use crate::child::New;
 use crate::error::Error;
 use crate::model::node::Node;
 use crate::model::port::{Port, PortFields};
-use crate::model::states::{PowerTarget, ProvisionVerb};
+use crate::model::states::{BootDevice, PowerTarget, ProvisionVerb};
 use crate::model::volume::{ConnectorFields, TargetFields, VolumeConnector, VolumeTarget};
 
 /// Version of the message schema. A conductor refuses (dead-letters) other versions.
@@ -170,6 +170,40 @@ pub enum Call {
         uuid: String,
         traits: Option<Vec<String>>,
     },
+    /// The node's boot device as its management interface reads it, under the node's
+    /// lock. Invalid (driver_info), NotFound, NodeLocked, DriverFailed.
+    GetBootDevice {
+        uuid: String,
+    },
+    /// Sets the boot device under the node's lock. `device` is the name the client
+    /// sent: the management interface decides whether it knows it.
+    /// Invalid (device, driver_info), NotFound, NodeLocked, DriverFailed.
+    SetBootDevice {
+        uuid: String,
+        device: String,
+        persistent: bool,
+    },
+    /// The boot devices the management interface supports; no lock. NotFound,
+    /// DriverFailed.
+    GetSupportedBootDevices {
+        uuid: String,
+    },
+    /// A non-maskable interrupt, under the node's lock. Invalid (not supported,
+    /// driver_info), NotFound, NodeLocked, DriverFailed.
+    InjectNmi {
+        uuid: String,
+    },
+    /// Whether the serial console is enabled, and how to reach it; no lock.
+    /// Invalid (console interface), NotFound.
+    GetConsoleInformation {
+        uuid: String,
+    },
+    /// Starts or stops the serial console; the lock is taken only for a change.
+    /// Invalid (console interface), NotFound, NodeLocked.
+    SetConsoleMode {
+        uuid: String,
+        enabled: bool,
+    },
 }
 
 impl Call {
@@ -197,6 +231,23 @@ pub enum Reply {
     Port(Port),
     Validation(BTreeMap<String, InterfaceValidation>),
     Done,
+    BootDevice(BootDeviceState),
+    BootDevices(Vec<BootDevice>),
+    Console(ConsoleState),
+}
+
+/// A node's boot device; either part is None when the hardware does not say.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BootDeviceState {
+    pub boot_device: Option<BootDevice>,
+    pub persistent: Option<bool>,
+}
+
+/// A node's serial console: `info` (how to connect) only while it is enabled.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleState {
+    pub enabled: bool,
+    pub info: Option<crate::model::JsonObject>,
 }
 
 pub type Response = Result<Reply, Error>;
@@ -337,6 +388,15 @@ mod tests {
                     },
                 },
             },
+            Call::SetBootDevice {
+                uuid: "n".into(),
+                device: "pxe".into(),
+                persistent: true,
+            },
+            Call::SetConsoleMode {
+                uuid: "n".into(),
+                enabled: false,
+            },
         ];
         for call in calls {
             let request = Request::new(
@@ -349,6 +409,19 @@ mod tests {
         let replies: Vec<Response> = vec![
             Ok(Reply::Connector(connector())),
             Ok(Reply::Done),
+            Ok(Reply::BootDevice(BootDeviceState {
+                boot_device: Some(BootDevice::Cdrom),
+                persistent: None,
+            })),
+            Ok(Reply::BootDevices(vec![
+                BootDevice::Pxe,
+                BootDevice::UefiHttp,
+            ])),
+            Ok(Reply::Console(ConsoleState {
+                enabled: true,
+                info: Some(extra()),
+            })),
+            Err(Error::DriverFailed("the BMC refused".into())),
             Err(Error::invalid(
                 "Invalid input for field/attribute node_uuid.",
             )),

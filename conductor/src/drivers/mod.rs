@@ -3,6 +3,7 @@
 //! through them.
 
 pub mod boot;
+pub mod console;
 pub mod deploy;
 pub mod hardware;
 pub mod management;
@@ -19,6 +20,7 @@ use common::Error;
 use common::model::node::Node;
 
 use self::boot::Boot;
+use self::console::Console;
 use self::deploy::Deploy;
 use self::management::Management;
 use self::power::Power;
@@ -35,6 +37,7 @@ pub struct Driver {
     pub boot: Box<dyn Boot>,
     pub deploy: Box<dyn Deploy>,
     pub storage: Box<dyn Storage>,
+    pub console: Box<dyn Console>,
 }
 
 impl Driver {
@@ -47,6 +50,7 @@ impl Driver {
             boot: pick(node, "boot", boot::select)?,
             deploy: pick(node, "deploy", deploy::select)?,
             storage: pick(node, "storage", storage::select)?,
+            console: pick(node, "console", console::select)?,
         })
     }
 }
@@ -72,7 +76,14 @@ mod tests {
     fn every_supported_interface_has_an_implementation() {
         let bmcs: Arc<dyn Connector> = Arc::new(redfish::fake::FakeBmc::new(PowerState::Off));
         for driver in HARDWARE_TYPES {
-            for kind in ["power", "management", "boot", "deploy", "storage"] {
+            for kind in [
+                "power",
+                "management",
+                "boot",
+                "deploy",
+                "storage",
+                "console",
+            ] {
                 for name in hardware::supported(driver, kind).unwrap() {
                     let mut node = Node {
                         driver: driver.into(),

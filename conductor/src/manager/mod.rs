@@ -2,6 +2,8 @@
 //! ConductorManager methods.
 
 pub mod child;
+pub mod console;
+pub mod management;
 pub mod node;
 pub mod port;
 pub mod volume;

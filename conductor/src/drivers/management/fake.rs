@@ -1,6 +1,8 @@
-//! The `fake` management interface: boot devices are accepted and forgotten.
+//! The `fake` management interface, as Ironic's: it supports PXE only, accepts it and
+//! forgets it, and always reports a one-time PXE boot.
 
 use common::model::node::Node;
+use common::rpc::BootDeviceState;
 
 use super::{BootDevice, Management};
 
@@ -10,6 +12,17 @@ pub struct Fake;
 impl Management for Fake {
     fn validate(&self, _node: &Node) -> Result<(), String> {
         Ok(())
+    }
+
+    async fn supported_boot_devices(&self, _: &Node) -> Result<Vec<BootDevice>, String> {
+        Ok(vec![BootDevice::Pxe])
+    }
+
+    async fn get_boot_device(&self, _: &Node) -> Result<BootDeviceState, String> {
+        Ok(BootDeviceState {
+            boot_device: Some(BootDevice::Pxe),
+            persistent: Some(false),
+        })
     }
 
     async fn set_boot_device(&self, _: &Node, _: BootDevice, _: bool) -> Result<(), String> {

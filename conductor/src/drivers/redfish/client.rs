@@ -13,18 +13,37 @@ use common::model::JsonObject;
 use common::model::node::Node;
 use common::model::states::PowerState;
 
-use super::{Bmc, ResetType};
+use super::{BOOT_TARGETS, Bmc, BootOverride, ResetType, boot_device, boot_target};
 use crate::drivers::management::BootDevice;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const SYSTEMS: &str = "/redfish/v1/Systems";
 
-/// Redfish's `BootSourceOverrideTarget` for a boot device.
-fn boot_target(device: BootDevice) -> &'static str {
-    match device {
-        BootDevice::Pxe => "Pxe",
-        BootDevice::Disk => "Hdd",
+/// Reads the `Boot` object of a ComputerSystem document.
+fn read_boot_override(system: &Value) -> BootOverride {
+    let boot = &system["Boot"];
+    let allowed = boot["BootSourceOverrideTarget@Redfish.AllowableValues"]
+        .as_array()
+        .map(|targets| {
+            let targets: Vec<&str> = targets.iter().filter_map(Value::as_str).collect();
+            // In Ironic's order, whatever the BMC's.
+            BOOT_TARGETS
+                .iter()
+                .filter(|(_, t)| targets.contains(t))
+                .map(|(d, _)| *d)
+                .collect()
+        });
+    BootOverride {
+        device: boot["BootSourceOverrideTarget"]
+            .as_str()
+            .and_then(boot_device),
+        persistent: match boot["BootSourceOverrideEnabled"].as_str() {
+            Some("Continuous") => Some(true),
+            Some("Once") => Some(false),
+            _ => None,
+        },
+        allowed,
     }
 }
 
@@ -302,12 +321,19 @@ impl Bmc for Client {
         Ok(())
     }
 
+    async fn boot_override(&self) -> Result<BootOverride, String> {
+        let document = self.get(self.system().await?).await?;
+        Ok(read_boot_override(&document))
+    }
+
     async fn set_boot_override(&self, device: BootDevice, persistent: bool) -> Result<(), String> {
+        let target = boot_target(device)
+            .ok_or_else(|| format!("Redfish has no boot source override target for {device}"))?;
         let system = self.system().await?;
         let enabled = if persistent { "Continuous" } else { "Once" };
         let body = json!({
             "Boot": {
-                "BootSourceOverrideTarget": boot_target(device),
+                "BootSourceOverrideTarget": target,
                 "BootSourceOverrideEnabled": enabled,
             }
         });
@@ -400,6 +426,26 @@ mod tests {
         let bmc = Client::for_node(&n).unwrap();
         assert!(!bmc.shown().contains("s3cret"));
         assert_eq!(bmc.password.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn the_boot_override_is_read_with_ironic_names() {
+        let system = json!({"Boot": {
+            "BootSourceOverrideTarget": "Hdd",
+            "BootSourceOverrideEnabled": "Continuous",
+            "BootSourceOverrideTarget@Redfish.AllowableValues": ["Cd", "Pxe", "Usb", "Hdd"],
+        }});
+        assert_eq!(
+            read_boot_override(&system),
+            BootOverride {
+                device: Some(BootDevice::Disk),
+                persistent: Some(true),
+                allowed: Some(vec![BootDevice::Pxe, BootDevice::Disk, BootDevice::Cdrom]),
+            }
+        );
+        let disabled = json!({"Boot": {"BootSourceOverrideTarget": "None",
+            "BootSourceOverrideEnabled": "Disabled"}});
+        assert_eq!(read_boot_override(&disabled), BootOverride::default());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use common::model::node::Node;
 use common::model::states::PowerState;
 
-use super::{Bmc, Connector, ResetType};
+use super::{BOOT_TARGETS, Bmc, BootOverride, Connector, ResetType};
 use crate::drivers::management::BootDevice;
 
 /// What the fake system holds and what it was asked.
@@ -20,6 +20,8 @@ pub struct System {
     pub failure: Option<String>,
     /// Resets are accepted but never applied.
     pub stuck: bool,
+    /// The boot targets the BMC lists as allowable; None lists none.
+    pub allowed: Option<Vec<BootDevice>>,
 }
 
 /// A handle on one shared fake system; clones see the same system.
@@ -39,6 +41,7 @@ impl FakeBmc {
                 resets: Vec::new(),
                 failure: None,
                 stuck: false,
+                allowed: Some(BOOT_TARGETS.iter().map(|(d, _)| *d).collect()),
             })),
         }
     }
@@ -90,9 +93,19 @@ impl Bmc for FakeBmc {
                 ResetType::On | ResetType::ForceRestart | ResetType::GracefulRestart => {
                     PowerState::On
                 }
+                ResetType::Nmi => system.power,
             };
         }
         Ok(())
+    }
+
+    async fn boot_override(&self) -> Result<BootOverride, String> {
+        let system = self.reachable()?;
+        Ok(BootOverride {
+            device: system.boot.map(|(device, _)| device),
+            persistent: system.boot.map(|(_, persistent)| persistent),
+            allowed: system.allowed.clone(),
+        })
     }
 
     async fn set_boot_override(&self, device: BootDevice, persistent: bool) -> Result<(), String> {

@@ -13,6 +13,46 @@ use common::model::states::PowerState;
 
 use super::management::BootDevice;
 
+/// Redfish's `BootSourceOverrideTarget` of each boot device Ironic's `redfish`
+/// management interface supports, in Ironic's order.
+pub const BOOT_TARGETS: [(BootDevice, &str); 5] = [
+    (BootDevice::Pxe, "Pxe"),
+    (BootDevice::Disk, "Hdd"),
+    (BootDevice::Cdrom, "Cd"),
+    (BootDevice::Bios, "BiosSetup"),
+    (BootDevice::UefiHttp, "UefiHttp"),
+];
+
+/// The Redfish target of a boot device; None for devices Redfish has no name for.
+pub fn boot_target(device: BootDevice) -> Option<&'static str> {
+    BOOT_TARGETS
+        .iter()
+        .find(|(d, _)| *d == device)
+        .map(|(_, t)| *t)
+}
+
+/// The boot device a Redfish target names; None for targets Ironic has no name for
+/// (`None`, `Usb`, `Floppy`...).
+pub fn boot_device(target: &str) -> Option<BootDevice> {
+    BOOT_TARGETS
+        .iter()
+        .find(|(_, t)| *t == target)
+        .map(|(d, _)| *d)
+}
+
+/// A system's boot source override, as its BMC reports it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BootOverride {
+    /// `BootSourceOverrideTarget`, when it names a device Ironic knows.
+    pub device: Option<BootDevice>,
+    /// `BootSourceOverrideEnabled`: Continuous is persistent, Once is not, anything
+    /// else (Disabled, absent) unknown.
+    pub persistent: Option<bool>,
+    /// `BootSourceOverrideTarget@Redfish.AllowableValues` that Ironic has names for;
+    /// None when the BMC does not list them.
+    pub allowed: Option<Vec<BootDevice>>,
+}
+
 pub use client::validate;
 
 /// Redfish's `ResetType`s that the power interface uses.
@@ -23,6 +63,8 @@ pub enum ResetType {
     GracefulShutdown,
     ForceRestart,
     GracefulRestart,
+    /// A non-maskable interrupt; the power state stays.
+    Nmi,
 }
 
 impl ResetType {
@@ -33,6 +75,7 @@ impl ResetType {
             ResetType::GracefulShutdown => "GracefulShutdown",
             ResetType::ForceRestart => "ForceRestart",
             ResetType::GracefulRestart => "GracefulRestart",
+            ResetType::Nmi => "Nmi",
         }
     }
 }
@@ -49,6 +92,9 @@ pub trait Bmc: Send + Sync {
 
     /// Asks for a reset; the BMC applies it when it pleases.
     async fn reset(&self, reset: ResetType) -> Result<(), String>;
+
+    /// The boot source override and the targets the BMC allows.
+    async fn boot_override(&self) -> Result<BootOverride, String>;
 
     /// Overrides the boot source: on every boot (`persistent`) or the next one.
     async fn set_boot_override(&self, device: BootDevice, persistent: bool) -> Result<(), String>;
