@@ -183,6 +183,15 @@ impl Conductor {
             Call::CreatePort { port: p } => port::create_port(self, ctx, p).await,
             Call::UpdatePort { uuid, patch } => child::update::<Port>(self, ctx, uuid, patch).await,
             Call::DestroyPort { uuid } => child::destroy::<Port>(self, ctx, uuid).await,
+            Call::CreateChassis { chassis: new } => {
+                manager::chassis::create_chassis(self, ctx, new).await
+            }
+            Call::UpdateChassis { uuid, patch } => {
+                manager::chassis::update_chassis(self, ctx, uuid, patch).await
+            }
+            Call::DestroyChassis { uuid } => {
+                manager::chassis::destroy_chassis(self, ctx, uuid).await
+            }
         }
     }
 }

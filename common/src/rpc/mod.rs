@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::child::New;
 use crate::error::Error;
+use crate::model::chassis::{Chassis, NewChassis};
 use crate::model::node::Node;
 use crate::model::port::{Port, PortFields};
 use crate::model::states::{PowerTarget, ProvisionVerb};
@@ -157,6 +158,19 @@ pub enum Call {
     DestroyPort {
         uuid: String,
     },
+    /// Stores a new chassis. Invalid, Conflict (uuid).
+    CreateChassis {
+        chassis: NewChassis,
+    },
+    /// Applies a JSON Patch to a chassis. Invalid, NotFound.
+    UpdateChassis {
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    },
+    /// Deletes a chassis no node refers to. NotFound, Invalid (nodes in it).
+    DestroyChassis {
+        uuid: String,
+    },
 }
 
 impl Call {
@@ -184,6 +198,7 @@ pub enum Reply {
     Port(Port),
     Validation(BTreeMap<String, InterfaceValidation>),
     Done,
+    Chassis(Chassis),
 }
 
 pub type Response = Result<Reply, Error>;
