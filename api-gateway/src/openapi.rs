@@ -752,8 +752,9 @@ fn version_header() -> Parameter {
         .build()
 }
 
-/// The items of connector, target and port responses, documented by their view types.
-const PARTIAL_ITEMS: [&str; 3] = ["Connector", "Target", "Port"];
+/// The items of connector, target, port and chassis responses, documented by their view
+/// types.
+const PARTIAL_ITEMS: [&str; 4] = ["Connector", "Target", "Port", "Chassis"];
 
 /// A list or `?fields=` shows some of an item's fields only, and a port's newer fields
 /// are absent at older microversions: no field of an item is required.

@@ -139,21 +139,21 @@ struct ListQuery {
     page: Page,
 }
 
-/// `limit`: a positive integer, at most the configured maximum.
+/// `limit` as an integer: not one (or beyond an i64, as every list of sanlink reads
+/// it) is 400.
+fn limit_value(v: &str) -> ApiResult<i64> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| ApiError::bad_request(format!("Expected an integer for limit: {v}")))
+}
+
+/// `limit`: positive, at most the configured maximum.
 fn parse_limit(raw: Option<&str>, max: i64) -> ApiResult<i64> {
-    let Some(v) = raw else { return Ok(max) };
-    let t = v.trim();
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::bad_request(format!(
-            "Expected an integer for limit: {v}"
-        )));
+    match raw.map(limit_value).transpose()? {
+        None => Ok(max),
+        Some(n) if n <= 0 => Err(ApiError::bad_request("Limit must be positive")),
+        Some(n) => Ok(n.min(max)),
     }
-    if t.starts_with('-') || digits.trim_start_matches('0').is_empty() {
-        return Err(ApiError::bad_request("Limit must be positive"));
-    }
-    // Larger than an i64 is larger than the maximum.
-    Ok(t.parse::<i64>().map_or(max, |n| n.min(max)))
 }
 
 fn parse_list(q: &Query, version: Version, detail_path: bool, max: i64) -> ApiResult<ListQuery> {
@@ -171,13 +171,7 @@ fn parse_list(q: &Query, version: Version, detail_path: bool, max: i64) -> ApiRe
         .transpose()?;
     // Checked for its type before the query's schema, applied once the rest is valid.
     let limit = q.get("limit");
-    if let Some(v) = limit
-        && v.trim().trim_start_matches('-').parse::<u128>().is_err()
-    {
-        return Err(ApiError::bad_request(format!(
-            "Expected an integer for limit: {v}"
-        )));
-    }
+    limit.map(limit_value).transpose()?;
     let detail = q
         .get("detail")
         .map(|v| parse_bool("detail", v))
