@@ -205,10 +205,6 @@ impl PartialSchema for NodeCreate {
             let mut body = ObjectBuilder::new()
                 .additional_properties(Some(AdditionalProperties::FreeForm(false)));
             for f in nodes::create_fields() {
-                // sanlink has no chassis, so every chassis_uuid names nothing (a 400).
-                if f.name == "chassis_uuid" {
-                    continue;
-                }
                 let kind = f.name.strip_suffix("_interface");
                 let value = match (f.name, kind) {
                     ("driver", _) => enum_schema([driver]),
@@ -646,8 +642,10 @@ fn collection_of(path: &str) -> Option<&'static Collection> {
         Some(&volume::TARGETS)
     } else if path.starts_with("/v1/ports") {
         Some(&ports::PORTS)
-    } else if path.starts_with("/v1/nodes") {
+    } else if path.starts_with("/v1/nodes") || path.starts_with("/v1/chassis/{uuid}/nodes") {
         Some(&nodes::NODES)
+    } else if path.starts_with("/v1/chassis") {
+        Some(&crate::routes::chassis::CHASSIS)
     } else {
         None
     }
@@ -666,7 +664,7 @@ fn path_parameter_schema(name: &str) -> Option<Schema> {
 fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option<Schema> {
     match name {
         "node" => Some(ident_schema()),
-        "marker" | "instance_uuid" => Some(uuid_schema()),
+        "marker" | "instance_uuid" | "chassis_uuid" => Some(uuid_schema()),
         "address" => Some(mac_schema()),
         "associated" | "maintenance" => Some(bool_schema()),
         "provision_state" => Some(enum_schema(ProvisionState::ALL.iter().map(|s| s.as_str()))),
@@ -763,8 +761,9 @@ fn version_header() -> Parameter {
         .build()
 }
 
-/// The items of connector, target and port responses, documented by their view types.
-const PARTIAL_ITEMS: [&str; 3] = ["Connector", "Target", "Port"];
+/// The items of connector, target, port and chassis responses, documented by their view
+/// types.
+const PARTIAL_ITEMS: [&str; 4] = ["Connector", "Target", "Port", "Chassis"];
 
 /// A list or `?fields=` shows some of an item's fields only, and a port's newer fields
 /// are absent at older microversions: no field of an item is required.

@@ -207,6 +207,15 @@ impl Conductor {
             Call::SetConsoleMode { uuid, enabled } => {
                 console::set_console_mode(self, ctx, uuid, enabled).await
             }
+            Call::CreateChassis { chassis: new } => {
+                manager::chassis::create_chassis(self, ctx, new).await
+            }
+            Call::UpdateChassis { uuid, patch } => {
+                manager::chassis::update_chassis(self, ctx, uuid, patch).await
+            }
+            Call::DestroyChassis { uuid } => {
+                manager::chassis::destroy_chassis(self, ctx, uuid).await
+            }
         }
     }
 }

@@ -174,7 +174,8 @@ async fn show_node(
 
 /// List filters, the versions that introduced them, and whether Ironic's refusal at an
 /// older version names that version (it does not for `provision_state`).
-const FILTERS: [(&str, u32, bool); 8] = [
+const FILTERS: [(&str, u32, bool); 9] = [
+    ("chassis_uuid", 1, true),
     ("instance_uuid", 1, true),
     ("associated", 1, true),
     ("maintenance", 1, true),
@@ -199,6 +200,10 @@ fn parse_filter(q: &Query, version: Version) -> ApiResult<nodes::NodeFilter> {
         }
     }
     let fault = q.get("fault").map(parse_fault).transpose()?;
+    let chassis_uuid = q
+        .get("chassis_uuid")
+        .map(|v| crate::extract::uuid_param(v, "chassis_uuid"))
+        .transpose()?;
     let instance_uuid = q
         .get("instance_uuid")
         .map(|v| {
@@ -236,6 +241,7 @@ fn parse_filter(q: &Query, version: Version) -> ApiResult<nodes::NodeFilter> {
         resource_class: q.get("resource_class").map(str::to_string),
         conductor_group: q.get("conductor_group").map(str::to_string),
         fault,
+        chassis_uuid,
     })
 }
 
@@ -250,11 +256,22 @@ fn parse_fault(value: &str) -> ApiResult<String> {
     )))
 }
 
-async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResult<Json<Value>> {
+/// Lists nodes; `chassis` is the chassis of `/v1/chassis/{uuid}/nodes`, whose list takes
+/// no `chassis_uuid` of its own.
+pub(crate) async fn list(
+    state: AppState,
+    ctx: Ctx,
+    q: Query,
+    detail_path: bool,
+    chassis: Option<String>,
+) -> ApiResult<Json<Value>> {
     let mut allowed = vec![
         "limit", "marker", "sort_key", "sort_dir", "detail", "fields",
     ];
     allowed.extend(FILTERS.iter().map(|(f, _, _)| *f));
+    if chassis.is_some() {
+        allowed.retain(|f| *f != "chassis_uuid");
+    }
     q.only(&allowed)?;
     if q.get("detail").is_some() && !detail_path && ctx.version.0 < 43 {
         return Err(not_acceptable(
@@ -267,7 +284,10 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
         ));
     }
     requested_fields(&q, ctx.version)?;
-    let filter = parse_filter(&q, ctx.version)?;
+    let mut filter = parse_filter(&q, ctx.version)?;
+    if chassis.is_some() {
+        filter.chassis_uuid = chassis.clone();
+    }
     let c = if detail_path { &NODES_DETAIL } else { &NODES };
     let mut params = ListParams::parse(&q, c, state.settings.max_limit)?;
     params.detail |= detail_path;
@@ -281,7 +301,10 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
         .db
         .run(move |conn| nodes::list(conn, &filter2, &page))
         .await?;
-    let extra = filter_pairs(&q);
+    let mut extra = filter_pairs(&q);
+    if let Some(uuid) = chassis {
+        extra.insert(0, ("chassis_uuid", uuid));
+    }
     let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let last = found.last().map(|n| n.uuid.clone());
     let next = params.next_link(c, &ctx.base_url, found.len(), last.as_deref(), &extra);
@@ -312,11 +335,11 @@ fn filter_pairs(q: &Query) -> Vec<(&'static str, String)> {
     path = "/v1/nodes",
     tag = "nodes",
     summary = "List nodes",
-    params(crate::openapi::ListQuery, crate::openapi::NodeListFilter),
+    params(crate::openapi::ListQuery, crate::openapi::NodeListFilter, crate::routes::chassis::ChassisFilter),
     responses((status = 200, description = "OK", body = crate::openapi::NodeList))
 )]
 async fn list_nodes(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Json<Value>> {
-    list(state, ctx, q, false).await
+    list(state, ctx, q, false, None).await
 }
 
 #[utoipa::path(
@@ -324,7 +347,7 @@ async fn list_nodes(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiRes
     path = "/v1/nodes/detail",
     tag = "nodes",
     summary = "List nodes with every field",
-    params(crate::openapi::DetailListQuery, crate::openapi::NodeListFilter),
+    params(crate::openapi::DetailListQuery, crate::openapi::NodeListFilter, crate::routes::chassis::ChassisFilter),
     responses((status = 200, description = "OK", body = crate::openapi::NodeList))
 )]
 async fn list_nodes_detail(
@@ -332,7 +355,7 @@ async fn list_nodes_detail(
     ctx: Ctx,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    list(state, ctx, q, true).await
+    list(state, ctx, q, true, None).await
 }
 
 fn str_of(body: &Map<String, Value>, key: &str) -> Option<String> {
@@ -364,6 +387,7 @@ fn new_node(body: &Map<String, Value>, version: Version) -> Node {
         properties: object_of(body, "properties"),
         instance_info: object_of(body, "instance_info"),
         instance_uuid: str_of(body, "instance_uuid").and_then(|u| canonical_uuid(&u)),
+        chassis_uuid: str_of(body, "chassis_uuid").and_then(|u| canonical_uuid(&u)),
         provision_state: initial,
         resource_class: str_of(body, "resource_class"),
         conductor_group: str_of(body, "conductor_group").unwrap_or_default(),
@@ -393,11 +417,6 @@ async fn create_node(
     let mut body = body.object_for("node")?;
     check_allowed_fields(body.keys().map(String::as_str), ctx.version)?;
     schema::check(&mut body, &create_fields(), "node")?;
-    if let Some(chassis) = str_of(&body, "chassis_uuid") {
-        return Err(ApiError::bad_request(format!(
-            "Chassis {chassis} could not be found."
-        )));
-    }
     let node = new_node(&body, ctx.version);
     let node = state.conductor.create_node(&ctx.request, node).await?;
     let path = format!("nodes/{}", node.uuid);
@@ -428,11 +447,37 @@ async fn update_node(
     let fields: Vec<String> = ops.iter().map(common::patch::top_field).collect();
     check_allowed_fields(fields.iter().map(String::as_str), ctx.version)?;
     let node = load_node(&state, &ctx, &ident).await?;
+    check_chassis_removal(&node, &ops, ctx.version)?;
     let node = state
         .conductor
         .update_node(&ctx.request, node.uuid, ops)
         .await?;
     Ok(Json(Value::Object(node_json(&ctx, &node, true))))
+}
+
+/// Taking a node out of its chassis came with 1.25: before, it is 406, as in Ironic.
+fn check_chassis_removal(
+    node: &Node,
+    ops: &[json_patch::PatchOperation],
+    version: Version,
+) -> ApiResult<()> {
+    if version.0 >= 25 || node.chassis_uuid.is_none() {
+        return Ok(());
+    }
+    let ops: Vec<_> = ops
+        .iter()
+        .filter(|op| common::patch::top_field(op) == "chassis_uuid")
+        .cloned()
+        .collect();
+    let mut doc = Map::new();
+    doc.insert("chassis_uuid".into(), node.chassis_uuid.clone().into());
+    // A patch that does not apply is refused by the conductor, in its own words.
+    let removed = common::patch::apply(&doc, &ops)
+        .is_ok_and(|d| d.get("chassis_uuid").is_none_or(Value::is_null));
+    if removed {
+        return Err(common::Error::NotAcceptable("Request not acceptable.".into()).into());
+    }
+    Ok(())
 }
 
 #[utoipa::path(

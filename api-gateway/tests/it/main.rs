@@ -8,6 +8,7 @@ mod sushy;
 
 mod auth;
 mod boot;
+mod chassis;
 mod compat;
 mod db_faults;
 mod input_edges;

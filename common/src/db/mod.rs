@@ -1,6 +1,7 @@
 //! Database access: one module of plain functions per table. Each function takes the
 //! caller's connection, so the caller decides the transaction.
 
+pub mod chassis;
 pub mod conductors;
 pub mod nodes;
 pub mod pool;

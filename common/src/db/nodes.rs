@@ -5,9 +5,9 @@ use std::str::FromStr;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::nodes;
+use super::schema::{chassis, nodes};
 use super::{AnyConnection, Page};
-use crate::error::{Error, Found, is_unique_violation};
+use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::node::{Interfaces, Node};
 use crate::model::states::{ProvisionState, UnknownName};
 use crate::model::{StoredAt, from_column, object_to_column};
@@ -65,6 +65,7 @@ pub struct NodeRow {
     pub vendor_interface: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: Option<NaiveDateTime>,
+    pub chassis_id: Option<i64>,
 }
 
 /// A state column's text as its enum. Any other text is a fault: never read as a default.
@@ -152,6 +153,8 @@ impl TryFrom<NodeRow> for Node {
             },
             created_at: r.created_at,
             updated_at: r.updated_at,
+            chassis_id: r.chassis_id,
+            chassis_uuid: None,
         })
     }
 }
@@ -206,32 +209,70 @@ impl From<&Node> for NodeRow {
             vendor_interface: i.vendor,
             created_at: n.created_at,
             updated_at: n.updated_at,
+            chassis_id: n.chassis_id,
         }
     }
+}
+
+/// A node row with the UUID of its chassis, as every read selects it.
+type Joined = (NodeRow, Option<String>);
+
+/// The node a read found, with its chassis's UUID.
+fn joined((row, chassis_uuid): Joined) -> Result<Node, Error> {
+    let mut node = Node::try_from(row)?;
+    node.chassis_uuid = chassis_uuid;
+    Ok(node)
+}
+
+/// Sets the internal chassis reference from the chassis UUID a client gave. An unknown
+/// chassis is the client's error (400), as in Ironic.
+fn resolve_chassis(conn: &mut AnyConnection, node: &Node) -> Result<Option<i64>, Error> {
+    let Some(uuid) = &node.chassis_uuid else {
+        return Ok(None);
+    };
+    super::chassis::id_of(conn, uuid)
+        .found()?
+        .map(Some)
+        .ok_or_else(|| chassis_missing(uuid))
+}
+
+fn chassis_missing(uuid: &str) -> Error {
+    Error::invalid(format!("Chassis {uuid} could not be found."))
+}
+
+/// The node's chassis was deleted after it was looked up: answered as a chassis that
+/// never existed.
+fn chassis_gone(node: &Node) -> Error {
+    chassis_missing(node.chassis_uuid.as_deref().unwrap_or_default())
 }
 
 pub fn not_found(ident: &str) -> Error {
     Error::node_not_found(ident)
 }
 
+// Every read joins the chassis, whose UUID a node shows: a node refers to its chassis by
+// internal id, as in Ironic.
+
 pub fn get_by_id(conn: &mut AnyConnection, id: i64) -> Result<Node, Error> {
     nodes::table
-        .find(id)
-        .select(NodeRow::as_select())
-        .first(conn)
+        .left_join(chassis::table)
+        .filter(nodes::id.eq(id))
+        .select((NodeRow::as_select(), chassis::uuid.nullable()))
+        .first::<Joined>(conn)
         .optional()?
-        .ok_or_else(|| not_found(&id.to_string()))?
-        .try_into()
+        .ok_or_else(|| not_found(&id.to_string()))
+        .and_then(joined)
 }
 
 pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<Node, Error> {
     nodes::table
+        .left_join(chassis::table)
         .filter(nodes::uuid.eq(uuid))
-        .select(NodeRow::as_select())
-        .first(conn)
+        .select((NodeRow::as_select(), chassis::uuid.nullable()))
+        .first::<Joined>(conn)
         .optional()?
-        .ok_or_else(|| not_found(uuid))?
-        .try_into()
+        .ok_or_else(|| not_found(uuid))
+        .and_then(joined)
 }
 
 /// Looks a node up by UUID or by name, as every node URL allows.
@@ -243,12 +284,13 @@ pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error
             .found()?
             .ok_or_else(|| not_found(ident)),
         None => nodes::table
+            .left_join(chassis::table)
             .filter(nodes::name.eq(ident))
-            .select(NodeRow::as_select())
-            .first(conn)
+            .select((NodeRow::as_select(), chassis::uuid.nullable()))
+            .first::<Joined>(conn)
             .optional()?
-            .ok_or_else(|| not_found(ident))?
-            .try_into(),
+            .ok_or_else(|| not_found(ident))
+            .and_then(joined),
     }
 }
 
@@ -293,6 +335,8 @@ pub struct NodeFilter {
     pub resource_class: Option<String>,
     pub conductor_group: Option<String>,
     pub fault: Option<String>,
+    /// A chassis's UUID: unknown is 404, as in Ironic.
+    pub chassis_uuid: Option<String>,
 }
 
 pub fn list(
@@ -300,7 +344,14 @@ pub fn list(
     filter: &NodeFilter,
     page: &Page,
 ) -> Result<Vec<Node>, Error> {
-    let mut query = nodes::table.select(NodeRow::as_select()).into_boxed();
+    let mut query = nodes::table
+        .left_join(chassis::table)
+        .select((NodeRow::as_select(), chassis::uuid.nullable()))
+        .into_boxed();
+    if let Some(uuid) = &filter.chassis_uuid {
+        let id = super::chassis::id_of(conn, uuid)?;
+        query = query.filter(nodes::chassis_id.eq(id));
+    }
     if let Some(v) = &filter.instance_uuid {
         query = query.filter(nodes::instance_uuid.eq(v.clone()));
     }
@@ -333,9 +384,9 @@ pub fn list(
          maintenance: bool, resource_class: Option<String>, conductor_group: String,
          created_at: NaiveDateTime, updated_at: Option<NaiveDateTime>]);
     query
-        .load::<NodeRow>(conn)?
+        .load::<Joined>(conn)?
         .into_iter()
-        .map(Node::try_from)
+        .map(joined)
         .collect()
 }
 
@@ -347,12 +398,14 @@ pub fn create(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
             node.uuid
         )));
     }
-    match diesel::insert_into(nodes::table)
-        .values(NodeRow::from(node))
-        .execute(conn)
-    {
+    let row = NodeRow {
+        chassis_id: resolve_chassis(conn, node)?,
+        ..NodeRow::from(node)
+    };
+    match diesel::insert_into(nodes::table).values(row).execute(conn) {
         Ok(_) => get_by_uuid(conn, &node.uuid),
         Err(e) if is_unique_violation(&e) => Err(duplicate(node)),
+        Err(e) if is_foreign_key_violation(&e) => Err(chassis_gone(node)),
         Err(e) => Err(e.into()),
     }
 }
@@ -361,6 +414,7 @@ pub fn create(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
 pub fn update(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
     let mut row = NodeRow::from(node);
     row.updated_at = Some(crate::model::now());
+    row.chassis_id = resolve_chassis(conn, node)?;
     let result = diesel::update(nodes::table.find(node.id))
         .set(&row)
         .execute(conn);
@@ -368,6 +422,7 @@ pub fn update(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
         Ok(0) => Err(not_found(&node.uuid)),
         Ok(_) => get_by_id(conn, node.id),
         Err(e) if is_unique_violation(&e) => Err(duplicate(node)),
+        Err(e) if is_foreign_key_violation(&e) => Err(chassis_gone(node)),
         Err(e) => Err(e.into()),
     }
 }

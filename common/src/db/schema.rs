@@ -50,6 +50,7 @@ diesel::table! {
         vendor_interface -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Nullable<Timestamp>,
+        chassis_id -> Nullable<BigInt>,
     }
 }
 
@@ -113,13 +114,15 @@ diesel::table! {
 diesel::joinable!(volume_connectors -> nodes (node_id));
 diesel::joinable!(volume_targets -> nodes (node_id));
 diesel::joinable!(ports -> nodes (node_id));
+diesel::joinable!(nodes -> chassis (chassis_id));
 diesel::allow_tables_to_appear_in_same_query!(
     nodes,
     volume_connectors,
     volume_targets,
     ports,
     conductors,
-    rpc_requests
+    rpc_requests,
+    chassis
 );
 
 diesel::table! {
@@ -127,5 +130,16 @@ diesel::table! {
         request_id -> Text,
         method -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chassis (id) {
+        id -> BigInt,
+        uuid -> Text,
+        description -> Nullable<Text>,
+        extra -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
     }
 }

@@ -1,5 +1,6 @@
 //! Domain types shared by the gateway and the conductors.
 
+pub mod chassis;
 pub mod mask;
 pub mod node;
 pub mod port;

@@ -124,6 +124,10 @@ pub struct Node {
     pub interfaces: Interfaces,
     pub created_at: NaiveDateTime,
     pub updated_at: Option<NaiveDateTime>,
+    /// The node's chassis, by internal id (stored) and by UUID (what clients see and set;
+    /// a save resolves it to the id).
+    pub chassis_id: Option<i64>,
+    pub chassis_uuid: Option<String>,
 }
 
 impl Node {

@@ -39,7 +39,8 @@ impl ConductorClient {
         self.transport.check_broker().await
     }
 
-    async fn call(&self, context: &RequestContext, call: Call) -> Result<Reply, Error> {
+    /// Sends one call and waits for its reply, of whatever kind.
+    pub async fn call(&self, context: &RequestContext, call: Call) -> Result<Reply, Error> {
         let method = call.method();
         let request = Request::new(context.clone(), self.timeout, call);
         let start = std::time::Instant::now();

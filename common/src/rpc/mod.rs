@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::child::New;
 use crate::error::Error;
+use crate::model::chassis::{Chassis, NewChassis};
 use crate::model::node::Node;
 use crate::model::port::{Port, PortFields};
 use crate::model::states::{BootDevice, PowerTarget, ProvisionVerb};
@@ -204,6 +205,19 @@ pub enum Call {
         uuid: String,
         enabled: bool,
     },
+    /// Stores a new chassis. Invalid, Conflict (uuid).
+    CreateChassis {
+        chassis: NewChassis,
+    },
+    /// Applies a JSON Patch to a chassis. Invalid, NotFound.
+    UpdateChassis {
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    },
+    /// Deletes a chassis no node refers to. NotFound, Invalid (nodes in it).
+    DestroyChassis {
+        uuid: String,
+    },
 }
 
 impl Call {
@@ -234,6 +248,7 @@ pub enum Reply {
     BootDevice(BootDeviceState),
     BootDevices(Vec<BootDevice>),
     Console(ConsoleState),
+    Chassis(Chassis),
 }
 
 /// A node's boot device; either part is None when the hardware does not say.

@@ -141,7 +141,7 @@ fn full(node: &Node) -> Map<String, Value> {
         "properties": object_or_empty(&node.properties),
         "instance_info": mask_secrets(&node.instance_info),
         "instance_uuid": node.instance_uuid,
-        "chassis_uuid": null,
+        "chassis_uuid": node.chassis_uuid,
         "power_state": node.power_state,
         "target_power_state": node.target_power_state,
         "provision_state": node.provision_state,

@@ -18,7 +18,7 @@ pub const RESOURCE_CLASS_MAX: usize = 80;
 pub const CONDUCTOR_GROUP_MAX: usize = 255;
 
 /// The fields a node PATCH may change.
-pub const PATCHABLE: [&str; 22] = [
+pub const PATCHABLE: [&str; 23] = [
     "name",
     "driver",
     "driver_info",
@@ -26,6 +26,7 @@ pub const PATCHABLE: [&str; 22] = [
     "properties",
     "instance_info",
     "instance_uuid",
+    "chassis_uuid",
     "maintenance",
     "resource_class",
     "conductor_group",
@@ -43,7 +44,7 @@ pub const PATCHABLE: [&str; 22] = [
     "vendor_interface",
 ];
 
-const FIELDS: [schema::Field; 22] = [
+const FIELDS: [schema::Field; 23] = [
     field("name", Kind::Str(NAME_MAX), false, true),
     field("driver", Kind::Str(DRIVER_MAX), true, false),
     field("driver_info", Kind::Object, false, false).secret(),
@@ -51,6 +52,7 @@ const FIELDS: [schema::Field; 22] = [
     field("properties", Kind::Object, false, false),
     field("instance_info", Kind::Object, false, false).secret(),
     field("instance_uuid", Kind::Uuid, false, true),
+    field("chassis_uuid", Kind::Uuid, false, true),
     // Nullable as in Ironic's schema, so that type errors read the same; null is taken
     // as false (Ironic fails with a 500 there).
     field("maintenance", Kind::Bool, false, true),
@@ -94,6 +96,7 @@ pub fn document(node: &Node) -> JsonObject {
     doc.insert("properties".into(), node.properties.clone().into());
     doc.insert("instance_info".into(), node.instance_info.clone().into());
     doc.insert("instance_uuid".into(), opt(&node.instance_uuid));
+    doc.insert("chassis_uuid".into(), opt(&node.chassis_uuid));
     doc.insert("maintenance".into(), node.maintenance.into());
     doc.insert("resource_class".into(), opt(&node.resource_class));
     doc.insert(
@@ -132,6 +135,9 @@ pub fn patched(node: &Node, ops: &[PatchOperation]) -> Result<Node, Error> {
     updated.properties = object_of(&doc, "properties");
     updated.instance_info = object_of(&doc, "instance_info");
     updated.instance_uuid = str_of(&doc, "instance_uuid");
+    // Saving the node resolves the chassis to its id, and refuses an unknown one.
+    updated.chassis_uuid =
+        str_of(&doc, "chassis_uuid").map(|u| common::model::canonical_uuid(&u).unwrap_or(u));
     updated.maintenance = doc
         .get("maintenance")
         .and_then(|v| v.as_bool())

@@ -1,0 +1,14 @@
+-- Chassis, and the node's reference to its chassis by internal id, as Ironic stores it.
+-- A chassis that nodes still reference cannot be deleted (no ON DELETE action).
+CREATE TABLE chassis (
+    id BIGSERIAL PRIMARY KEY,
+    uuid VARCHAR(36) NOT NULL,
+    description VARCHAR(255),
+    extra TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP,
+    CONSTRAINT uniq_chassis0uuid UNIQUE (uuid)
+);
+ALTER TABLE nodes ADD COLUMN chassis_id BIGINT;
+ALTER TABLE nodes ADD CONSTRAINT fk_nodes_chassis FOREIGN KEY (chassis_id) REFERENCES chassis (id);
+CREATE INDEX nodes_chassis_id_idx ON nodes (chassis_id);

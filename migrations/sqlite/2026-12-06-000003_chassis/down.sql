@@ -1,0 +1,3 @@
+DROP INDEX nodes_chassis_id_idx;
+ALTER TABLE nodes DROP COLUMN chassis_id;
+DROP TABLE chassis;
