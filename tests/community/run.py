@@ -242,6 +242,9 @@ def record(suite, results):
 
 
 def compare(suite, results, service_max):
+    if not expected_file(suite).exists():
+        print(f"{expected_file(suite)} is missing: record it with --against ironic --record")
+        return 1
     expected = [
         line.strip() for line in expected_file(suite).read_text().splitlines()
         if line.strip() and not line.startswith("#")
