@@ -162,7 +162,7 @@ def ironicclient_suite(base, work):
         "OS_TESTENV_NAME": "functional",
         # ironicclient 5.6.0 imports distutils; setuptools' stand-in drags in
         # pkg_resources, a fifth of each CLI start's CPU time. The suite starts the CLI
-        # about a thousand times.
+        # hundreds of times.
         "SETUPTOOLS_USE_DISTUTILS": "stdlib",
     }
     return [str(Path(pkg.__file__).parent)], env, cwd
