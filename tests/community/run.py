@@ -218,14 +218,13 @@ VERSION_SKIP = re.compile(r"(?:does not provide|needs) microversion (\d+\.\d+)")
 
 
 def first_lines(message, count=5):
-    """The error itself: from the last line that starts a traceback's exception
-    (the suites' reports put it after the traceback), else the message's start."""
+    """The error itself: from the last line that names an exception (the suites'
+    reports put it after the traceback; for the CLI tests it holds the command, and
+    the CLI's stderr follows), else the message's start."""
     lines = [line for line in message.splitlines() if line.strip() and "more lines;" not in line]
     start = 0
     for i, line in enumerate(lines):
-        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Failed|Failure)\b", line) or line.startswith(
-            ("stderr:", "AssertionError", "MismatchError")
-        ):
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Failed|Failure)\b", line):
             start = i
     return "\n".join("      " + line[:300] for line in lines[start:start + count])
 
