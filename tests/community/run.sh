@@ -29,6 +29,10 @@
 #       own nodes, and the ironicclient tests spend most of their time starting the CLI.
 #   --keep DIR keeps the junit files, configuration and service logs in DIR.
 #
+# Timing: openstacksdk's suite about a minute; ironicclient's is bound by the CPU time
+# of its 400-500 CLI starts (about 1 s each): some 4 minutes on an idle 2-core machine,
+# far longer on a busy one.
+#
 # The suites run in .venv-community (tests/community/requirements.txt), made on first
 # use and reinstalled when the requirements change, as scripts/test.sh's setup_venv does.
 # Environment: PYTHON, the interpreter for the environment (default python3).
