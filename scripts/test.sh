@@ -28,6 +28,9 @@
 #   3a'. Nova's real ironic driver (tests/nova, Nova from PyPI in .venv-nova) drives
 #      nodes through spawn with a boot volume and a config drive, power, NMI, console,
 #      rescue, VIFs and destroy, embedded and in the production topology on PostgreSQL
+#   3a''. the community suites (tests/community): openstacksdk's baremetal functional
+#      tests and python-ironicclient 5.6.0's, each test that passes on Ironic 39 must
+#      pass on sanlink (embedded; openstacksdk's in production too)
 #   3b. the API fuzzer (tests/fuzz/run.sh): schemathesis, in its own .venv-fuzz, runs
 #      every operation of docs/openapi.json against an embedded `sanlink` with a fixed
 #      seed and example count and every schemathesis check: a 5xx, a response off the
@@ -353,6 +356,25 @@ for topology in embedded production; do
         FAILED=1
     else
         step "$name" nova_tests "$topology"
+    fi
+done
+
+# community_tests TOPOLOGY SUITE: the OpenStack projects' own functional tests
+# (tests/community): every test that passes on Ironic 39 must pass on sanlink.
+community_tests() {
+    TEST_PG_URL="$PG_URL" tests/community/run.sh --topology "$1" --suite "$2"
+}
+
+# Both suites embedded; in production only openstacksdk's: ironicclient's spends its
+# minutes starting the CLI, and everything it sends crosses the same HTTP layer.
+for run in "embedded all" "production openstacksdk"; do
+    read -r topology suite <<< "$run"
+    name="community suites: $suite ($topology)"
+    if [ "$BUILD_OK" -ne 0 ]; then
+        skip "$name" "no binaries"
+        FAILED=1
+    else
+        step "$name" community_tests "$topology" "$suite"
     fi
 done
 
