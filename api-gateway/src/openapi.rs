@@ -119,8 +119,8 @@ pub struct PortList {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PortgroupList {
-    #[schema(value_type = Vec<Object>)]
-    portgroups: Vec<serde_json::Value>,
+    portgroups: Vec<crate::views::PortgroupView<'static>>,
+    next: Option<String>,
 }
 
 /// A VIF: its id is what `actions::check_vif` accepts.
@@ -192,6 +192,8 @@ create_bodies! {
     TargetCreate: common::model::volume::VolumeTarget;
     /// A port's create body: its fields, and the UUID it is to have (else a new one).
     PortCreate: common::model::port::Port;
+    /// A port group's create body: its fields, and the UUID it is to have (else a new one).
+    PortgroupCreate: common::model::portgroup::Portgroup;
 }
 
 /// A node create body: the fields the server checks it against, one variant per

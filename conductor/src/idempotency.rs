@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::Error;
 use common::db::rpc_requests::{self, Recorded};
-use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
+use common::db::{AnyConnection, nodes, portgroups, ports, volume_connectors, volume_targets};
 use common::rpc::{Call, Reply, Response};
 
 use crate::Conductor;
@@ -108,6 +108,7 @@ pub enum Answer {
     /// A node's UUID or name.
     Node(String),
     Port(String),
+    Portgroup(String),
     Done,
 }
 
@@ -122,6 +123,8 @@ impl Answer {
             Call::UpdateNode { uuid, .. } => Answer::Node(uuid.clone()),
             Call::CreatePort { port } => Answer::Port(port.uuid.clone()),
             Call::UpdatePort { uuid, .. } => Answer::Port(uuid.clone()),
+            Call::CreatePortgroup { portgroup } => Answer::Portgroup(portgroup.uuid.clone()),
+            Call::UpdatePortgroup { uuid, .. } => Answer::Portgroup(uuid.clone()),
             _ => Answer::Done,
         }
     }
@@ -137,6 +140,7 @@ pub async fn replay(c: &Conductor, answer: Answer) -> Response {
             Answer::Target(uuid) => Reply::Target(volume_targets::get_by_uuid(conn, &uuid)?),
             Answer::Node(ident) => Reply::Node(nodes::get_by_ident(conn, &ident)?),
             Answer::Port(uuid) => Reply::Port(ports::get_by_uuid(conn, &uuid)?),
+            Answer::Portgroup(uuid) => Reply::Portgroup(portgroups::get_by_uuid(conn, &uuid)?),
             Answer::Done => Reply::Done,
         })
     })

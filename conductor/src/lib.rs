@@ -136,6 +136,7 @@ impl Handler for Conductor {
 impl Conductor {
     async fn dispatch(&self, ctx: &Context, call: Call) -> Response {
         use common::model::port::Port;
+        use common::model::portgroup::Portgroup;
         use common::model::volume::{VolumeConnector, VolumeTarget};
         use manager::{child, node, port, volume};
         match call {
@@ -183,6 +184,13 @@ impl Conductor {
             Call::CreatePort { port: p } => port::create_port(self, ctx, p).await,
             Call::UpdatePort { uuid, patch } => child::update::<Port>(self, ctx, uuid, patch).await,
             Call::DestroyPort { uuid } => child::destroy::<Port>(self, ctx, uuid).await,
+            Call::CreatePortgroup { portgroup: p } => {
+                manager::portgroup::create_portgroup(self, ctx, p).await
+            }
+            Call::UpdatePortgroup { uuid, patch } => {
+                child::update::<Portgroup>(self, ctx, uuid, patch).await
+            }
+            Call::DestroyPortgroup { uuid } => child::destroy::<Portgroup>(self, ctx, uuid).await,
         }
     }
 }

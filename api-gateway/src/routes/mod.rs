@@ -2,6 +2,7 @@
 
 pub mod children;
 pub mod nodes;
+pub mod portgroups;
 pub mod ports;
 pub mod root;
 pub mod volume;

@@ -95,6 +95,24 @@ diesel::table! {
         physical_network -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Nullable<Timestamp>,
+        portgroup_uuid -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    portgroups (id) {
+        id -> BigInt,
+        uuid -> Text,
+        name -> Nullable<Text>,
+        address -> Nullable<Text>,
+        node_id -> BigInt,
+        standalone_ports_supported -> Bool,
+        mode -> Text,
+        properties -> Nullable<Text>,
+        extra -> Nullable<Text>,
+        internal_info -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -113,13 +131,15 @@ diesel::table! {
 diesel::joinable!(volume_connectors -> nodes (node_id));
 diesel::joinable!(volume_targets -> nodes (node_id));
 diesel::joinable!(ports -> nodes (node_id));
+diesel::joinable!(portgroups -> nodes (node_id));
 diesel::allow_tables_to_appear_in_same_query!(
     nodes,
     volume_connectors,
     volume_targets,
     ports,
     conductors,
-    rpc_requests
+    rpc_requests,
+    portgroups
 );
 
 diesel::table! {

@@ -3,6 +3,7 @@
 pub mod mask;
 pub mod node;
 pub mod port;
+pub mod portgroup;
 pub mod states;
 pub mod volume;
 

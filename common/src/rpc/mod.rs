@@ -20,6 +20,7 @@ use crate::child::New;
 use crate::error::Error;
 use crate::model::node::Node;
 use crate::model::port::{Port, PortFields};
+use crate::model::portgroup::{Portgroup, PortgroupFields};
 use crate::model::states::{PowerTarget, ProvisionVerb};
 use crate::model::volume::{ConnectorFields, TargetFields, VolumeConnector, VolumeTarget};
 
@@ -157,6 +158,21 @@ pub enum Call {
     DestroyPort {
         uuid: String,
     },
+    /// Stores a new port group under its node's lock. Invalid (node, address, name),
+    /// Conflict (uuid, name, address).
+    CreatePortgroup {
+        portgroup: New<PortgroupFields>,
+    },
+    /// Applies a JSON Patch to a port group under its (new) node's lock. Invalid
+    /// (patch, re-home with ports), NotFound, NodeLocked, Conflict (name, address).
+    UpdatePortgroup {
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    },
+    /// Invalid (the port group has ports), NotFound, NodeLocked.
+    DestroyPortgroup {
+        uuid: String,
+    },
 }
 
 impl Call {
@@ -184,6 +200,7 @@ pub enum Reply {
     Port(Port),
     Validation(BTreeMap<String, InterfaceValidation>),
     Done,
+    Portgroup(Portgroup),
 }
 
 pub type Response = Result<Reply, Error>;

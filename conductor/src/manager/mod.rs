@@ -4,4 +4,5 @@
 pub mod child;
 pub mod node;
 pub mod port;
+pub mod portgroup;
 pub mod volume;

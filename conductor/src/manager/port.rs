@@ -5,7 +5,8 @@ use json_patch::PatchOperation;
 
 use common::Error;
 use common::child::{New, NodeChild};
-use common::db::{AnyConnection, ports};
+use common::db::{AnyConnection, portgroups, ports};
+use common::error::Found;
 use common::model::canonical_uuid;
 use common::model::node::Node;
 use common::model::port::{Port, PortFields, normalize_mac};
@@ -31,6 +32,7 @@ impl Guarded for Port {
         let fields = patch::apply_typed(&current.fields(), ops, Port::PATCH_SCHEMA, |_| {})?;
         let fields = checked_fields(fields)?;
         let node_id = resolve_node(conn, &fields.node_uuid, || missing_node(&fields.node_uuid))?;
+        check_portgroup(conn, &fields, node_id)?;
         Ok(current.clone().with_fields(fields, node_id))
     }
 
@@ -65,19 +67,37 @@ pub fn checked_mac(address: &str) -> Result<String, Error> {
         .ok_or_else(|| Error::invalid(format!("Expected valid MAC address for address: {address}")))
 }
 
-/// The fields as stored: no portgroup (none exists in sanlink), the address in
-/// canonical form, the node's UUID canonical.
+/// The fields as stored: the address in canonical form, the node's and the port
+/// group's UUIDs canonical.
 fn checked_fields(mut fields: PortFields) -> Result<PortFields, Error> {
-    if let Some(pg) = &fields.portgroup_uuid {
-        return Err(Error::invalid(format!(
-            "Portgroup {pg} could not be found."
-        )));
+    if let Some(uuid) = fields.portgroup_uuid.as_deref().and_then(canonical_uuid) {
+        fields.portgroup_uuid = Some(uuid);
     }
     fields.address = checked_mac(&fields.address)?;
     if let Some(uuid) = canonical_uuid(&fields.node_uuid) {
         fields.node_uuid = uuid;
     }
     Ok(fields)
+}
+
+/// A port's port group must exist and belong to the port's node.
+fn check_portgroup(
+    conn: &mut AnyConnection,
+    fields: &PortFields,
+    node_id: i64,
+) -> Result<(), Error> {
+    let Some(uuid) = &fields.portgroup_uuid else {
+        return Ok(());
+    };
+    let portgroup = portgroups::get_by_uuid(conn, uuid)
+        .found()?
+        .ok_or_else(|| Error::invalid(format!("Portgroup {uuid} could not be found.")))?;
+    if portgroup.node_id != node_id {
+        return Err(Error::invalid(
+            "Port can not be added to a portgroup belonging to a different node.",
+        ));
+    }
+    Ok(())
 }
 
 fn missing_node(node_uuid: &str) -> Error {
@@ -94,6 +114,7 @@ pub async fn create_port(c: &Conductor, ctx: &Context, new: New<PortFields>) -> 
     };
     let created = c
         .with_node_lock(ctx, node_id, "port create", move |conn, node| {
+            check_portgroup(conn, &fields, node.id)?;
             let port = Port::new(new.uuid, fields, node.id);
             Ok(ports::create(conn, &port)?.into_reply())
         })
