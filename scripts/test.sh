@@ -174,7 +174,7 @@ cargo_api_tests() {
     [ "$2" = memory ] && extra=(db_faults:: input_edges::)
     TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
         cargo test -p api-gateway --features "$FEATURES" --test it --no-fail-fast -- \
-        volume:: nodes:: limits:: "${extra[@]}"
+        volume:: nodes:: limits:: portgroups:: "${extra[@]}"
 }
 
 # cargo_conductor_tests DATABASE: node locks and concurrent copies of one request, on a

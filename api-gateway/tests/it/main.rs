@@ -15,6 +15,7 @@ mod nodes;
 mod openapi;
 mod ops;
 mod parsers;
+mod portgroups;
 mod redfish;
 mod startup;
 mod volume;

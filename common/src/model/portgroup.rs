@@ -45,7 +45,7 @@ pub struct PortgroupFields {
     pub node_uuid: String,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub extra: JsonObject,
-    #[serde(default, deserialize_with = "null_as_default_mode")]
+    #[serde(default = "default_mode", deserialize_with = "null_as_default_mode")]
     pub mode: String,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub properties: JsonObject,
@@ -59,6 +59,10 @@ fn yes() -> bool {
 
 fn null_as_yes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or(true))
+}
+
+fn default_mode() -> String {
+    DEFAULT_MODE.to_string()
 }
 
 fn null_as_default_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -340,5 +344,13 @@ mod tests {
         .unwrap();
         assert_eq!(f.mode, DEFAULT_MODE);
         assert!(f.standalone_ports_supported);
+        let f: PortgroupFields = serde_json::from_value(json!({"node_uuid": "n"})).unwrap();
+        assert_eq!(
+            f,
+            PortgroupFields {
+                node_uuid: "n".into(),
+                ..Default::default()
+            }
+        );
     }
 }
