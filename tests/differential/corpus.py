@@ -451,3 +451,4 @@ CORPUS = [
     get("vc_list_final", "/v1/volume/connectors?detail=true"),
     get("vt_list_final", "/v1/volume/targets?detail=true"),
 ]
+CORPUS += __import__("corpus_portgroups").STEPS  # port groups, and the lists below a node or a port group
