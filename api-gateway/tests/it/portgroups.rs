@@ -158,7 +158,7 @@ async fn a_portgroup_is_created_shown_and_listed_with_ironics_fields() {
         .await
         .expect(200)
         .json();
-    assert_eq!(uuids(&by_address, "portgroups"), [id.clone()]);
+    assert_eq!(uuids(&by_address, "portgroups"), vec![id.clone()]);
     let sorted = app
         .get("/v1/portgroups?sort_key=name&sort_dir=desc")
         .await
@@ -166,7 +166,7 @@ async fn a_portgroup_is_created_shown_and_listed_with_ironics_fields() {
         .json();
     assert_eq!(uuids(&sorted, "portgroups"), [uuid(&second), id.clone()]);
     let page = app.get("/v1/portgroups?limit=1").await.expect(200).json();
-    assert_eq!(uuids(&page, "portgroups"), [id.clone()]);
+    assert_eq!(uuids(&page, "portgroups"), vec![id.clone()]);
     let next = page["next"].as_str().expect("a next link");
     let next = &next[next.find("/v1/").unwrap()..];
     let rest = app.get(next).await.expect(200).json();
@@ -576,13 +576,13 @@ async fn lists_below_a_node_or_a_portgroup() {
         .await
         .expect(200)
         .json();
-    assert_eq!(uuids(&groups, "portgroups"), [pg.clone()]);
+    assert_eq!(uuids(&groups, "portgroups"), vec![pg.clone()]);
     let groups = app
         .get("/v1/nodes/pg-node/portgroups/detail?node=other")
         .await
         .expect(200)
         .json();
-    assert_eq!(uuids(&groups, "portgroups"), [pg.clone()]);
+    assert_eq!(uuids(&groups, "portgroups"), vec![pg.clone()]);
     assert_eq!(groups["portgroups"][0]["mode"], "active-backup");
     app.get("/v1/nodes/pg-node/portgroups?address=52:54:00:00:00:01")
         .await
@@ -602,14 +602,14 @@ async fn lists_below_a_node_or_a_portgroup() {
         "/v1/portgroups/bond0/ports/detail",
     ] {
         let list = app.get(path).await.expect(200).json();
-        assert_eq!(uuids(&list, "ports"), [member.clone()], "{path}");
+        assert_eq!(uuids(&list, "ports"), vec![member.clone()], "{path}");
     }
     let list = app
         .get(&format!("/v1/portgroups/{pg}/ports?portgroup=bond1"))
         .await
         .expect(200)
         .json();
-    assert_eq!(uuids(&list, "ports"), [member.clone()]);
+    assert_eq!(uuids(&list, "ports"), vec![member.clone()]);
     app.get("/v1/portgroups/bond0/ports?node=other")
         .await
         .expect_error(403, &["Operation not permitted."]);

@@ -78,12 +78,11 @@ crate::child_queries!(portgroups, PortgroupRow, Portgroup);
 
 /// A port group by UUID or name.
 pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Portgroup, Error> {
-    if let Some(uuid) = canonical_uuid(ident) {
-        match get_by_uuid(conn, &uuid).found()? {
-            Some(found) => return Ok(found),
-            // A name may look like a UUID.
-            None => {}
-        }
+    // A name may look like a UUID: a UUID that names no port group is tried as a name.
+    if let Some(uuid) = canonical_uuid(ident)
+        && let Some(found) = get_by_uuid(conn, &uuid).found()?
+    {
+        return Ok(found);
     }
     let uuid: Option<String> = portgroups::table
         .filter(portgroups::name.eq(ident))
