@@ -7,5 +7,6 @@ mod copies;
 mod idempotency;
 mod ipxe;
 mod node_lock;
+mod portgroups;
 mod redfish;
 mod start;
