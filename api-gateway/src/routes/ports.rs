@@ -266,9 +266,40 @@ async fn create_port(
 ) -> ApiResult<Response> {
     let body = body.object_for(Port::SCHEMA_NAME)?;
     check_versions(body.keys().map(String::as_str), ctx.version)?;
+    let explicit_pxe = body.get("pxe_enabled") == Some(&serde_json::Value::Bool(true));
     let mut new = children::new_from_body::<Port>(body)?;
     new.fields.address = mac_param(&new.fields.address)?;
+    if explicit_pxe && let Some(pg) = new.fields.portgroup_uuid.clone() {
+        check_standalone(&state, &pg, &new.fields.node_uuid).await?;
+    }
     children::create::<Port>(&state, &ctx, new).await
+}
+
+/// A port created with `pxe_enabled: true` cannot join a port group of its node that
+/// does not support standalone ports (Ironic's API checks this whatever the network
+/// interface). Anything else wrong with the port group is the conductor's to say.
+async fn check_standalone(state: &AppState, pg: &str, node_uuid: &str) -> ApiResult<()> {
+    let Some(uuid) = common::model::canonical_uuid(pg) else {
+        return Ok(());
+    };
+    let node_uuid = common::model::canonical_uuid(node_uuid).unwrap_or_default();
+    let found = state
+        .db
+        .run(move |conn| {
+            use common::error::Found;
+            common::db::portgroups::get_by_uuid(conn, &uuid).found()
+        })
+        .await?;
+    match found {
+        Some(pg) if pg.node_uuid == node_uuid && !pg.standalone_ports_supported => {
+            Err(common::Error::conflict(format!(
+                "Port group {} doesn't support standalone ports. This port cannot be created as a member of that portgroup as the port's 'pxe_enabled' field was set to True.",
+                pg.uuid
+            ))
+            .into())
+        }
+        _ => Ok(()),
+    }
 }
 
 #[utoipa::path(

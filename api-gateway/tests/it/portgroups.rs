@@ -622,3 +622,83 @@ async fn lists_below_a_node_or_a_portgroup() {
         .await
         .expect_error(404, &["Portgroup nope could not be found."]);
 }
+
+#[tokio::test]
+async fn ports_of_a_group_without_standalone_ports_neither_boot_nor_bind_alone() {
+    let app = TestApp::start().await;
+    let n = node(&app, "pg-node").await;
+    let closed = uuid(
+        &portgroup(
+            &app,
+            json!({"node_uuid": n, "name": "closed", "standalone_ports_supported": false}),
+        )
+        .await,
+    );
+    // Ironic's API refuses an explicit `pxe_enabled: true` only.
+    app.post(
+        "/v1/ports",
+        &json!({"node_uuid": n, "address": "52:54:00:00:00:01", "portgroup_uuid": closed,
+                "pxe_enabled": true}),
+    )
+    .await
+    .expect_error(
+        409,
+        &[&format!(
+            "Port group {closed} doesn't support standalone ports. This port cannot be created as a member of that portgroup as the port's 'pxe_enabled' field was set to True."
+        )],
+    );
+    port(&app, &n, "52:54:00:00:00:01", Some(&closed)).await;
+
+    // Joining it, the flat network interface wants no PXE.
+    let loose = uuid(&port(&app, &n, "52:54:00:00:00:02", None).await);
+    let path = format!("/v1/ports/{loose}");
+    app.patch(&path, &replace("/portgroup_uuid", json!(closed)))
+        .await
+        .expect_error(
+            409,
+            &[&format!(
+                "Port group {closed} doesn't support standalone ports. This port {loose} cannot be  a member of that port group because of: 'pxe_enabled' was set to True"
+            )],
+        );
+    app.patch(
+        &path,
+        &json!([{"op": "replace", "path": "/portgroup_uuid", "value": closed},
+                {"op": "replace", "path": "/pxe_enabled", "value": false}]),
+    )
+    .await
+    .expect(200);
+
+    // A group stops supporting standalone ports only without PXE members.
+    let open = uuid(&portgroup(&app, json!({"node_uuid": n, "name": "open"})).await);
+    port(&app, &n, "52:54:00:00:00:03", Some(&open)).await;
+    app.patch(
+        "/v1/portgroups/open",
+        &replace("/standalone_ports_supported", json!(false)),
+    )
+    .await
+    .expect_error(
+        409,
+        &[&format!(
+            "standalone_ports_supported can not be set to False, because the port group {open} contains port with 'pxe_enabled' is set to True"
+        )],
+    );
+
+    // The noop network interface does not hold port groups to it.
+    let quiet = uuid(
+        &app.post(
+            "/v1/nodes",
+            &json!({"driver": "fake-hardware", "network_interface": "noop"}),
+        )
+        .await
+        .expect(201)
+        .json(),
+    );
+    let free = uuid(&portgroup(&app, json!({"node_uuid": quiet, "name": "free"})).await);
+    port(&app, &quiet, "52:54:00:00:00:04", Some(&free)).await;
+    app.patch(
+        "/v1/portgroups/free",
+        &replace("/standalone_ports_supported", json!(false)),
+    )
+    .await
+    .expect(200);
+}

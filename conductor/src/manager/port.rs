@@ -33,7 +33,9 @@ impl Guarded for Port {
         let fields = checked_fields(fields)?;
         let node_id = resolve_node(conn, &fields.node_uuid, || missing_node(&fields.node_uuid))?;
         check_portgroup(conn, &fields, node_id)?;
-        Ok(current.clone().with_fields(fields, node_id))
+        let updated = current.clone().with_fields(fields, node_id);
+        check_standalone(conn, current, &updated)?;
+        Ok(updated)
     }
 
     /// A port bound to a VIF keeps its address and node: the network side relies on them.
@@ -98,6 +100,41 @@ fn check_portgroup(
         ));
     }
     Ok(())
+}
+
+/// A port joining a port group without standalone ports, or changing `pxe_enabled` in
+/// one, must neither boot by PXE nor have a VIF, where the node's network interface
+/// holds port groups to that (Ironic's `port_changed`).
+fn check_standalone(conn: &mut AnyConnection, current: &Port, updated: &Port) -> Result<(), Error> {
+    let Some(pg) = &updated.portgroup_uuid else {
+        return Ok(());
+    };
+    let changed = current.portgroup_uuid != updated.portgroup_uuid
+        || current.pxe_enabled != updated.pxe_enabled;
+    if !changed && updated.vif().is_none() {
+        return Ok(());
+    }
+    let portgroup = portgroups::get_by_uuid(conn, pg)?;
+    let node = common::db::nodes::get_by_id(conn, updated.node_id)?;
+    if portgroup.standalone_ports_supported || !super::portgroup::enforces_standalone(&node) {
+        return Ok(());
+    }
+    let mut reasons = Vec::new();
+    if updated.pxe_enabled {
+        reasons.push("'pxe_enabled' was set to True".to_string());
+    }
+    if let Some(vif) = updated.vif() {
+        reasons.push(format!("VIF {vif} is attached to the port"));
+    }
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    // Ironic's text, with its two spaces.
+    Err(Error::conflict(format!(
+        "Port group {pg} doesn't support standalone ports. This port {} cannot be  a member of that port group because of: {}",
+        updated.uuid,
+        reasons.join(", ")
+    )))
 }
 
 fn missing_node(node_uuid: &str) -> Error {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use common::Error;
 use common::child::{New, NodeChild};
-use common::db::{AnyConnection, portgroups, ports};
+use common::db::{AnyConnection, nodes, portgroups, ports};
 use common::model::node::Node;
 use common::model::portgroup::{
     Portgroup, PortgroupFields, check_patch_paths, is_valid_name, normalize_flag,
@@ -52,6 +52,9 @@ impl Guarded for Portgroup {
         if let Some(duplicate) = portgroups::duplicate_of(conn, &updated)? {
             return Err(duplicate);
         }
+        if current.standalone_ports_supported && !updated.standalone_ports_supported {
+            check_members_without_standalone(conn, &updated)?;
+        }
         Ok(updated)
     }
 
@@ -73,6 +76,44 @@ impl Guarded for Portgroup {
         }
         Ok(())
     }
+}
+
+/// Whether a node's network interface holds port groups to `standalone_ports_supported`:
+/// Ironic's `flat` and `neutron` interfaces do, `noop` does not.
+pub fn enforces_standalone(node: &Node) -> bool {
+    node.interfaces.network.as_deref() != Some("noop")
+}
+
+/// A port group stops supporting standalone ports only when none of its ports boots
+/// by PXE or has a VIF, as Ironic's network interfaces require.
+fn check_members_without_standalone(
+    conn: &mut AnyConnection,
+    portgroup: &Portgroup,
+) -> Result<(), Error> {
+    if !enforces_standalone(&nodes::get_by_id(conn, portgroup.node_id)?) {
+        return Ok(());
+    }
+    let members = ports::list_for_node(conn, portgroup.node_id)?;
+    for port in members
+        .iter()
+        .filter(|p| p.portgroup_uuid.as_deref() == Some(portgroup.uuid.as_str()))
+    {
+        let mut reasons = Vec::new();
+        if port.pxe_enabled {
+            reasons.push("'pxe_enabled' is set to True".to_string());
+        }
+        if let Some(vif) = port.vif() {
+            reasons.push(format!("VIF {vif} is attached to this port"));
+        }
+        if !reasons.is_empty() {
+            return Err(Error::conflict(format!(
+                "standalone_ports_supported can not be set to False, because the port group {} contains port with {}",
+                portgroup.uuid,
+                reasons.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The patched document, checked: `mode` cannot be removed, the flag may be a word.
