@@ -27,7 +27,7 @@ use crate::listing::{self, Collection, bool_schema, enum_schema};
 use common::model::states::{self, ProvisionState, ProvisionVerb};
 
 use crate::routes::nodes::actions::{VIF_MAX, since};
-use crate::routes::{nodes, ports, volume};
+use crate::routes::{nodes, portgroups, ports, volume};
 use crate::version;
 
 /// The header that selects the microversion (`OpenStack-API-Version: baremetal 1.N`
@@ -639,8 +639,11 @@ fn collection_of(path: &str) -> Option<&'static Collection> {
         Some(&volume::CONNECTORS)
     } else if path.contains("/volume/targets") {
         Some(&volume::TARGETS)
-    } else if path.starts_with("/v1/ports") {
+    } else if path.contains("/ports") {
+        // `/v1/ports`, and the port lists below a node or a port group.
         Some(&ports::PORTS)
+    } else if path.contains("/portgroups") {
+        Some(&portgroups::PORTGROUPS)
     } else if path.starts_with("/v1/nodes") {
         Some(&nodes::NODES)
     } else {
@@ -650,7 +653,7 @@ fn collection_of(path: &str) -> Option<&'static Collection> {
 
 fn path_parameter_schema(name: &str) -> Option<Schema> {
     match name {
-        "ident" => Some(ident_schema()),
+        "ident" | "portgroup" => Some(ident_schema()),
         "uuid" => Some(uuid_schema()),
         "vif" => Some(vif_schema()),
         _ => None,
@@ -668,8 +671,6 @@ fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option
         "driver" | "resource_class" | "conductor_group" | "reason" => Some(text_schema(None)),
         _ => match collection {
             Some(c) => listing::parameter_schema(name, c),
-            // Portgroups do not exist: their always-empty lists read only `node`,
-            // `address` and `marker`, and take anything in the other parameters.
             None => Some(text_schema(None)),
         },
     }
@@ -756,8 +757,9 @@ fn version_header() -> Parameter {
         .build()
 }
 
-/// The items of connector, target and port responses, documented by their view types.
-const PARTIAL_ITEMS: [&str; 3] = ["Connector", "Target", "Port"];
+/// The items of connector, target, port and port group responses, documented by their
+/// view types.
+const PARTIAL_ITEMS: [&str; 4] = ["Connector", "Target", "Port", "Portgroup"];
 
 /// A list or `?fields=` shows some of an item's fields only, and a port's newer fields
 /// are absent at older microversions: no field of an item is required.

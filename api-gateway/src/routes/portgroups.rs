@@ -41,7 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 const SINCE: u32 = 23;
 const NESTED_SINCE: u32 = 24;
 
-const PORTGROUPS: Collection = collection::<Portgroup>();
+pub const PORTGROUPS: Collection = collection::<Portgroup>();
 
 const PORTGROUPS_DETAIL: Collection = Collection {
     path: "portgroups/detail",
@@ -409,7 +409,9 @@ async fn create_portgroup(
     if ctx.version.0 < 26 && (set("mode") || set("properties")) {
         return Err(not_acceptable());
     }
+    // An empty name is no name to Ironic's check, and is stored as given.
     if let Some(name) = &new.fields.name
+        && !name.is_empty()
         && !is_valid_name(name)
     {
         return Err(ApiError::bad_request(format!(

@@ -177,6 +177,10 @@ pub async fn list(
     if let Some(ident) = q.get("portgroup") {
         common::model::portgroup::checked_ident(ident)?;
     }
+    // Checked even where the parent or another filter decides the list.
+    if let Some(address) = q.get("address") {
+        mac_param(address)?;
+    }
     let c = if detail_path { &PORTS_DETAIL } else { &PORTS };
     let mut params = ListParams::parse(&q, c, state.settings.max_limit)?;
     params.detail |= detail_path;

@@ -144,6 +144,7 @@ fn checked_fields(mut fields: PortgroupFields) -> Result<PortgroupFields, Error>
         fields.address = Some(checked_mac(address)?);
     }
     if let Some(name) = &fields.name
+        && !name.is_empty()
         && !is_valid_name(name)
     {
         return Err(Error::invalid(format!(
