@@ -181,10 +181,9 @@ async fn list(
     };
     let mut params = ListParams::parse(&q, c, state.settings.max_limit)?;
     params.detail |= detail_path;
+    // The parent replaces a `node` filter; with an address, Ironic refuses either.
     let node = parent.as_deref().or(q.get("node"));
-    if node.is_some() && parent.is_none() && address.is_some()
-        || parent.is_some() && address.is_some()
-    {
+    if node.is_some() && address.is_some() {
         return Err(ApiError::bad_request(
             "Filtering by node, address, or shard simultaneously is not supported.",
         ));
@@ -367,16 +366,8 @@ async fn create_portgroup(
 ) -> ApiResult<Response> {
     check_version(&ctx)?;
     let mut body = body.object_for(Portgroup::SCHEMA_NAME)?;
-    if !matches!(
-        body.get("standalone_ports_supported"),
-        Some(
-            serde_json::Value::Number(_)
-                | serde_json::Value::Array(_)
-                | serde_json::Value::Object(_)
-        )
-    ) {
-        normalize_flag(&mut body)?;
-    }
+    // One of Ironic's boolean words becomes the boolean the schema wants.
+    normalize_flag(&mut body)?;
     let mut new = children::new_from_body::<Portgroup>(body.clone())?;
     if let Some(address) = &new.fields.address {
         new.fields.address = Some(normalize_mac(address).ok_or_else(|| {
