@@ -180,14 +180,14 @@ cargo_api_tests() {
     [ "$2" = memory ] && extra=(db_faults:: input_edges::)
     TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
         cargo test -p api-gateway --features "$FEATURES" --test it --no-fail-fast -- \
-        volume:: nodes:: limits:: compat:: traits:: management:: chassis:: "${extra[@]}"
+        volume:: nodes:: limits:: compat:: traits:: management:: chassis:: portgroups:: "${extra[@]}"
 }
 
 # cargo_conductor_tests DATABASE: node locks and concurrent copies of one request, on a
 # server database (they run on SQLite in cargo_tests_sqlite).
 cargo_conductor_tests() {
     TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p conductor --features "$FEATURES" --test it --no-fail-fast -- node_lock:: copies:: trait_copies:: nmi_copies::
+        cargo test -p conductor --features "$FEATURES" --test it --no-fail-fast -- node_lock:: copies:: trait_copies:: nmi_copies:: portgroups::
 }
 
 # --- client tests ------------------------------------------------------------

@@ -122,6 +122,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::nodes::router())
         .merge(routes::ports::router())
         .merge(routes::chassis::router())
+        .merge(routes::portgroups::router())
 }
 
 /// The OpenAPI document of the API, as served at [`OPENAPI_PATH`].

@@ -27,7 +27,7 @@ use crate::listing::{self, Collection, bool_schema, enum_schema};
 use common::model::states::{self, ProvisionState, ProvisionVerb};
 
 use crate::routes::nodes::actions::{VIF_MAX, since};
-use crate::routes::{nodes, ports, volume};
+use crate::routes::{nodes, portgroups, ports, volume};
 use crate::version;
 
 /// The header that selects the microversion (`OpenStack-API-Version: baremetal 1.N`
@@ -119,8 +119,8 @@ pub struct PortList {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PortgroupList {
-    #[schema(value_type = Vec<Object>)]
-    portgroups: Vec<serde_json::Value>,
+    portgroups: Vec<crate::views::PortgroupView<'static>>,
+    next: Option<String>,
 }
 
 /// A VIF: its id is what `actions::check_vif` accepts.
@@ -192,6 +192,8 @@ create_bodies! {
     TargetCreate: common::model::volume::VolumeTarget;
     /// A port's create body: its fields, and the UUID it is to have (else a new one).
     PortCreate: common::model::port::Port;
+    /// A port group's create body: its fields, and the UUID it is to have (else a new one).
+    PortgroupCreate: common::model::portgroup::Portgroup;
 }
 
 /// A node create body: the fields the server checks it against, one variant per
@@ -640,8 +642,11 @@ fn collection_of(path: &str) -> Option<&'static Collection> {
         Some(&volume::CONNECTORS)
     } else if path.contains("/volume/targets") {
         Some(&volume::TARGETS)
-    } else if path.starts_with("/v1/ports") {
+    } else if path.contains("/ports") {
+        // `/v1/ports`, and the port lists below a node or a port group.
         Some(&ports::PORTS)
+    } else if path.contains("/portgroups") {
+        Some(&portgroups::PORTGROUPS)
     } else if path.starts_with("/v1/nodes") || path.starts_with("/v1/chassis/{uuid}/nodes") {
         Some(&nodes::NODES)
     } else if path.starts_with("/v1/chassis") {
@@ -653,7 +658,7 @@ fn collection_of(path: &str) -> Option<&'static Collection> {
 
 fn path_parameter_schema(name: &str) -> Option<Schema> {
     match name {
-        "ident" => Some(ident_schema()),
+        "ident" | "portgroup" => Some(ident_schema()),
         "uuid" => Some(uuid_schema()),
         "vif" => Some(vif_schema()),
         "trait" => Some(nodes::traits::trait_schema()),
@@ -673,8 +678,6 @@ fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option
         "driver" | "resource_class" | "conductor_group" | "reason" => Some(text_schema(None)),
         _ => match collection {
             Some(c) => listing::parameter_schema(name, c),
-            // Portgroups do not exist: their always-empty lists read only `node`,
-            // `address` and `marker`, and take anything in the other parameters.
             None => Some(text_schema(None)),
         },
     }
@@ -761,9 +764,9 @@ fn version_header() -> Parameter {
         .build()
 }
 
-/// The items of connector, target, port and chassis responses, documented by their view
-/// types.
-const PARTIAL_ITEMS: [&str; 4] = ["Connector", "Target", "Port", "Chassis"];
+/// The items of connector, target, port, port group and chassis responses, documented
+/// by their view types.
+const PARTIAL_ITEMS: [&str; 5] = ["Connector", "Target", "Port", "Portgroup", "Chassis"];
 
 /// A list or `?fields=` shows some of an item's fields only, and a port's newer fields
 /// are absent at older microversions: no field of an item is required.

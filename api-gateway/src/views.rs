@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use common::child::NodeChild;
 use common::model::JsonObject;
 use common::model::port::Port;
+use common::model::portgroup::Portgroup;
 use common::model::volume::{VolumeConnector, VolumeTarget};
 
 use crate::listing::QueryWording;
@@ -134,7 +135,7 @@ pub struct PortView<'a> {
     node_uuid: &'a str,
     /// Since 1.34.
     physical_network: Option<&'a str>,
-    /// Since 1.24; always null, sanlink has no portgroups.
+    /// Since 1.24.
     portgroup_uuid: Option<&'a str>,
     /// Since 1.19.
     pxe_enabled: bool,
@@ -157,7 +158,7 @@ impl Shown for Port {
             local_link_connection: &self.local_link_connection,
             node_uuid: &self.node_uuid,
             physical_network: self.physical_network.as_deref(),
-            portgroup_uuid: None,
+            portgroup_uuid: self.portgroup_uuid.as_deref(),
             pxe_enabled: self.pxe_enabled,
             updated_at: self.updated_at.map(Timestamp),
             uuid: &self.uuid,
@@ -171,6 +172,68 @@ impl Shown for Port {
             "portgroup_uuid" => 24,
             "physical_network" => 34,
             _ => 1,
+        }
+    }
+}
+
+/// A port group (1.23); `mode` and `properties` since 1.26.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Portgroup)]
+pub struct PortgroupView<'a> {
+    address: Option<&'a str>,
+    #[schema(value_type = String)]
+    created_at: Timestamp,
+    #[schema(value_type = Object)]
+    extra: &'a JsonObject,
+    #[schema(value_type = Object)]
+    internal_info: &'a JsonObject,
+    #[schema(value_type = Vec<Link>)]
+    links: Links<'a>,
+    /// Since 1.26.
+    mode: &'a str,
+    name: Option<&'a str>,
+    node_uuid: &'a str,
+    /// The port group's ports.
+    #[schema(value_type = Vec<Link>)]
+    ports: Links<'a>,
+    /// Since 1.26.
+    #[schema(value_type = Object)]
+    properties: &'a JsonObject,
+    standalone_ports_supported: bool,
+    #[schema(value_type = Option<String>)]
+    updated_at: Option<Timestamp>,
+    uuid: &'a str,
+}
+
+impl Shown for Portgroup {
+    type View<'a> = PortgroupView<'a>;
+    const WORDING: QueryWording = QueryWording::Schema;
+
+    fn view<'a>(&'a self, base_url: &'a str) -> PortgroupView<'a> {
+        PortgroupView {
+            address: self.address.as_deref(),
+            created_at: Timestamp(self.created_at),
+            extra: &self.extra,
+            internal_info: &self.internal_info,
+            links: links(self, base_url),
+            mode: &self.mode,
+            name: self.name.as_deref(),
+            node_uuid: &self.node_uuid,
+            ports: Links {
+                base_url,
+                path: format!("portgroups/{}/ports", self.uuid),
+            },
+            properties: &self.properties,
+            standalone_ports_supported: self.standalone_ports_supported,
+            updated_at: self.updated_at.map(Timestamp),
+            uuid: &self.uuid,
+        }
+    }
+
+    fn since(field: &str) -> u32 {
+        match field {
+            "mode" | "properties" => 26,
+            _ => 23,
         }
     }
 }
@@ -206,6 +269,7 @@ mod tests {
         assert_eq!(written::<VolumeConnector>(), declared::<VolumeConnector>());
         assert_eq!(written::<VolumeTarget>(), declared::<VolumeTarget>());
         assert_eq!(written::<Port>(), declared::<Port>());
+        assert_eq!(written::<Portgroup>(), declared::<Portgroup>());
     }
 
     /// Asserts that a view writes its fields in the order of their names.
@@ -229,5 +293,6 @@ mod tests {
         assert_sorted::<VolumeConnector>();
         assert_sorted::<VolumeTarget>();
         assert_sorted::<Port>();
+        assert_sorted::<Portgroup>();
     }
 }

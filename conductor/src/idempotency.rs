@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::Error;
 use common::db::rpc_requests::{self, Recorded};
-use common::db::{AnyConnection, chassis, nodes, ports, volume_connectors, volume_targets};
+use common::db::{
+    AnyConnection, chassis, nodes, portgroups, ports, volume_connectors, volume_targets,
+};
 use common::rpc::{Call, Reply, Response};
 
 use crate::Conductor;
@@ -109,6 +111,7 @@ pub enum Answer {
     Node(String),
     Port(String),
     Chassis(String),
+    Portgroup(String),
     Done,
 }
 
@@ -125,6 +128,8 @@ impl Answer {
             Call::UpdatePort { uuid, .. } => Answer::Port(uuid.clone()),
             Call::CreateChassis { chassis: x } => Answer::Chassis(x.uuid.clone()),
             Call::UpdateChassis { uuid, .. } => Answer::Chassis(uuid.clone()),
+            Call::CreatePortgroup { portgroup } => Answer::Portgroup(portgroup.uuid.clone()),
+            Call::UpdatePortgroup { uuid, .. } => Answer::Portgroup(uuid.clone()),
             _ => Answer::Done,
         }
     }
@@ -141,6 +146,7 @@ pub async fn replay(c: &Conductor, answer: Answer) -> Response {
             Answer::Node(ident) => Reply::Node(nodes::get_by_ident(conn, &ident)?),
             Answer::Port(uuid) => Reply::Port(ports::get_by_uuid(conn, &uuid)?),
             Answer::Chassis(uuid) => Reply::Chassis(chassis::get_by_uuid(conn, &uuid)?),
+            Answer::Portgroup(uuid) => Reply::Portgroup(portgroups::get_by_uuid(conn, &uuid)?),
             Answer::Done => Reply::Done,
         })
     })

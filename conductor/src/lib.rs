@@ -136,6 +136,7 @@ impl Handler for Conductor {
 impl Conductor {
     async fn dispatch(&self, ctx: &Context, call: Call) -> Response {
         use common::model::port::Port;
+        use common::model::portgroup::Portgroup;
         use common::model::volume::{VolumeConnector, VolumeTarget};
         use manager::{child, console, management, node, port, volume};
         match call {
@@ -216,6 +217,13 @@ impl Conductor {
             Call::DestroyChassis { uuid } => {
                 manager::chassis::destroy_chassis(self, ctx, uuid).await
             }
+            Call::CreatePortgroup { portgroup: p } => {
+                manager::portgroup::create_portgroup(self, ctx, p).await
+            }
+            Call::UpdatePortgroup { uuid, patch } => {
+                child::update::<Portgroup>(self, ctx, uuid, patch).await
+            }
+            Call::DestroyPortgroup { uuid } => child::destroy::<Portgroup>(self, ctx, uuid).await,
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod chassis;
 pub mod children;
 pub mod nodes;
+pub mod portgroups;
 pub mod ports;
 pub mod root;
 pub mod volume;

@@ -3,8 +3,8 @@
 
 pub(crate) mod actions;
 mod body;
-pub(crate) mod traits;
 mod management;
+pub(crate) mod traits;
 
 use axum::Json;
 use axum::extract::{Path, State};

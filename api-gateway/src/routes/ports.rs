@@ -1,11 +1,8 @@
-//! Ports and portgroups, as far as Nova reads them. Ports are stored; portgroups do not
-//! exist in sanlink, so their lists are always empty.
+//! Ports: `/v1/ports`, and the port lists below a node or a port group.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,8 +28,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(list_ports_detail))
         .routes(routes!(show_port, update_port, delete_port, post_to_port))
-        .routes(routes!(list_portgroups))
-        .routes(routes!(list_portgroups_detail))
+        .routes(routes!(list_node_ports))
+        .routes(routes!(list_node_ports_detail))
+        .routes(routes!(nested_port))
+        .routes(routes!(list_portgroup_ports))
+        .routes(routes!(list_portgroup_ports_detail))
 }
 
 pub const PORTS: Collection = collection::<Port>();
@@ -71,7 +71,67 @@ async fn node_filter(state: &AppState, ctx: &Ctx, ident: &str) -> ApiResult<i64>
     Ok(node.id)
 }
 
-async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResult<Response> {
+/// The resource a port list is read below: `/v1/ports`, `/v1/nodes/{node}/ports` or
+/// `/v1/portgroups/{portgroup}/ports`. The parent replaces the filter of its kind.
+pub enum Parent {
+    None,
+    Node(String),
+    Portgroup(String),
+}
+
+/// Which ports a list shows, as Ironic picks: a port group, else a node, else an
+/// address; a node and a port group together are refused.
+async fn scope_of(state: &AppState, ctx: &Ctx, q: &Query, parent: &Parent) -> ApiResult<PortScope> {
+    let node = match parent {
+        Parent::Node(ident) => Some(ident.as_str()),
+        _ => q.get("node_uuid").or(q.get("node")),
+    };
+    let portgroup = match parent {
+        Parent::Portgroup(ident) => Some(ident.as_str()),
+        _ => q.get("portgroup"),
+    };
+    if node.is_some() && portgroup.is_some() {
+        return Err(common::Error::Forbidden("Operation not permitted.".into()).into());
+    }
+    if let Some(ident) = portgroup {
+        let pg = super::portgroups::load(state, ident).await?;
+        return Ok(PortScope::Portgroup(pg.uuid));
+    }
+    if let Some(ident) = node {
+        return Ok(PortScope::Node(node_filter(state, ctx, ident).await?));
+    }
+    match q.get("address") {
+        Some(address) => Ok(PortScope::Address(mac_param(address)?)),
+        None => Ok(PortScope::All),
+    }
+}
+
+/// [`ports::Scope`], owned, to move into a database call.
+enum PortScope {
+    All,
+    Node(i64),
+    Portgroup(String),
+    Address(String),
+}
+
+impl PortScope {
+    fn as_scope(&self) -> ports::Scope<'_> {
+        match self {
+            PortScope::All => ports::Scope::All,
+            PortScope::Node(id) => ports::Scope::Node(*id),
+            PortScope::Portgroup(uuid) => ports::Scope::Portgroup(uuid),
+            PortScope::Address(address) => ports::Scope::Address(address),
+        }
+    }
+}
+
+pub async fn list(
+    state: AppState,
+    ctx: Ctx,
+    q: Query,
+    detail_path: bool,
+    parent: Parent,
+) -> ApiResult<Response> {
     q.only(&[
         "node",
         "node_uuid",
@@ -84,10 +144,23 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
         "detail",
         "fields",
     ])?;
+    // The parent must exist whatever else the query says, as in Ironic.
+    match &parent {
+        Parent::None => {}
+        Parent::Node(ident) => {
+            node_filter(&state, &ctx, ident).await?;
+        }
+        Parent::Portgroup(ident) => {
+            super::portgroups::load(&state, ident).await?;
+        }
+    }
     if detail_path && q.get("fields").is_some() {
-        return Err(ApiError::bad_request(
-            "Can't fetch a subset of fields with 'detail' set",
-        ));
+        return Err(match parent {
+            Parent::None => {
+                ApiError::bad_request("Can't fetch a subset of fields with 'detail' set")
+            }
+            _ => ApiError::bad_request("Unexpected arguments: fields"),
+        });
     }
     if let Some(raw) = q.get("fields") {
         let fields = parse_fields_as(raw, Port::FIELDS, QueryWording::Port)?;
@@ -98,29 +171,36 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
             "Only one of node or node_uuid may be given.",
         ));
     }
-    if q.get("portgroup").is_some() {
-        // No portgroup exists, so no port belongs to one.
-        return Ok(Json(json!({ "ports": [] })).into_response());
+    if q.get("portgroup").is_some() && ctx.version.0 < 24 {
+        return Err(common::Error::NotAcceptable("Request not acceptable.".into()).into());
     }
-    let node_id = match q.get("node").or(q.get("node_uuid")) {
-        Some(ident) => Some(node_filter(&state, &ctx, ident).await?),
-        None => None,
-    };
-    let address = q.get("address").map(mac_param).transpose()?;
+    if let Some(ident) = q.get("portgroup") {
+        common::model::portgroup::checked_ident(ident)?;
+    }
+    // Checked even where the parent or another filter decides the list.
+    if let Some(address) = q.get("address") {
+        mac_param(address)?;
+    }
     let c = if detail_path { &PORTS_DETAIL } else { &PORTS };
     let mut params = ListParams::parse(&q, c, state.settings.max_limit)?;
     params.detail |= detail_path;
+    let scope = scope_of(&state, &ctx, &q, &parent).await?;
     let found = children::fetch(
         &state,
         &params,
-        move |_| Ok(node_id),
-        move |conn, node_id, page| ports::list(conn, node_id, address.as_deref(), page),
+        move |_| Ok(None),
+        move |conn, _, page| ports::list(conn, scope.as_scope(), page),
     )
     .await?;
-    let query: Vec<(&str, &str)> = ["node", "node_uuid", "address"]
+    let mut query: Vec<(&str, &str)> = ["node", "node_uuid", "address", "portgroup"]
         .iter()
         .filter_map(|k| q.get(k).map(|v| (*k, v)))
         .collect();
+    match &parent {
+        Parent::None => {}
+        Parent::Node(ident) => query.push(("node", ident)),
+        Parent::Portgroup(ident) => query.push(("portgroup", ident)),
+    }
     Ok(children::list(&ctx, c, &params, &found, &query))
 }
 
@@ -133,7 +213,7 @@ async fn list(state: AppState, ctx: Ctx, q: Query, detail_path: bool) -> ApiResu
     responses((status = 200, description = "OK", body = crate::openapi::PortList))
 )]
 async fn list_ports(State(state): State<AppState>, ctx: Ctx, q: Query) -> ApiResult<Response> {
-    list(state, ctx, q, false).await
+    list(state, ctx, q, false, Parent::None).await
 }
 
 #[utoipa::path(
@@ -149,7 +229,7 @@ async fn list_ports_detail(
     ctx: Ctx,
     q: Query,
 ) -> ApiResult<Response> {
-    list(state, ctx, q, true).await
+    list(state, ctx, q, true, Parent::None).await
 }
 
 #[utoipa::path(
@@ -190,14 +270,40 @@ async fn create_port(
 ) -> ApiResult<Response> {
     let body = body.object_for(Port::SCHEMA_NAME)?;
     check_versions(body.keys().map(String::as_str), ctx.version)?;
+    let explicit_pxe = body.get("pxe_enabled") == Some(&serde_json::Value::Bool(true));
     let mut new = children::new_from_body::<Port>(body)?;
     new.fields.address = mac_param(&new.fields.address)?;
-    if let Some(pg) = &new.fields.portgroup_uuid {
-        return Err(ApiError::bad_request(format!(
-            "Portgroup {pg} could not be found."
-        )));
+    if explicit_pxe && let Some(pg) = new.fields.portgroup_uuid.clone() {
+        check_standalone(&state, &pg, &new.fields.node_uuid).await?;
     }
     children::create::<Port>(&state, &ctx, new).await
+}
+
+/// A port created with `pxe_enabled: true` cannot join a port group of its node that
+/// does not support standalone ports (Ironic's API checks this whatever the network
+/// interface). Anything else wrong with the port group is the conductor's to say.
+async fn check_standalone(state: &AppState, pg: &str, node_uuid: &str) -> ApiResult<()> {
+    let Some(uuid) = common::model::canonical_uuid(pg) else {
+        return Ok(());
+    };
+    let node_uuid = common::model::canonical_uuid(node_uuid).unwrap_or_default();
+    let found = state
+        .db
+        .run(move |conn| {
+            use common::error::Found;
+            common::db::portgroups::get_by_uuid(conn, &uuid).found()
+        })
+        .await?;
+    match found {
+        Some(pg) if pg.node_uuid == node_uuid && !pg.standalone_ports_supported => {
+            Err(common::Error::conflict(format!(
+                "Port group {} doesn't support standalone ports. This port cannot be created as a member of that portgroup as the port's 'pxe_enabled' field was set to True.",
+                pg.uuid
+            ))
+            .into())
+        }
+        _ => Ok(()),
+    }
 }
 
 #[utoipa::path(
@@ -275,51 +381,87 @@ async fn delete_port(
     children::destroy::<Port>(&state, &ctx, uuid).await
 }
 
-/// Portgroups came with 1.23; the filters are checked as Ironic checks them.
+/// A node's ports (served by Ironic since 1.0).
 #[utoipa::path(
     get,
-    path = "/v1/portgroups",
+    path = "/v1/nodes/{ident}/ports",
     tag = "ports",
-    summary = "List port groups (always empty; 1.23)",
-    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
-    responses((status = 200, description = "OK", body = crate::openapi::PortgroupList))
+    summary = "List a node's ports",
+    params(("ident" = String, Path, description = "node name or UUID"), crate::openapi::ListQuery, ("address" = Option<String>, Query, description = "MAC address")),
+    responses((status = 200, description = "OK", body = crate::openapi::PortList))
 )]
-async fn list_portgroups(
+async fn list_node_ports(
     State(state): State<AppState>,
     ctx: Ctx,
+    Path(ident): Path<String>,
     q: Query,
-) -> ApiResult<Json<Value>> {
-    if ctx.version.0 < 23 {
-        return Err(ApiError::not_found_path());
-    }
-    q.only(&[
-        "node", "address", "limit", "marker", "sort_key", "sort_dir", "detail", "fields",
-    ])?;
-    if let Some(ident) = q.get("node") {
-        node_filter(&state, &ctx, ident).await?;
-    }
-    if let Some(address) = q.get("address") {
-        mac_param(address)?;
-    }
-    if let Some(marker) = q.get("marker") {
-        uuid_param(marker, "marker")?;
-    }
-    Ok(Json(json!({ "portgroups": [] })))
+) -> ApiResult<Response> {
+    list(state, ctx, q, false, Parent::Node(ident)).await
 }
 
-/// `/v1/portgroups/detail`: the same empty list.
 #[utoipa::path(
     get,
-    path = "/v1/portgroups/detail",
+    path = "/v1/nodes/{ident}/ports/detail",
     tag = "ports",
-    summary = "List port groups with every field",
-    params(crate::openapi::ListQuery, crate::openapi::NodeFilter),
-    responses((status = 200, description = "OK", body = crate::openapi::PortgroupList))
+    summary = "List a node's ports with every field",
+    params(("ident" = String, Path, description = "node name or UUID"), crate::openapi::DetailListQuery),
+    responses((status = 200, description = "OK", body = crate::openapi::PortList))
 )]
-async fn list_portgroups_detail(
-    state: State<AppState>,
+async fn list_node_ports_detail(
+    State(state): State<AppState>,
     ctx: Ctx,
+    Path(ident): Path<String>,
     q: Query,
-) -> ApiResult<Json<Value>> {
-    list_portgroups(state, ctx, q).await
+) -> ApiResult<Response> {
+    list(state, ctx, q, true, Parent::Node(ident)).await
+}
+
+/// A port group's ports (1.24).
+#[utoipa::path(
+    get,
+    path = "/v1/portgroups/{ident}/ports",
+    tag = "ports",
+    summary = "List a port group's ports (1.24)",
+    params(("ident" = String, Path, description = "port group name or UUID"), crate::openapi::ListQuery, ("address" = Option<String>, Query, description = "MAC address")),
+    responses((status = 200, description = "OK", body = crate::openapi::PortList))
+)]
+async fn list_portgroup_ports(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    q: Query,
+) -> ApiResult<Response> {
+    super::portgroups::check_nested_version(&ctx, &ident)?;
+    list(state, ctx, q, false, Parent::Portgroup(ident)).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/portgroups/{ident}/ports/detail",
+    tag = "ports",
+    summary = "List a port group's ports with every field (1.24)",
+    params(("ident" = String, Path, description = "port group name or UUID"), crate::openapi::DetailListQuery),
+    responses((status = 200, description = "OK", body = crate::openapi::PortList))
+)]
+async fn list_portgroup_ports_detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(ident): Path<String>,
+    q: Query,
+) -> ApiResult<Response> {
+    super::portgroups::check_nested_version(&ctx, &ident)?;
+    list(state, ctx, q, true, Parent::Portgroup(ident)).await
+}
+
+/// A port is read, created and changed at `/v1/ports`; below a node, Ironic refuses.
+#[utoipa::path(
+    get,
+    path = "/v1/nodes/{ident}/ports/{uuid}",
+    tag = "ports",
+    summary = "Refused: show ports at /v1/ports/{uuid}",
+    params(("ident" = String, Path, description = "node name or UUID"), ("uuid" = String, Path, description = "UUID")),
+    responses((status = 400, description = "Malformed request URI", body = crate::openapi::Error))
+)]
+async fn nested_port() -> ApiResult<()> {
+    Err(ApiError::malformed_uri())
 }

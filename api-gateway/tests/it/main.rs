@@ -18,6 +18,7 @@ mod nodes;
 mod openapi;
 mod ops;
 mod parsers;
+mod portgroups;
 mod redfish;
 mod startup;
 mod traits;

@@ -5,6 +5,7 @@ pub mod chassis;
 pub mod conductors;
 pub mod nodes;
 pub mod pool;
+pub mod portgroups;
 pub mod ports;
 pub mod reservation;
 pub mod rpc_requests;

@@ -26,6 +26,7 @@ pub struct PortRow {
     pub physical_network: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: Option<NaiveDateTime>,
+    pub portgroup_uuid: Option<String>,
 }
 
 impl TryFrom<(PortRow, String)> for Port {
@@ -51,6 +52,7 @@ impl TryFrom<(PortRow, String)> for Port {
             )?,
             pxe_enabled: r.pxe_enabled,
             physical_network: r.physical_network,
+            portgroup_uuid: r.portgroup_uuid,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -71,28 +73,35 @@ impl From<&Port> for PortRow {
             physical_network: p.physical_network.clone(),
             created_at: p.created_at,
             updated_at: p.updated_at,
+            portgroup_uuid: p.portgroup_uuid.clone(),
         }
     }
 }
 
 crate::child_queries!(ports, PortRow, Port);
 
-pub fn list(
-    conn: &mut AnyConnection,
-    node_id: Option<i64>,
-    address: Option<&str>,
-    page: &Page,
-) -> Result<Vec<Port>, Error> {
+/// Which ports a list shows; one filter at a time, as Ironic applies them.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    All,
+    Node(i64),
+    /// A port group's UUID.
+    Portgroup(&'a str),
+    /// A MAC address, in canonical form.
+    Address(&'a str),
+}
+
+pub fn list(conn: &mut AnyConnection, scope: Scope<'_>, page: &Page) -> Result<Vec<Port>, Error> {
     let mut query = ports::table
         .inner_join(nodes::table)
         .select((PortRow::as_select(), nodes::uuid))
         .into_boxed();
-    if let Some(node_id) = node_id {
-        query = query.filter(ports::node_id.eq(node_id));
-    }
-    if let Some(address) = address {
-        query = query.filter(ports::address.eq(address.to_lowercase()));
-    }
+    query = match scope {
+        Scope::All => query,
+        Scope::Node(node_id) => query.filter(ports::node_id.eq(node_id)),
+        Scope::Portgroup(uuid) => query.filter(ports::portgroup_uuid.eq(uuid.to_string())),
+        Scope::Address(address) => query.filter(ports::address.eq(address.to_lowercase())),
+    };
     let query = crate::paginate!(conn, ports, query, page, [id: i64, uuid: String, address: String,
         created_at: NaiveDateTime, updated_at: Option<NaiveDateTime>]);
     query
@@ -100,6 +109,15 @@ pub fn list(
         .into_iter()
         .map(Port::try_from)
         .collect()
+}
+
+/// Whether any port belongs to port group `uuid`.
+pub fn portgroup_has_ports(conn: &mut AnyConnection, uuid: &str) -> Result<bool, Error> {
+    let n: i64 = ports::table
+        .filter(ports::portgroup_uuid.eq(uuid))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// The port a VIF is bound to, on any node.

@@ -96,6 +96,24 @@ diesel::table! {
         physical_network -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Nullable<Timestamp>,
+        portgroup_uuid -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    portgroups (id) {
+        id -> BigInt,
+        uuid -> Text,
+        name -> Nullable<Text>,
+        address -> Nullable<Text>,
+        node_id -> BigInt,
+        standalone_ports_supported -> Bool,
+        mode -> Text,
+        properties -> Nullable<Text>,
+        extra -> Nullable<Text>,
+        internal_info -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -115,6 +133,7 @@ diesel::joinable!(volume_connectors -> nodes (node_id));
 diesel::joinable!(volume_targets -> nodes (node_id));
 diesel::joinable!(ports -> nodes (node_id));
 diesel::joinable!(nodes -> chassis (chassis_id));
+diesel::joinable!(portgroups -> nodes (node_id));
 diesel::allow_tables_to_appear_in_same_query!(
     nodes,
     volume_connectors,
@@ -122,7 +141,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ports,
     conductors,
     rpc_requests,
-    chassis
+    chassis,
+    portgroups
 );
 
 diesel::table! {

@@ -4,6 +4,7 @@ pub mod chassis;
 pub mod mask;
 pub mod node;
 pub mod port;
+pub mod portgroup;
 pub mod states;
 pub mod traits;
 pub mod volume;

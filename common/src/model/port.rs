@@ -21,6 +21,8 @@ pub struct Port {
     pub local_link_connection: JsonObject,
     pub pxe_enabled: bool,
     pub physical_network: Option<String>,
+    /// The port group the port belongs to (1.24).
+    pub portgroup_uuid: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: Option<NaiveDateTime>,
 }
@@ -42,8 +44,7 @@ pub struct PortFields {
     pub pxe_enabled: bool,
     #[serde(default)]
     pub physical_network: Option<String>,
-    /// Portgroups do not exist in sanlink: always refused when set, kept so the patch
-    /// document has the field Ironic's has.
+    /// A port group of the same node.
     #[serde(default)]
     pub portgroup_uuid: Option<String>,
 }
@@ -122,7 +123,7 @@ impl NodeChild for Port {
             local_link_connection: self.local_link_connection.clone(),
             pxe_enabled: self.pxe_enabled,
             physical_network: self.physical_network.clone(),
-            portgroup_uuid: None,
+            portgroup_uuid: self.portgroup_uuid.clone(),
         }
     }
 
@@ -135,6 +136,7 @@ impl NodeChild for Port {
             local_link_connection: f.local_link_connection,
             pxe_enabled: f.pxe_enabled,
             physical_network: f.physical_network,
+            portgroup_uuid: f.portgroup_uuid,
             ..self
         }
     }

@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::model::chassis::{Chassis, NewChassis};
 use crate::model::node::Node;
 use crate::model::port::{Port, PortFields};
+use crate::model::portgroup::{Portgroup, PortgroupFields};
 use crate::model::states::{BootDevice, PowerTarget, ProvisionVerb};
 use crate::model::volume::{ConnectorFields, TargetFields, VolumeConnector, VolumeTarget};
 
@@ -218,6 +219,21 @@ pub enum Call {
     DestroyChassis {
         uuid: String,
     },
+    /// Stores a new port group under its node's lock. Invalid (node, address, name),
+    /// Conflict (uuid, name, address).
+    CreatePortgroup {
+        portgroup: New<PortgroupFields>,
+    },
+    /// Applies a JSON Patch to a port group under its (new) node's lock. Invalid
+    /// (patch, re-home with ports), NotFound, NodeLocked, Conflict (name, address).
+    UpdatePortgroup {
+        uuid: String,
+        patch: Vec<PatchOperation>,
+    },
+    /// Invalid (the port group has ports), NotFound, NodeLocked.
+    DestroyPortgroup {
+        uuid: String,
+    },
 }
 
 impl Call {
@@ -249,6 +265,7 @@ pub enum Reply {
     BootDevices(Vec<BootDevice>),
     Console(ConsoleState),
     Chassis(Chassis),
+    Portgroup(Portgroup),
 }
 
 /// A node's boot device; either part is None when the hardware does not say.

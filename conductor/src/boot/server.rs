@@ -112,7 +112,7 @@ async fn script_by_mac(State(state): State<Arc<BootState>>, Path(mac): Path<Stri
                 limit: 1,
                 marker: None,
             };
-            match ports::list(conn, None, Some(&address), &page)?.first() {
+            match ports::list(conn, ports::Scope::Address(&address), &page)?.first() {
                 Some(port) => nodes::get_by_id(conn, port.node_id).map(Some),
                 None => Ok(None),
             }

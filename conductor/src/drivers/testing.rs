@@ -91,6 +91,7 @@ pub fn port() -> Port {
         local_link_connection: JsonObject::new(),
         pxe_enabled: true,
         physical_network: None,
+        portgroup_uuid: None,
         created_at: NaiveDateTime::default(),
         updated_at: None,
     }

@@ -36,6 +36,12 @@ pub trait Guarded: NodeChild {
 
     /// Whether the node, locked, allows the deletion.
     fn check_destroy(node: &Node, current: &Self) -> Result<(), Error>;
+
+    /// Whether what refers to the resource in the database allows the deletion; by
+    /// default nothing does.
+    fn check_destroy_stored(_conn: &mut AnyConnection, _current: &Self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// The node a resource names must exist; `missing` words its absence.
@@ -99,6 +105,7 @@ pub async fn destroy<R: Guarded>(c: &Conductor, ctx: &Context, uuid: String) -> 
             return Err(moved::<R>(&uuid));
         }
         R::check_destroy(&node, &current)?;
+        R::check_destroy_stored(conn, &current)?;
         R::delete(conn, &uuid)?;
         Ok(common::rpc::Reply::Done)
     })

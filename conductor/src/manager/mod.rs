@@ -7,4 +7,5 @@ pub mod console;
 pub mod management;
 pub mod node;
 pub mod port;
+pub mod portgroup;
 pub mod volume;

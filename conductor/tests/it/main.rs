@@ -8,6 +8,7 @@ mod idempotency;
 mod ipxe;
 mod nmi_copies;
 mod node_lock;
+mod portgroups;
 mod redfish;
 mod redfish_management;
 mod start;

@@ -1,0 +1,3 @@
+DROP INDEX ports_portgroup_uuid_idx;
+ALTER TABLE ports DROP COLUMN portgroup_uuid;
+DROP TABLE portgroups;
