@@ -98,6 +98,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::volume::router())
         .merge(routes::nodes::router())
         .merge(routes::ports::router())
+        .merge(routes::drivers::router())
 }
 
 /// The OpenAPI document of the API, as served at [`OPENAPI_PATH`].

@@ -444,15 +444,26 @@ impl PartialSchema for ProvisionTarget {
                 Type::Null,
             ])),
         );
+        // A rescue needs a password that is not blank (`\S`: one non-space at least).
+        let rescue = variant(vec!["rescue"])
+            .property(
+                "rescue_password",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^[^\u0000]*\S[^\u0000]*$")),
+            )
+            .required("rescue_password")
+            .property("configdrive", null());
         let other = variant(
             verbs
-                .filter(|v| *v != "clean" && !with_drive.contains(v))
+                .filter(|v| *v != "clean" && *v != "rescue" && !with_drive.contains(v))
                 .collect(),
         )
         .property("configdrive", null());
         OneOfBuilder::new()
             .item(clean)
             .item(deploy)
+            .item(rescue)
             .item(other)
             .into()
     }

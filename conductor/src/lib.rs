@@ -183,6 +183,21 @@ impl Conductor {
             Call::CreatePort { port: p } => port::create_port(self, ctx, p).await,
             Call::UpdatePort { uuid, patch } => child::update::<Port>(self, ctx, uuid, patch).await,
             Call::DestroyPort { uuid } => child::destroy::<Port>(self, ctx, uuid).await,
+            Call::SetTargetRaidConfig {
+                uuid,
+                target_raid_config,
+            } => node::set_target_raid_config(self, ctx, uuid, target_raid_config).await,
+            Call::VendorPassthru {
+                uuid,
+                method,
+                http_method,
+                info,
+            } => node::vendor_passthru(self, uuid, method, http_method, info).await,
+            Call::DoNodeRescue {
+                uuid,
+                action,
+                rescue_password,
+            } => node::do_node_rescue(self, ctx, uuid, action, rescue_password).await,
         }
     }
 }

@@ -11,7 +11,9 @@ Each step is a dict:
   until its fields have these values;
 * ``order``: ``(list key, field)``: the list is sorted by a field whose values differ
   between the services (generated UUIDs): each service's list must be in ascending
-  order of it, and the two are compared as sets.
+  order of it, and the two are compared as sets;
+* ``normalise``: a function applied to both (normalised) bodies before the comparison,
+  for what differs by configuration rather than behaviour.
 
 ``{name}`` in a path or in a string of a body stands for what was saved under that
 name on the service the request goes to; ``{name:upper}`` for it in upper case.
@@ -451,3 +453,4 @@ CORPUS = [
     get("vc_list_final", "/v1/volume/connectors?detail=true"),
     get("vt_list_final", "/v1/volume/targets?detail=true"),
 ]
+CORPUS += __import__("corpus_drivers").STEPS  # noqa: E402 (drivers, BIOS, RAID, passthru, rescue)

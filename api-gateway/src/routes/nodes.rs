@@ -3,6 +3,7 @@
 
 pub(crate) mod actions;
 mod body;
+mod hardware;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -38,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::validate))
         .routes(routes!(actions::list_vifs, actions::attach_vif))
         .routes(routes!(actions::detach_vif))
+        .merge(hardware::router())
 }
 
 /// Node lists without `detail` show these fields (in Ironic's order, which its `next`

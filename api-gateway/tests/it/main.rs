@@ -9,6 +9,7 @@ mod sushy;
 mod auth;
 mod boot;
 mod db_faults;
+mod drivers;
 mod input_edges;
 mod limits;
 mod nodes;
