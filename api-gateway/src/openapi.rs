@@ -601,6 +601,9 @@ impl Modify for Constraints {
                 for p in op.parameters.iter_mut().flatten() {
                     let schema = match p.parameter_in {
                         ParameterIn::Path => path_parameter_schema(&p.name),
+                        ParameterIn::Query if path == "/v1/drivers" => {
+                            drivers_query_schema(&p.name)
+                        }
                         ParameterIn::Query => query_parameter_schema(&p.name, collection),
                         _ => None,
                     };
@@ -681,6 +684,15 @@ fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option
             // `address` and `marker`, and take anything in the other parameters.
             None => Some(text_schema(None)),
         },
+    }
+}
+
+/// The drivers list's filters.
+fn drivers_query_schema(name: &str) -> Option<Schema> {
+    match name {
+        "type" => Some(enum_schema(["classic", "dynamic"])),
+        "detail" => Some(bool_schema()),
+        _ => None,
     }
 }
 

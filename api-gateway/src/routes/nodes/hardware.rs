@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,9 +22,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_bios))
         .routes(routes!(show_bios))
         .routes(routes!(set_raid))
-        .routes(routes!(vendor_methods))
-        .routes(routes!(vendor_passthru))
-        .routes(routes!(vendor_passthru_at))
+        .routes(routes!(node_vendor_methods))
+        .routes(routes!(node_vendor_passthru))
+        // The method named in the path, as python-ironicclient sends it. Not in the
+        // OpenAPI document: beside `vendor_passthru/methods` the template would be
+        // ambiguous to clients that resolve URLs against the document.
+        .route(
+            "/v1/nodes/{ident}/vendor_passthru/{method}",
+            any(vendor_passthru_at),
+        )
 }
 
 /// BIOS settings came with 1.40, RAID with 1.12.
@@ -140,7 +147,7 @@ pub async fn set_raid(
     params(("ident" = String, Path, description = "node name or UUID")),
     responses((status = 200, description = "OK", body = Object))
 )]
-pub async fn vendor_methods(
+pub async fn node_vendor_methods(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(ident): Path<String>,
@@ -185,7 +192,7 @@ fn passthru_args(raw: &Bytes) -> ApiResult<Value> {
         (status = 202, description = "Accepted"),
     )
 )]
-pub async fn vendor_passthru(
+pub async fn node_vendor_passthru(
     State(state): State<AppState>,
     ctx: Ctx,
     method: Method,
@@ -202,21 +209,8 @@ pub async fn vendor_passthru(
     call_vendor_method(&state, &ctx, method, &ident, name, &raw).await
 }
 
-#[utoipa::path(
-    method(get, post, put, patch, delete),
-    path = "/v1/nodes/{ident}/vendor_passthru/{method}",
-    tag = "nodes",
-    summary = "Call a vendor method of a node named in the path (as python-ironicclient does)",
-    params(
-        ("ident" = String, Path, description = "node name or UUID"),
-        ("method" = String, Path, description = "vendor method"),
-    ),
-    request_body = Option<Object>,
-    responses(
-        (status = 200, description = "The method's result", body = Object),
-        (status = 202, description = "Accepted"),
-    )
-)]
+/// `/v1/nodes/{ident}/vendor_passthru/{method}`: as [`node_vendor_passthru`], the method
+/// named in the path.
 pub async fn vendor_passthru_at(
     State(state): State<AppState>,
     ctx: Ctx,
