@@ -10,7 +10,7 @@
 #      tests use sushy-emulator from the virtual environment, so that is set up first)
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
 #      in-process and with two conductors over RabbitMQ
-#                                   (cargo test -p api-gateway --test it -- volume:: nodes::)
+#                                   (cargo test -p api-gateway --test it -- volume:: nodes:: drivers::)
 #      and the conductor's tests of node locks and of copies of one request there too
 #                                   (cargo test -p conductor --test it -- node_lock:: copies::)
 #      Each crate has one integration-test binary (tests/it); a step picks its tests
@@ -180,7 +180,7 @@ cargo_api_tests() {
     [ "$2" = memory ] && extra=(db_faults:: input_edges::)
     TEST_DATABASE="$1" TEST_TRANSPORT="$2" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
         cargo test -p api-gateway --features "$FEATURES" --test it --no-fail-fast -- \
-        volume:: nodes:: limits:: compat:: traits:: management:: chassis:: portgroups:: "${extra[@]}"
+        volume:: nodes:: limits:: compat:: traits:: management:: chassis:: portgroups:: drivers:: "${extra[@]}"
 }
 
 # cargo_conductor_tests DATABASE: node locks and concurrent copies of one request, on a

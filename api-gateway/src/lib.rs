@@ -123,6 +123,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::ports::router())
         .merge(routes::chassis::router())
         .merge(routes::portgroups::router())
+        .merge(routes::drivers::router())
 }
 
 /// The OpenAPI document of the API, as served at [`OPENAPI_PATH`].

@@ -446,15 +446,26 @@ impl PartialSchema for ProvisionTarget {
                 Type::Null,
             ])),
         );
+        // A rescue needs a password that is not blank (`\S`: one non-space at least).
+        let rescue = variant(vec!["rescue"])
+            .property(
+                "rescue_password",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^[^\u0000]*\S[^\u0000]*$")),
+            )
+            .required("rescue_password")
+            .property("configdrive", null());
         let other = variant(
             verbs
-                .filter(|v| *v != "clean" && !with_drive.contains(v))
+                .filter(|v| *v != "clean" && *v != "rescue" && !with_drive.contains(v))
                 .collect(),
         )
         .property("configdrive", null());
         OneOfBuilder::new()
             .item(clean)
             .item(deploy)
+            .item(rescue)
             .item(other)
             .into()
     }
@@ -595,6 +606,9 @@ impl Modify for Constraints {
                 for p in op.parameters.iter_mut().flatten() {
                     let schema = match p.parameter_in {
                         ParameterIn::Path => path_parameter_schema(&p.name),
+                        ParameterIn::Query if path == "/v1/drivers" => {
+                            drivers_query_schema(&p.name)
+                        }
                         ParameterIn::Query => query_parameter_schema(&p.name, collection),
                         _ => None,
                     };
@@ -680,6 +694,15 @@ fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option
             Some(c) => listing::parameter_schema(name, c),
             None => Some(text_schema(None)),
         },
+    }
+}
+
+/// The drivers list's filters.
+fn drivers_query_schema(name: &str) -> Option<Schema> {
+    match name {
+        "type" => Some(enum_schema(["classic", "dynamic"])),
+        "detail" => Some(bool_schema()),
+        _ => None,
     }
 }
 

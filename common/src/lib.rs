@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hardware;
 pub mod htpasswd;
 pub mod http_server;
 pub mod metrics;

@@ -224,6 +224,21 @@ impl Conductor {
                 child::update::<Portgroup>(self, ctx, uuid, patch).await
             }
             Call::DestroyPortgroup { uuid } => child::destroy::<Portgroup>(self, ctx, uuid).await,
+            Call::SetTargetRaidConfig {
+                uuid,
+                target_raid_config,
+            } => node::set_target_raid_config(self, ctx, uuid, target_raid_config).await,
+            Call::VendorPassthru {
+                uuid,
+                method,
+                http_method,
+                info,
+            } => node::vendor_passthru(self, uuid, method, http_method, info).await,
+            Call::DoNodeRescue {
+                uuid,
+                action,
+                rescue_password,
+            } => node::do_node_rescue(self, ctx, uuid, action, rescue_password).await,
         }
     }
 }

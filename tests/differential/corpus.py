@@ -11,7 +11,9 @@ Each step is a dict:
   until its fields have these values;
 * ``order``: ``(list key, field)``: the list is sorted by a field whose values differ
   between the services (generated UUIDs): each service's list must be in ascending
-  order of it, and the two are compared as sets.
+  order of it, and the two are compared as sets;
+* ``normalise``: a function applied to both (normalised) bodies before the comparison,
+  for what differs by configuration rather than behaviour.
 
 ``{name}`` in a path or in a string of a body stands for what was saved under that
 name on the service the request goes to; ``{name:upper}`` for it in upper case.
@@ -454,5 +456,5 @@ CORPUS = [
 
 # Later topics, each in a module of its own; their steps build on the state the main
 # corpus leaves, in this order.
-for _topic in ("corpus_chassis", "corpus_portgroups", "corpus_traits", "corpus_management", "corpus_compat"):
+for _topic in ("corpus_chassis", "corpus_portgroups", "corpus_drivers", "corpus_traits", "corpus_management", "corpus_compat"):
     CORPUS += __import__(_topic).STEPS

@@ -2,6 +2,7 @@
 
 pub mod chassis;
 pub mod children;
+pub mod drivers;
 pub mod nodes;
 pub mod portgroups;
 pub mod ports;

@@ -3,6 +3,7 @@
 
 pub(crate) mod actions;
 mod body;
+mod hardware;
 mod management;
 pub(crate) mod traits;
 
@@ -47,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(traits::add_trait, traits::remove_trait))
         .merge(management::router())
+        .merge(hardware::router())
 }
 
 /// Node lists without `detail` show these fields (in Ironic's order, which its `next`

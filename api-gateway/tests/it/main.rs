@@ -11,6 +11,7 @@ mod boot;
 mod chassis;
 mod compat;
 mod db_faults;
+mod drivers;
 mod input_edges;
 mod limits;
 mod management;

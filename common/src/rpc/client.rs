@@ -7,6 +7,8 @@ use std::time::Duration;
 use json_patch::PatchOperation;
 use serde_json::Value;
 
+mod hardware;
+
 use super::{Call, InterfaceValidation, Reply, Request, RequestContext, Transport};
 use crate::child::{New, NodeChild};
 use crate::error::Error;

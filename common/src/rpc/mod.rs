@@ -234,6 +234,29 @@ pub enum Call {
     DestroyPortgroup {
         uuid: String,
     },
+    /// Stores a node's target RAID configuration once its RAID interface accepted it
+    /// (an empty one clears it unchecked). NotFound (node; `no-raid`, as Ironic answers),
+    /// Invalid (the configuration), NodeLocked.
+    SetTargetRaidConfig {
+        uuid: String,
+        target_raid_config: Value,
+    },
+    /// Calls a method of the node's vendor interface. Invalid (no such method, HTTP
+    /// method, missing argument), NotFound, NodeLocked.
+    VendorPassthru {
+        uuid: String,
+        method: String,
+        http_method: String,
+        info: Value,
+    },
+    /// The rescue verbs (`rescue`, `unrescue`), and any verb sent with a rescue
+    /// password, which is refused once the verb is known to be allowed. Invalid
+    /// (state, password, maintenance, validation), NotFound, NodeLocked.
+    DoNodeRescue {
+        uuid: String,
+        action: ProvisionVerb,
+        rescue_password: Option<String>,
+    },
 }
 
 impl Call {
@@ -266,6 +289,7 @@ pub enum Reply {
     Console(ConsoleState),
     Chassis(Chassis),
     Portgroup(Portgroup),
+    Passthru(PassthruResult),
 }
 
 /// A node's boot device; either part is None when the hardware does not say.
@@ -280,6 +304,12 @@ pub struct BootDeviceState {
 pub struct ConsoleState {
     pub enabled: bool,
     pub info: Option<crate::model::JsonObject>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PassthruResult {
+    pub is_async: bool,
+    pub value: Value,
 }
 
 pub type Response = Result<Reply, Error>;

@@ -1,96 +1,10 @@
-//! The interfaces each hardware type supports and the defaults a node gets
-//! (Ironic's `driver_factory.default_interface`; spec: node-subset.md §6).
-//!
-//! sanlink enables every interface listed here, fake ones included, so the default of
-//! an interface is the first one its hardware type supports. Storage is the exception:
-//! it defaults to `noop` for every type, as if `[DEFAULT]default_storage_interface`
-//! were `noop`, so that a node never does boot-from-volume unless asked to. Network
-//! defaults to `flat`, Ironic's choice when `flat` is enabled.
+//! Checks of a node's hardware type and interfaces against the table in
+//! [`common::hardware`], which the drivers API reads too.
 
 use common::Error;
 use common::model::node::{INTERFACES, Node};
 
-const FAKE_BOOT: &[&str] = &["fake", "ipxe", "pxe", "http-ipxe", "http"];
-const GENERIC_BOOT: &[&str] = &["ipxe", "pxe", "http-ipxe", "http"];
-const REDFISH_BOOT: &[&str] = &[
-    "ipxe",
-    "pxe",
-    "http-ipxe",
-    "http",
-    "redfish-virtual-media",
-    "redfish-https",
-];
-const FAKE_DEPLOY: &[&str] = &[
-    "fake",
-    "autodetect",
-    "direct",
-    "ramdisk",
-    "bootc",
-    "anaconda",
-];
-const GENERIC_DEPLOY: &[&str] = &["autodetect", "direct", "ramdisk", "bootc", "anaconda"];
-const FAKE_STORAGE: &[&str] = &["fake", "noop", "cinder", "external"];
-const GENERIC_STORAGE: &[&str] = &["noop", "cinder", "external"];
-const NETWORK: &[&str] = &["flat", "neutron", "noop"];
-
-/// Interfaces with a configured default instead of the first supported one.
-const CONFIGURED_DEFAULTS: [(&str, &str); 1] = [("storage", "noop")];
-
-/// The implementations of interface `kind` that hardware type `driver` supports, in
-/// preference order; None for an unknown hardware type.
-pub fn supported(driver: &str, kind: &str) -> Option<&'static [&'static str]> {
-    let list: &'static [&'static str] = match (driver, kind) {
-        (_, "network") => NETWORK,
-        ("fake-hardware", "bios") => &["fake", "no-bios"],
-        ("fake-hardware", "boot") => FAKE_BOOT,
-        ("fake-hardware", "console") => &["fake", "no-console"],
-        ("fake-hardware", "deploy") => FAKE_DEPLOY,
-        ("fake-hardware", "inspect") => &["fake", "no-inspect"],
-        ("fake-hardware", "management") => &["fake"],
-        ("fake-hardware", "power") => &["fake"],
-        ("fake-hardware", "raid") => &["fake", "no-raid"],
-        ("fake-hardware", "rescue") => &["fake", "no-rescue"],
-        ("fake-hardware", "storage") => FAKE_STORAGE,
-        ("fake-hardware", "vendor") => &["fake", "no-vendor"],
-        ("ipmi", "bios") => &["no-bios"],
-        ("ipmi", "boot") => GENERIC_BOOT,
-        ("ipmi", "console") => &["no-console", "ipmitool-socat", "ipmitool-shellinabox"],
-        ("ipmi", "deploy") => GENERIC_DEPLOY,
-        ("ipmi", "inspect") => &["no-inspect", "agent"],
-        ("ipmi", "management") => &["ipmitool", "noop"],
-        ("ipmi", "power") => &["ipmitool"],
-        ("ipmi", "raid") => &["no-raid", "agent"],
-        ("ipmi", "rescue") => &["no-rescue", "agent"],
-        ("ipmi", "storage") => GENERIC_STORAGE,
-        ("ipmi", "vendor") => &["ipmitool", "no-vendor"],
-        ("redfish", "bios") => &["redfish", "no-bios"],
-        ("redfish", "boot") => REDFISH_BOOT,
-        ("redfish", "console") => &["no-console"],
-        ("redfish", "deploy") => GENERIC_DEPLOY,
-        ("redfish", "inspect") => &["redfish", "agent", "no-inspect"],
-        ("redfish", "management") => &["redfish", "noop"],
-        ("redfish", "power") => &["redfish"],
-        ("redfish", "raid") => &["redfish", "no-raid", "agent"],
-        ("redfish", "rescue") => &["no-rescue", "agent"],
-        ("redfish", "storage") => GENERIC_STORAGE,
-        ("redfish", "vendor") => &["redfish", "no-vendor"],
-        _ => return None,
-    };
-    if super::HARDWARE_TYPES.contains(&driver) {
-        Some(list)
-    } else {
-        None
-    }
-}
-
-/// The firmware interface has no column: it follows from the hardware type.
-pub fn firmware_interface(driver: &str) -> &'static str {
-    if driver == "fake-hardware" {
-        "fake"
-    } else {
-        "no-firmware"
-    }
-}
+pub use common::hardware::{default_interface, firmware_interface, supported};
 
 /// Ironic's NoValidHost for a hardware type no conductor offers.
 fn unknown_driver(driver: &str, group: &str) -> Error {
@@ -100,21 +14,11 @@ fn unknown_driver(driver: &str, group: &str) -> Error {
 }
 
 pub fn check_driver(driver: &str, group: &str) -> Result<(), Error> {
-    if super::HARDWARE_TYPES.contains(&driver) {
+    if common::hardware::is_hardware_type(driver) {
         Ok(())
     } else {
         Err(unknown_driver(driver, group))
     }
-}
-
-/// The default implementation of interface `kind` for hardware type `driver`.
-pub fn default_interface(driver: &str, kind: &str) -> Option<&'static str> {
-    let supported = supported(driver, kind)?;
-    CONFIGURED_DEFAULTS
-        .iter()
-        .find(|(k, name)| *k == kind && supported.contains(name))
-        .map(|(_, name)| *name)
-        .or_else(|| supported.first().copied())
 }
 
 /// Checks that `name` is an implementation of `kind` that `driver` supports.
@@ -150,16 +54,6 @@ pub fn fill_and_check(node: &mut Node) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn defaults_are_first_supported_but_storage_is_noop() {
-        assert_eq!(default_interface("fake-hardware", "boot"), Some("fake"));
-        assert_eq!(default_interface("fake-hardware", "storage"), Some("noop"));
-        assert_eq!(default_interface("ipmi", "deploy"), Some("autodetect"));
-        assert_eq!(default_interface("redfish", "power"), Some("redfish"));
-        assert_eq!(default_interface("ipmi", "network"), Some("flat"));
-        assert_eq!(default_interface("nope", "boot"), None);
-    }
 
     #[test]
     fn fills_defaults_and_rejects_foreign_interfaces() {

@@ -8,11 +8,13 @@ pub mod deploy;
 pub mod hardware;
 pub mod management;
 pub mod power;
+pub mod raid;
 pub mod redfish;
 pub mod storage;
 #[cfg(test)]
 pub mod testing;
 pub mod validation;
+pub mod vendor;
 
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ use self::redfish::Connector;
 use self::storage::Storage;
 
 /// The hardware types this conductor can drive.
-pub const HARDWARE_TYPES: [&str; 3] = ["fake-hardware", "ipmi", "redfish"];
+pub use common::hardware::HARDWARE_TYPES;
 
 /// The implementations of one node's interfaces.
 pub struct Driver {

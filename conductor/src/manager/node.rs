@@ -2,8 +2,10 @@
 //! provisioning live in their own modules.
 
 mod document;
+mod interfaces;
 mod power;
 mod provision;
+mod rescue;
 mod traits;
 
 use json_patch::PatchOperation;
@@ -21,8 +23,10 @@ use crate::context::Context;
 use crate::drivers::validation::{NodeView, validate_all};
 use crate::drivers::{Driver, hardware};
 
+pub use interfaces::{set_target_raid_config, vendor_passthru};
 pub use power::change_node_power_state;
 pub use provision::do_provisioning_action;
+pub use rescue::do_node_rescue;
 pub use traits::{add_node_traits, remove_node_traits};
 
 /// States in which the driver and interfaces may change (besides maintenance).

@@ -34,8 +34,19 @@ fn allowed_from(verb: ProvisionVerb) -> Option<&'static [ProvisionState]> {
         ProvisionVerb::Clean => &[Manageable],
         ProvisionVerb::Active => &[Available, DeployFailed],
         ProvisionVerb::Rebuild => &[Active, Error, DeployFailed],
-        ProvisionVerb::Deleted => &[Active, DeployFailed, WaitCallback, Error],
-        ProvisionVerb::Abort => &[CleanWait],
+        ProvisionVerb::Deleted => &[
+            Active,
+            DeployFailed,
+            WaitCallback,
+            Error,
+            Rescue,
+            RescueWait,
+            RescueFailed,
+            UnrescueFailed,
+        ],
+        ProvisionVerb::Abort => &[CleanWait, RescueWait],
+        ProvisionVerb::Rescue => &[Active, Rescue, RescueFailed, UnrescueFailed],
+        ProvisionVerb::Unrescue => &[Rescue, RescueFailed, UnrescueFailed],
         _ => return None,
     })
 }
@@ -46,7 +57,7 @@ fn not_supported(verb: ProvisionVerb) -> Error {
     ))
 }
 
-fn check_allowed(node: &Node, verb: ProvisionVerb) -> Result<(), Error> {
+pub(super) fn check_allowed(node: &Node, verb: ProvisionVerb) -> Result<(), Error> {
     let states = allowed_from(verb).ok_or_else(|| not_supported(verb))?;
     if !states.contains(&node.provision_state) {
         return Err(Error::invalid_state(
@@ -65,13 +76,13 @@ fn check_allowed(node: &Node, verb: ProvisionVerb) -> Result<(), Error> {
 }
 
 /// Ends the transition in `state`.
-fn enter(node: &mut Node, state: ProvisionState) {
+pub(super) fn enter(node: &mut Node, state: ProvisionState) {
     node.provision_state = state;
     node.target_provision_state = None;
     node.provision_updated_at = Some(now());
 }
 
-fn fail(node: &mut Node, state: ProvisionState, error: String) {
+pub(super) fn fail(node: &mut Node, state: ProvisionState, error: String) {
     enter(node, state);
     node.last_error = Some(error);
 }
@@ -104,6 +115,10 @@ pub async fn do_provisioning_action(
             ProvisionVerb::Manage => enter(&mut node, ProvisionState::Manageable),
             ProvisionVerb::Provide => clean(&mut node, ProvisionState::Available),
             ProvisionVerb::Clean => clean(&mut node, ProvisionState::Manageable),
+            // Aborting a rescue that waits for its ramdisk fails the rescue.
+            ProvisionVerb::Abort if node.provision_state == ProvisionState::RescueWait => {
+                enter(&mut node, ProvisionState::RescueFailed)
+            }
             ProvisionVerb::Abort => enter(&mut node, ProvisionState::CleanFailed),
             ProvisionVerb::Active | ProvisionVerb::Rebuild => {
                 deploy(&driver, &mut node, &parts, configdrive).await?
