@@ -685,7 +685,7 @@ fn query_parameter_schema(name: &str, collection: Option<&Collection>) -> Option
         "node" => Some(ident_schema()),
         "marker" | "instance_uuid" | "chassis_uuid" => Some(uuid_schema()),
         "address" => Some(mac_schema()),
-        "associated" | "maintenance" => Some(bool_schema()),
+        "associated" | "maintenance" | "reset_interfaces" => Some(bool_schema()),
         "provision_state" => Some(enum_schema(ProvisionState::ALL.iter().map(|s| s.as_str()))),
         "fault" => Some(enum_schema(common::model::node::FAULTS)),
         // Free text, but a query holding NUL is refused (`extract::reject_nul`).

@@ -435,7 +435,11 @@ async fn create_node(
     path = "/v1/nodes/{ident}",
     tag = "nodes",
     summary = "Update a node (JSON Patch)",
-    params(("ident" = String, Path, description = "node name or UUID")),
+    params(
+        ("ident" = String, Path, description = "node name or UUID"),
+        ("reset_interfaces" = Option<String>, Query,
+            description = "With a new driver, reset every interface the patch does not set to the new hardware type's default (1.45)"),
+    ),
     request_body = Vec<crate::openapi::PatchOperation>,
     responses((status = 200, description = "OK", body = crate::openapi::Node))
 )]
@@ -443,18 +447,71 @@ async fn update_node(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(ident): Path<String>,
+    q: Query,
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let ops = common::patch::parse(&body.0)?;
+    q.only(&["reset_interfaces"])?;
+    let reset = q
+        .get("reset_interfaces")
+        .map(|v| parse_bool("reset_interfaces", v))
+        .transpose()?;
+    if reset.is_some() && ctx.version.0 < 45 {
+        return Err(common::Error::NotAcceptable("Request not acceptable.".into()).into());
+    }
+    let mut ops = common::patch::parse(&body.0)?;
     let fields: Vec<String> = ops.iter().map(common::patch::top_field).collect();
     check_allowed_fields(fields.iter().map(String::as_str), ctx.version)?;
+    if reset == Some(true) && !fields.iter().any(|f| f == "driver") {
+        return Err(ApiError::bad_request(
+            "The reset_interfaces parameter can only be used when changing the node's driver.",
+        ));
+    }
     let node = load_node(&state, &ctx, &ident).await?;
     check_chassis_removal(&node, &ops, ctx.version)?;
+    if reset == Some(true) {
+        reset_unset_interfaces(&node, &mut ops, &fields);
+    }
     let node = state
         .conductor
         .update_node(&ctx.request, node.uuid, ops)
         .await?;
     Ok(Json(Value::Object(node_json(&ctx, &node, true))))
+}
+
+/// `?reset_interfaces=true`: when the patch gives the node another driver, every
+/// interface the patch does not set is removed, so that the conductor gives it the new
+/// hardware type's default, as Ironic resets them. A driver "changed" to its current
+/// value resets nothing.
+fn reset_unset_interfaces(
+    node: &Node,
+    ops: &mut Vec<json_patch::PatchOperation>,
+    fields: &[String],
+) {
+    let mut doc = Map::new();
+    doc.insert("driver".into(), node.driver.clone().into());
+    let driver_ops: Vec<_> = ops
+        .iter()
+        .filter(|op| common::patch::top_field(op) == "driver")
+        .cloned()
+        .collect();
+    let new_driver = common::patch::apply(&doc, &driver_ops)
+        .ok()
+        .and_then(|d| d.get("driver").and_then(Value::as_str).map(str::to_string));
+    if new_driver.as_deref() == Some(node.driver.as_str()) {
+        return;
+    }
+    for kind in INTERFACES {
+        let field = format!("{kind}_interface");
+        if node.interfaces.get(kind).is_some() && !fields.contains(&field) {
+            ops.push(json_patch::PatchOperation::Remove(
+                json_patch::RemoveOperation {
+                    path: format!("/{field}")
+                        .parse()
+                        .expect("an interface field is a JSON pointer"),
+                },
+            ));
+        }
+    }
 }
 
 /// Taking a node out of its chassis came with 1.25: before, it is 406, as in Ironic.

@@ -259,3 +259,59 @@ async fn a_noop_network_interface_keeps_no_vifs() {
     let shown = app.get(&format!("/v1/ports/{}", uuid(&port))).await.json();
     assert_eq!(shown["internal_info"], json!({}));
 }
+
+#[tokio::test]
+async fn reset_interfaces_gives_a_new_driver_its_defaults() {
+    let app = TestApp::start().await;
+    let n = node(
+        &app,
+        json!({"driver": "fake-hardware", "boot_interface": "pxe", "power_interface": "fake"}),
+    )
+    .await;
+    let patch = |q: &'static str, v: &'static str, ops: Value| {
+        app.request("PATCH", &format!("/v1/nodes/{n}{q}"))
+            .version(v)
+            .json(&ops)
+            .send()
+    };
+    let extra = json!([{"op": "add", "path": "/extra/a", "value": 1}]);
+    patch("?reset_interfaces=true", "1.44", extra.clone())
+        .await
+        .expect_error(406, &["Request not acceptable."]);
+    patch("?reset_interfaces=maybe", "1.46", extra.clone())
+        .await
+        .expect_error(
+            400,
+            &["Invalid reset_interfaces: Unrecognized value 'maybe'"],
+        );
+    patch("?reset_interfaces=true", "1.46", extra.clone())
+        .await
+        .expect_error(
+            400,
+            &["The reset_interfaces parameter can only be used when changing the node's driver."],
+        );
+    patch("?foo=bar", "1.46", extra)
+        .await
+        .expect_error(400, &["Unexpected arguments: foo"]);
+    // The same driver again resets nothing.
+    let same = json!([{"op": "replace", "path": "/driver", "value": "fake-hardware"}]);
+    let kept = patch("?reset_interfaces=true", "1.46", same)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(kept["boot_interface"], "pxe");
+    // A new driver: the interfaces the patch does not set take its defaults; those it
+    // sets are kept.
+    let to_redfish = json!([
+        {"op": "replace", "path": "/driver", "value": "redfish"},
+        {"op": "replace", "path": "/boot_interface", "value": "ipxe"},
+    ]);
+    let reset = patch("?reset_interfaces=true", "1.46", to_redfish)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(reset["driver"], "redfish");
+    assert_eq!(reset["boot_interface"], "ipxe");
+    assert_eq!(reset["power_interface"], "redfish");
+    assert_eq!(reset["management_interface"], "redfish");
+}
