@@ -124,6 +124,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(routes::chassis::router())
         .merge(routes::portgroups::router())
         .merge(routes::drivers::router())
+        .merge(routes::agent::router())
 }
 
 /// The OpenAPI document of the API, as served at [`OPENAPI_PATH`].

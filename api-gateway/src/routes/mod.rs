@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
+pub mod agent;
 pub mod chassis;
 pub mod children;
 pub mod drivers;

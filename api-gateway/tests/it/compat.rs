@@ -315,3 +315,62 @@ async fn reset_interfaces_gives_a_new_driver_its_defaults() {
     assert_eq!(reset["power_interface"], "redfish");
     assert_eq!(reset["management_interface"], "redfish");
 }
+
+#[tokio::test]
+async fn the_agent_api_finds_no_waiting_node_and_refuses_heartbeats() {
+    let app = TestApp::start().await;
+    let n = node(
+        &app,
+        json!({"driver": "fake-hardware", "name": "agentless"}),
+    )
+    .await;
+    let mac = "52:54:00:00:0e:01";
+    app.post("/v1/ports", &json!({"node_uuid": n, "address": mac}))
+        .await
+        .expect(201);
+    // Even the node's own MAC finds nothing: the node does not wait for an agent.
+    app.get(&format!("/v1/lookup?addresses={mac}"))
+        .await
+        .expect_error(404, &["Resource could not be found."]);
+    app.get("/v1/lookup?addresses=zz").await.expect_error(
+        400,
+        &["At least one of 'addresses' and 'node_uuid' parameters is required"],
+    );
+    app.get("/v1/lookup?node_uuid=abc")
+        .await
+        .expect_error(400, &["Expected UUID for node_uuid: abc"]);
+    app.request("GET", &format!("/v1/lookup?addresses={mac}"))
+        .version("1.21")
+        .send()
+        .await
+        .expect_error(404, &["Resource could not be found."]);
+
+    let path = format!("/v1/heartbeat/{n}");
+    let beat = |body: Value| app.request("POST", &path).json(&body).send();
+    let cb = "http://192.0.2.1:9999";
+    beat(json!({}))
+        .await
+        .expect_error(400, &["Missing mandatory parameter: callback_url"]);
+    beat(json!({"callback_url": cb, "x": 1}))
+        .await
+        .expect_error(400, &["Unexpected arguments: x"]);
+    beat(json!({"callback_url": cb}))
+        .await
+        .expect_error(400, &["Agent token is required for heartbeat processing."]);
+    beat(json!({"callback_url": cb, "agent_token": "t"}))
+        .await
+        .expect_error(400, &["Agent did not transmit a version"]);
+    beat(json!({"callback_url": cb, "agent_token": "t", "agent_version": "9.0.0"}))
+        .await
+        .expect_error(400, &["Invalid or missing agent token received."]);
+    app.post(
+        "/v1/heartbeat/7a4a2c3e-0000-4000-8000-00000000dead",
+        &json!({"callback_url": cb}),
+    )
+    .await
+    .expect_error(404, &["could not be found"]);
+    // Nothing changed on the node.
+    let shown = app.get(&format!("/v1/nodes/{n}")).await.json();
+    assert_eq!(shown["provision_state"], "enroll");
+    assert_eq!(shown["driver_internal_info"], json!({}));
+}
