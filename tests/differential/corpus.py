@@ -456,5 +456,5 @@ CORPUS = [
 
 # Later topics, each in a module of its own; their steps build on the state the main
 # corpus leaves, in this order.
-for _topic in ("corpus_chassis", "corpus_portgroups", "corpus_drivers", "corpus_traits", "corpus_management", "corpus_compat"):
+for _topic in ("corpus_chassis", "corpus_portgroups", "corpus_drivers", "corpus_traits", "corpus_management", "corpus_provision", "corpus_compat"):
     CORPUS += __import__(_topic).STEPS

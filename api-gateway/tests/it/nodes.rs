@@ -822,3 +822,40 @@ async fn interfaces_change_only_out_of_service_and_updates_wait_for_locks() {
     // Validation takes no lock.
     app.get(&format!("{path}/validate")).await.expect(200);
 }
+
+#[tokio::test]
+async fn inspection_and_adoption_as_the_fake_interfaces_do_them() {
+    let app = TestApp::start().await;
+    let n = uuid(&fake_node(&app, "inspected").await);
+    provision(&app, &n, "inspect")
+        .await
+        .expect_error(400, &["can not be performed", "\"enroll\""]);
+    provision(&app, &n, "manage").await.expect(202);
+    provision(&app, &n, "inspect").await.expect(202);
+    let inspected = show(&app, &n).await;
+    assert_eq!(inspected["provision_state"], "manageable");
+    assert!(
+        inspected["inspection_finished_at"].is_string(),
+        "{inspected}"
+    );
+    // Adoption takes the node as deployed.
+    provision(&app, &n, "adopt").await.expect(202);
+    assert_eq!(show(&app, &n).await["provision_state"], "active");
+    provision(&app, &n, "adopt")
+        .await
+        .expect_error(400, &["\"active\""]);
+
+    let none = uuid(
+        &create(
+            &app,
+            json!({"driver": "fake-hardware", "inspect_interface": "no-inspect"}),
+        )
+        .await,
+    );
+    provision(&app, &none, "manage").await.expect(202);
+    provision(&app, &none, "inspect").await.expect_error(
+        400,
+        &["Driver fake-hardware does not support inspect (disabled or not implemented)."],
+    );
+    assert_eq!(show(&app, &none).await["provision_state"], "manageable");
+}

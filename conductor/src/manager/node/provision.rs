@@ -47,6 +47,8 @@ fn allowed_from(verb: ProvisionVerb) -> Option<&'static [ProvisionState]> {
         ProvisionVerb::Abort => &[CleanWait, RescueWait],
         ProvisionVerb::Rescue => &[Active, Rescue, RescueFailed, UnrescueFailed],
         ProvisionVerb::Unrescue => &[Rescue, RescueFailed, UnrescueFailed],
+        ProvisionVerb::Inspect => &[Manageable, InspectFailed],
+        ProvisionVerb::Adopt => &[Manageable, AdoptFailed],
         _ => return None,
     })
 }
@@ -126,6 +128,8 @@ pub async fn do_provisioning_action(
             ProvisionVerb::Deleted => {
                 remove_instance = tear_down(&driver, &mut node, &parts.2).await
             }
+            ProvisionVerb::Inspect => inspect(&mut node)?,
+            ProvisionVerb::Adopt => adopt(&driver, &mut node, &parts),
             other => return Err(not_supported(other)),
         }
         let deletes_targets = driver.deploy.deletes_volume_targets();
@@ -176,6 +180,60 @@ fn load_parts(conn: &mut AnyConnection, node: &Node) -> Result<NodeParts, Error>
         volume_connectors::list_for_node(conn, node.id)?,
         volume_targets::list_for_node(conn, node.id)?,
     ))
+}
+
+/// manageable/inspect failed -> manageable. The `fake` inspect interface finds nothing
+/// to record and finishes at once, as Ironic's does; `no-inspect` is Ironic's
+/// unsupported-extension refusal. Redfish and agent inspection (reading the BMC's
+/// inventory, booting the agent) are not built: refused, nothing changes.
+fn inspect(node: &mut Node) -> Result<(), Error> {
+    match node.interfaces.inspect.as_deref() {
+        Some("fake") => {
+            node.inspection_started_at = None;
+            node.inspection_finished_at = Some(now());
+            enter(node, ProvisionState::Manageable);
+            Ok(())
+        }
+        Some("no-inspect") | None => Err(Error::unsupported_extension(&node.driver, "inspect")),
+        Some(other) => Err(Error::invalid(format!(
+            "The requested action \"inspect\" is not supported by sanlink with the {other} inspect interface."
+        ))),
+    }
+}
+
+/// manageable/adopt failed -> active or adopt failed: the node is taken as already
+/// deployed, as Ironic adopts it. Only a ramdisk deploy, which boots the instance
+/// from the boot interface every time, needs the boot interface to be valid; sanlink
+/// renders a node's boot script from the database on each request, so taking the node
+/// over needs nothing more.
+fn adopt(driver: &Driver, node: &mut Node, (ports, connectors, targets): &NodeParts) {
+    let ramdisk = node.interfaces.deploy.as_deref() == Some("ramdisk");
+    let view = NodeView {
+        node,
+        driver,
+        ports,
+        connectors,
+        targets,
+        cinder_configured: false,
+    };
+    let booted = if ramdisk {
+        driver.boot.validate(&view)
+    } else {
+        Ok(())
+    };
+    match booted {
+        Ok(()) => enter(node, ProvisionState::Active),
+        Err(reason) => {
+            // The power state read before is no longer trusted, as in Ironic.
+            node.power_state = None;
+            let uuid = node.uuid.clone();
+            fail(
+                node,
+                ProvisionState::AdoptFailed,
+                format!("Error while attempting to adopt node {uuid}: {reason}."),
+            )
+        }
+    }
 }
 
 /// available/deploy failed/active -> active or deploy failed. A node that does not
@@ -411,6 +469,8 @@ mod tests {
         let e = check_allowed(&node, ProvisionVerb::Manage).unwrap_err();
         assert!(matches!(&e, Error::Invalid(m) if m.contains("while it is in state \"active\"")));
         let e = check_allowed(&node, ProvisionVerb::Inspect).unwrap_err();
+        assert!(matches!(&e, Error::Invalid(m) if m.contains("while it is in state \"active\"")));
+        let e = check_allowed(&node, ProvisionVerb::Deploy).unwrap_err();
         assert!(matches!(&e, Error::Invalid(m) if m.contains("not supported by sanlink")));
         assert!(check_allowed(&node, ProvisionVerb::Deleted).is_ok());
     }
