@@ -178,6 +178,9 @@ def run_suite(suite, base, work, workers):
     env["PYTHONWARNINGS"] = "ignore"
     cmd = [
         sys.executable, "-m", "pytest", *paths,
+        # Test ids (junit class names) are relative to the rootdir: pinned to the
+        # suite's own package, they read the same wherever the environment lives.
+        "--rootdir", paths[0],
         "-p", "no:cacheprovider", "-q", "-rN", "--tb=no",
         f"--junitxml={junit}", "-o", "junit_family=xunit1",
         "-p", "sanlink_community_plugin",
