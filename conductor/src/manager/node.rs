@@ -13,8 +13,9 @@ use json_patch::PatchOperation;
 use common::Error;
 use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
 use common::model::node::Node;
-use common::model::port::VIF_KEY;
+use common::model::port::{Port, VIF_KEY};
 use common::model::states::ProvisionState;
+use common::model::volume::{VolumeConnector, VolumeTarget};
 use common::patch;
 use common::rpc::{Reply, Response};
 
@@ -192,24 +193,40 @@ pub async fn set_maintenance(
     .await
 }
 
+/// What the interfaces of a node look at besides the node itself.
+type NodeParts = (Vec<Port>, Vec<VolumeConnector>, Vec<VolumeTarget>);
+
+fn load_parts(conn: &mut AnyConnection, node: &Node) -> Result<NodeParts, Error> {
+    Ok((
+        ports::list_for_node(conn, node.id)?,
+        volume_connectors::list_for_node(conn, node.id)?,
+        volume_targets::list_for_node(conn, node.id)?,
+    ))
+}
+
+fn view<'a>(node: &'a Node, driver: &'a Driver, parts: &'a NodeParts) -> NodeView<'a> {
+    let (ports, connectors, targets) = parts;
+    NodeView {
+        node,
+        driver,
+        ports,
+        connectors,
+        targets,
+        // No Cinder endpoint can be configured yet.
+        cinder_configured: false,
+    }
+}
+
 /// Validation reads the node without locking it, so it works on locked nodes too.
 pub async fn validate_driver_interfaces(c: &Conductor, uuid: String) -> Response {
     let bmcs = c.bmcs.clone();
     c.db.run(move |conn| {
         let node = nodes::get_by_ident(conn, &uuid)?;
         let driver = Driver::for_node(&node, &bmcs)?;
-        let ports = ports::list_for_node(conn, node.id)?;
-        let connectors = volume_connectors::list_for_node(conn, node.id)?;
-        let targets = volume_targets::list_for_node(conn, node.id)?;
-        let view = NodeView {
-            node: &node,
-            driver: &driver,
-            ports: &ports,
-            connectors: &connectors,
-            targets: &targets,
-            cinder_configured: false,
-        };
-        Ok(Reply::Validation(validate_all(&view)))
+        let parts = load_parts(conn, &node)?;
+        Ok(Reply::Validation(validate_all(&view(
+            &node, &driver, &parts,
+        ))))
     })
     .await
 }

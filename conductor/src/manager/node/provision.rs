@@ -10,20 +10,19 @@
 use serde_json::Value;
 
 use common::Error;
-use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
+use common::db::{AnyConnection, nodes, ports, volume_targets};
 use common::model::node::Node;
-use common::model::port::{Port, VIF_KEY};
+use common::model::port::VIF_KEY;
 use common::model::states::{ProvisionState, ProvisionVerb};
-use common::model::volume::{VolumeConnector, VolumeTarget};
+use common::model::volume::VolumeTarget;
 use common::model::{JsonObject, now};
 use common::rpc::{Reply, Response};
 
-use super::{node_id, save};
+use super::{NodeParts, load_parts, node_id, save, view};
 use crate::Conductor;
 use crate::context::Context;
 use crate::drivers::Driver;
 use crate::drivers::storage::INTERNAL_INFO_KEYS;
-use crate::drivers::validation::NodeView;
 
 /// The states each verb this state machine knows is allowed from (Ironic's table).
 fn allowed_from(verb: ProvisionVerb) -> Option<&'static [ProvisionState]> {
@@ -172,16 +171,6 @@ fn clean(node: &mut Node, done: ProvisionState) {
     enter(node, done);
 }
 
-type NodeParts = (Vec<Port>, Vec<VolumeConnector>, Vec<VolumeTarget>);
-
-fn load_parts(conn: &mut AnyConnection, node: &Node) -> Result<NodeParts, Error> {
-    Ok((
-        ports::list_for_node(conn, node.id)?,
-        volume_connectors::list_for_node(conn, node.id)?,
-        volume_targets::list_for_node(conn, node.id)?,
-    ))
-}
-
 /// manageable/inspect failed -> manageable. The `fake` inspect interface finds nothing
 /// to record and finishes at once, as Ironic's does; `no-inspect` is Ironic's
 /// unsupported-extension refusal. Redfish and agent inspection (reading the BMC's
@@ -206,18 +195,10 @@ fn inspect(node: &mut Node) -> Result<(), Error> {
 /// from the boot interface every time, needs the boot interface to be valid; sanlink
 /// renders a node's boot script from the database on each request, so taking the node
 /// over needs nothing more.
-fn adopt(driver: &Driver, node: &mut Node, (ports, connectors, targets): &NodeParts) {
+fn adopt(driver: &Driver, node: &mut Node, parts: &NodeParts) {
     let ramdisk = node.interfaces.deploy.as_deref() == Some("ramdisk");
-    let view = NodeView {
-        node,
-        driver,
-        ports,
-        connectors,
-        targets,
-        cinder_configured: false,
-    };
     let booted = if ramdisk {
-        driver.boot.validate(&view)
+        driver.boot.validate(&view(node, driver, parts))
     } else {
         Ok(())
     };
@@ -241,21 +222,13 @@ fn adopt(driver: &Driver, node: &mut Node, (ports, connectors, targets): &NodePa
 async fn deploy(
     driver: &Driver,
     node: &mut Node,
-    (ports, connectors, targets): &NodeParts,
+    parts: &NodeParts,
     configdrive: Option<Value>,
 ) -> Result<(), Error> {
-    let view = NodeView {
-        node,
-        driver,
-        ports,
-        connectors,
-        targets,
-        cinder_configured: false,
-    };
     let valid = driver
         .power
         .validate(node)
-        .and_then(|()| driver.deploy.validate(&view))
+        .and_then(|()| driver.deploy.validate(&view(node, driver, parts)))
         .and_then(|()| common::model::traits::check_instance_traits(node));
     if let Err(e) = valid {
         return Err(Error::invalid(format!(
@@ -266,7 +239,7 @@ async fn deploy(
     if let Some(configdrive) = configdrive {
         node.instance_info.insert("configdrive".into(), configdrive);
     }
-    match driver.deploy.deploy(driver, node, targets).await {
+    match driver.deploy.deploy(driver, node, &parts.2).await {
         Ok(()) => {
             node.last_error = None;
             enter(node, ProvisionState::Active);
