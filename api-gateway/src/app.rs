@@ -11,6 +11,7 @@ use common::db::Db;
 use common::rpc::client::ConductorClient;
 use common::rpc::{Caller, RequestContext};
 
+use crate::authorize::Authorizer;
 use crate::error::ApiError;
 use crate::version::Version;
 
@@ -33,6 +34,8 @@ pub struct Ctx {
     pub request: RequestContext,
     /// Base of the links in responses, e.g. `http://127.0.0.1:6385`.
     pub base_url: String,
+    /// The policy, under `keystone`; otherwise every caller may do everything.
+    authorizer: Option<Authorizer>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -71,6 +74,7 @@ impl FromRequestParts<AppState> for Ctx {
             version,
             request: RequestContext::new(request_id, caller),
             base_url,
+            authorizer: parts.extensions.get::<Authorizer>().cloned(),
         })
     }
 }
@@ -89,6 +93,14 @@ impl OptionalFromRequestParts<AppState> for Ctx {
 }
 
 impl Ctx {
+    /// Whether the caller may do what `rule` governs beyond the operation itself (what
+    /// a response may show).
+    pub fn allows(&self, rule: common::policy::Rule) -> bool {
+        self.authorizer
+            .as_ref()
+            .is_none_or(|a| a.allows(rule, &self.request.caller))
+    }
+
     /// `[{"href": <base>/v1/<path>, "rel": "self"}, {"href": <base>/<path>, "rel": "bookmark"}]`.
     pub fn links(&self, path: &str) -> serde_json::Value {
         serde_json::json!([

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod authorize;
 pub mod error;
 pub mod extract;
 pub mod http_metrics;
@@ -34,25 +35,40 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 /// The whole API as one router, with the operator endpoints (`/healthz`, `/readyz`,
-/// `/metrics`) beside it, outside the API's middleware.
-pub fn build_router(state: AppState) -> Router {
+/// `/metrics`) beside it, outside the API's middleware. Fails when the authentication
+/// settings cannot be put to use.
+pub fn build_router(state: AppState) -> Result<Router, String> {
     let mut checks: Vec<Arc<dyn Check>> = Vec::new();
     if state.conductor.has_broker() {
         checks.push(Arc::new(BrokerCheck(state.conductor.clone())));
     }
     let ops = Ops::new(state.db.clone(), state.settings.heartbeat_timeout, checks);
     let auth = state.settings.auth.clone();
-    let router = ops.router().merge(api_router(state));
+    let authorizer = match &auth {
+        Auth::Keystone(keystone) => Some(load_policy(keystone)?),
+        _ => None,
+    };
+    let router = ops.router().merge(api_router(state, authorizer));
     let router = match auth {
         Auth::NoAuth => router,
         // Outermost, so that nothing else runs for a caller without credentials.
         Auth::HttpBasic { user_file } => {
-            let users = Arc::new(auth::Authenticator::new(user_file));
-            router.layer(middleware::from_fn_with_state(users, auth::middleware))
+            let users = Arc::new(auth::basic::Authenticator::new(user_file));
+            router.layer(middleware::from_fn_with_state(
+                users,
+                auth::basic::middleware,
+            ))
+        }
+        Auth::Keystone(keystone) => {
+            let tokens = Arc::new(auth::token::TokenAuth::new(keystone.keystone.clone())?);
+            router.layer(middleware::from_fn_with_state(
+                tokens,
+                auth::token::middleware,
+            ))
         }
     };
     // The rewrite must happen before routing, so it wraps the whole router.
-    Router::new().fallback_service(router.map_request(under_v1))
+    Ok(Router::new().fallback_service(router.map_request(under_v1)))
 }
 
 /// Ironic serves a path without the version prefix as the same path under `/v1`
@@ -75,9 +91,26 @@ fn under_v1(mut req: axum::extract::Request) -> axum::extract::Request {
     req
 }
 
-fn api_router(state: AppState) -> Router {
+/// Ironic's default policy under the operator's policy file, if any.
+fn load_policy(auth: &common::config::KeystoneAuth) -> Result<authorize::Authorizer, String> {
+    let loaded = auth.policy().map_err(|e| e.to_string())?;
+    for warning in &loaded.warnings {
+        tracing::warn!("policy: {warning}");
+    }
+    Ok(authorize::Authorizer(Arc::new(loaded.policy)))
+}
+
+fn api_router(state: AppState, authorizer: Option<authorize::Authorizer>) -> Router {
     let (routes, doc) = documented_routes().split_for_parts();
     let doc = openapi::document(doc);
+    let routes = match authorizer {
+        // After routing, where the operation is known.
+        Some(authorizer) => routes.route_layer(middleware::from_fn_with_state(
+            authorizer,
+            authorize::middleware,
+        )),
+        None => routes,
+    };
     routes
         .route(
             OPENAPI_PATH,

@@ -32,17 +32,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
         conductor: ConductorClient::new(transport, settings.rpc_timeout),
         settings: settings.clone(),
     };
+    let router = api_gateway::build_router(state)?;
     let listener = api_gateway::server::bind(settings.listen)
         .await
         .map_err(|e| format!("SANLINK_LISTEN {}: {e}", settings.listen))?;
     // Only now that the port is bound: clients and tests wait for this line.
     tracing::info!(listen = %settings.listen, broker = %redact_url(&url), "api-gateway serving");
-    api_gateway::server::serve_on(
-        listener,
-        api_gateway::build_router(state),
-        settings.http,
-        startup::shutdown_signal(),
-    )
-    .await
-    .map_err(|e| format!("SANLINK_LISTEN {}: {e}", settings.listen))
+    api_gateway::server::serve_on(listener, router, settings.http, startup::shutdown_signal())
+        .await
+        .map_err(|e| format!("SANLINK_LISTEN {}: {e}", settings.listen))
 }

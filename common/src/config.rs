@@ -122,15 +122,60 @@ settings! {
     /// and with every connection busy the new one gets 503; keep twice this below the
     /// process's open-file limit
     HTTP_MAX_CONNECTIONS: usize = "SANLINK_HTTP_MAX_CONNECTIONS", Value("400"), Plain, positive;
-    /// `noauth` (no authentication) or `http_basic` (HTTP basic authentication against
-    /// `SANLINK_HTTP_BASIC_AUTH_USER_FILE`), as Ironic's `[DEFAULT]auth_strategy`; with
-    /// `http_basic` every API call but `GET /` and `GET /v1`, and the gateway's `/metrics`,
-    /// needs credentials
+    /// `noauth` (no authentication), `http_basic` (HTTP basic authentication against
+    /// `SANLINK_HTTP_BASIC_AUTH_USER_FILE`) or `keystone` (a Keystone token in
+    /// `X-Auth-Token`, authorized by Ironic's policy; `SANLINK_KEYSTONE_*`), as Ironic's
+    /// `[DEFAULT]auth_strategy`; with `http_basic` or `keystone` every API call but
+    /// `GET /` and `GET /v1`, and the gateway's `/metrics`, needs credentials
     AUTH_STRATEGY: AuthStrategy = "SANLINK_AUTH_STRATEGY", Value("noauth"), Plain, auth_strategy;
     /// Apache htpasswd file of the API's users, bcrypt hashes only (`htpasswd -B`);
     /// required by `http_basic`; read again on every request, so users can be added without
     /// a restart
     HTTP_BASIC_AUTH_USER_FILE: PathBuf = "SANLINK_HTTP_BASIC_AUTH_USER_FILE", Unset("unset"), Plain, user_file;
+    /// Keystone's identity API (`[keystone_authtoken] auth_url`), e.g.
+    /// `http://keystone:5000/v3` (`/v3` is added when missing); required by `keystone`
+    KEYSTONE_AUTH_URL: String = "SANLINK_KEYSTONE_AUTH_URL", Unset("unset"), Plain, identity_url;
+    /// the public identity endpoint a caller without a valid token is told to
+    /// authenticate at, in `WWW-Authenticate: Keystone uri="..."`
+    /// (`www_authenticate_uri`)
+    KEYSTONE_WWW_AUTHENTICATE_URI: String = "SANLINK_KEYSTONE_WWW_AUTHENTICATE_URI", Derived("`SANLINK_KEYSTONE_AUTH_URL`"), Plain, base_url;
+    /// sanlink's service user in Keystone, which validates callers' tokens (it needs the
+    /// `service` role) and calls other services
+    KEYSTONE_USERNAME: String = "SANLINK_KEYSTONE_USERNAME", Value("ironic"), Plain, text;
+    /// the service user's password; required by `keystone`
+    KEYSTONE_PASSWORD: String = "SANLINK_KEYSTONE_PASSWORD", Unset("unset"), Secret, text;
+    /// the project the service user's token is scoped to
+    KEYSTONE_PROJECT_NAME: String = "SANLINK_KEYSTONE_PROJECT_NAME", Value("service"), Plain, text;
+    /// the domain of the service user
+    KEYSTONE_USER_DOMAIN_NAME: String = "SANLINK_KEYSTONE_USER_DOMAIN_NAME", Value("Default"), Plain, text;
+    /// the domain of the service user's project
+    KEYSTONE_PROJECT_DOMAIN_NAME: String = "SANLINK_KEYSTONE_PROJECT_DOMAIN_NAME", Value("Default"), Plain, text;
+    /// the region whose endpoints sanlink calls (from the catalog); unset: any
+    KEYSTONE_REGION_NAME: String = "SANLINK_KEYSTONE_REGION_NAME", Unset("any region"), Plain, text;
+    /// the catalog interface of the endpoints sanlink calls: `public`, `internal` or
+    /// `admin`
+    KEYSTONE_INTERFACE: String = "SANLINK_KEYSTONE_INTERFACE", Value("internal"), Plain, interface;
+    /// seconds a validated token is trusted without asking Keystone again (never past the
+    /// token's expiry), and a refused one stays refused; a revoked token is refused once
+    /// this has passed (`token_cache_time`)
+    KEYSTONE_TOKEN_CACHE_TIME: Duration = "SANLINK_KEYSTONE_TOKEN_CACHE_TIME", Value("300"), Plain, seconds;
+    /// PEM file of the certificate authorities Keystone's https certificate is checked
+    /// against, besides the system's (`cafile`)
+    KEYSTONE_CAFILE: PathBuf = "SANLINK_KEYSTONE_CAFILE", Unset("the system's authorities"), Plain, path;
+    /// seconds a request to Keystone may take before the caller is answered 503
+    /// (`http_connect_timeout`)
+    KEYSTONE_TIMEOUT: Duration = "SANLINK_KEYSTONE_TIMEOUT", Value("10"), Plain, positive_seconds;
+    /// YAML file of policy rules (oslo.policy's format and Ironic's rule names, e.g.
+    /// `"baremetal:node:get": "role:reader"`) replacing Ironic's defaults; read at start-up;
+    /// used with `keystone`
+    POLICY_FILE: PathBuf = "SANLINK_POLICY_FILE", Unset("Ironic's default rules"), Plain, path;
+    /// `true` gives users with the `service` role in the project named by
+    /// `SANLINK_RBAC_SERVICE_PROJECT_NAME` access to every node, as a system member has
+    /// (Ironic's `rbac_service_role_elevated_access`); Nova's service user needs it
+    RBAC_SERVICE_ROLE_ELEVATED_ACCESS: bool = "SANLINK_RBAC_SERVICE_ROLE_ELEVATED_ACCESS", Value("false"), Plain, boolean;
+    /// the project of the service users that `SANLINK_RBAC_SERVICE_ROLE_ELEVATED_ACCESS`
+    /// applies to
+    RBAC_SERVICE_PROJECT_NAME: String = "SANLINK_RBAC_SERVICE_PROJECT_NAME", Value("service"), Plain, text;
     /// `true` lets `noauth` serve the API on an address other than loopback; without it
     /// such a configuration does not start
     NOAUTH_ALLOW_REMOTE: bool = "SANLINK_NOAUTH_ALLOW_REMOTE", Value("false"), Plain, boolean;
@@ -195,6 +240,28 @@ pub enum Auth {
     NoAuth,
     /// HTTP basic authentication against this htpasswd file.
     HttpBasic { user_file: PathBuf },
+    /// Keystone tokens, authorized by Ironic's policy.
+    Keystone(Box<KeystoneAuth>),
+}
+
+/// What `SANLINK_AUTH_STRATEGY=keystone` needs: where Keystone is, and the policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeystoneAuth {
+    pub keystone: crate::keystone::KeystoneSettings,
+    pub policy_file: Option<PathBuf>,
+    pub elevated_service_access: bool,
+    pub service_project_name: String,
+}
+
+impl KeystoneAuth {
+    /// Ironic's default policy under the operator's policy file, if any.
+    pub fn policy(&self) -> Result<crate::policy::Loaded, crate::policy::LoadError> {
+        crate::policy::Policy::load(
+            self.policy_file.as_deref(),
+            self.elevated_service_access,
+            &self.service_project_name,
+        )
+    }
 }
 
 /// `SANLINK_AUTH_STRATEGY`, before the user file it may need is read.
@@ -202,6 +269,7 @@ pub enum Auth {
 pub enum AuthStrategy {
     NoAuth,
     HttpBasic,
+    Keystone,
 }
 
 /// How the HTTP listeners (the API's and the boot listener) treat slow and idle clients,
@@ -528,6 +596,55 @@ impl Reader {
         }
     }
 
+    /// The Keystone settings; a missing URL or password is a problem, reported with the
+    /// rest.
+    fn keystone_auth(&mut self) -> Auth {
+        let auth_url = self.required_by_keystone(&KEYSTONE_AUTH_URL);
+        let password = self.required_by_keystone(&KEYSTONE_PASSWORD);
+        let keystone = crate::keystone::KeystoneSettings {
+            www_authenticate_uri: self
+                .optional(&KEYSTONE_WWW_AUTHENTICATE_URI)
+                .unwrap_or_else(|| auth_url.clone()),
+            auth_url,
+            username: self.get(&KEYSTONE_USERNAME),
+            password,
+            project_name: self.get(&KEYSTONE_PROJECT_NAME),
+            user_domain_name: self.get(&KEYSTONE_USER_DOMAIN_NAME),
+            project_domain_name: self.get(&KEYSTONE_PROJECT_DOMAIN_NAME),
+            region_name: self.optional(&KEYSTONE_REGION_NAME),
+            interface: self.get(&KEYSTONE_INTERFACE),
+            token_cache_time: self.get(&KEYSTONE_TOKEN_CACHE_TIME),
+            cafile: self.optional(&KEYSTONE_CAFILE),
+            timeout: self.get(&KEYSTONE_TIMEOUT),
+        };
+        let auth = KeystoneAuth {
+            keystone,
+            policy_file: self.optional(&POLICY_FILE),
+            elevated_service_access: self.get(&RBAC_SERVICE_ROLE_ELEVATED_ACCESS),
+            service_project_name: self.get(&RBAC_SERVICE_PROJECT_NAME),
+        };
+        // The policy is loaded here too, so that its problems are reported with the
+        // rest, by check-config as well.
+        if let Some(file) = &auth.policy_file
+            && let Err(e) = auth.policy()
+        {
+            let value = Some(file.display().to_string());
+            self.problem(POLICY_FILE.about.name, value, e.to_string());
+        }
+        Auth::Keystone(Box::new(auth))
+    }
+
+    fn required_by_keystone(&mut self, setting: &Setting<String>) -> String {
+        self.optional(setting).unwrap_or_else(|| {
+            // A value given but invalid is reported already.
+            if self.layer(setting.about.name).is_none() {
+                let reason = "required by SANLINK_AUTH_STRATEGY=keystone";
+                self.problem(setting.about.name, None, reason);
+            }
+            String::new()
+        })
+    }
+
     /// The authentication settings. `noauth` on an address other than loopback would
     /// open the API to whoever reaches it, so it needs `SANLINK_NOAUTH_ALLOW_REMOTE=true`.
     fn auth(&mut self, listen: SocketAddr) -> Auth {
@@ -544,6 +661,7 @@ impl Reader {
                 }
                 Auth::NoAuth
             }
+            (AuthStrategy::Keystone, _) => self.keystone_auth(),
             (AuthStrategy::NoAuth, _) => {
                 if !listen.ip().is_loopback() && !allow_remote {
                     self.problem(
@@ -667,7 +785,8 @@ fn auth_strategy(v: &str) -> Result<AuthStrategy, String> {
     match v {
         "noauth" => Ok(AuthStrategy::NoAuth),
         "http_basic" => Ok(AuthStrategy::HttpBasic),
-        _ => Err("expected noauth or http_basic".into()),
+        "keystone" => Ok(AuthStrategy::Keystone),
+        _ => Err("expected noauth, http_basic or keystone".into()),
     }
 }
 
@@ -680,6 +799,26 @@ fn user_file(v: &str) -> Result<PathBuf, String> {
 /// A database URL of a backend this binary was built with.
 fn database_url(url: &str) -> Result<String, String> {
     crate::db::Backend::from_url(url).map(|_| url.to_string())
+}
+
+/// Keystone's identity v3 API: a URL, `/v3` added when it is not there.
+fn identity_url(v: &str) -> Result<String, String> {
+    if !(v.starts_with("http://") || v.starts_with("https://")) {
+        return Err("expected an http:// or https:// URL".into());
+    }
+    let base = v.trim_end_matches('/');
+    Ok(if base.ends_with("/v3") {
+        base.to_string()
+    } else {
+        format!("{base}/v3")
+    })
+}
+
+fn interface(v: &str) -> Result<String, String> {
+    match v {
+        "public" | "internal" | "admin" => Ok(v.to_string()),
+        _ => Err("expected public, internal or admin".into()),
+    }
 }
 
 fn amqp_url(url: &str) -> Result<String, String> {
@@ -802,9 +941,49 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.auth, Auth::HttpBasic { user_file: good });
-        let e = with(&[("SANLINK_AUTH_STRATEGY", "keystone")]).unwrap_err();
+        let e = with(&[("SANLINK_AUTH_STRATEGY", "kerberos")]).unwrap_err();
         assert_eq!(names(&e), ["SANLINK_AUTH_STRATEGY"]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn keystone_needs_its_url_and_password_and_defaults_the_rest() {
+        let e = with(&[("SANLINK_AUTH_STRATEGY", "keystone")]).unwrap_err();
+        assert_eq!(
+            names(&e),
+            ["SANLINK_KEYSTONE_AUTH_URL", "SANLINK_KEYSTONE_PASSWORD"]
+        );
+        let s = with(&[
+            ("SANLINK_AUTH_STRATEGY", "keystone"),
+            ("SANLINK_KEYSTONE_AUTH_URL", "http://keystone:5000/"),
+            ("SANLINK_KEYSTONE_PASSWORD", "secret"),
+            ("SANLINK_LISTEN", "0.0.0.0:6385"),
+        ])
+        .unwrap();
+        let Auth::Keystone(auth) = s.auth else {
+            panic!("not keystone: {:?}", s.auth)
+        };
+        assert_eq!(auth.keystone.auth_url, "http://keystone:5000/v3");
+        assert_eq!(
+            auth.keystone.www_authenticate_uri,
+            "http://keystone:5000/v3"
+        );
+        assert_eq!(auth.keystone.username, "ironic");
+        assert_eq!(auth.keystone.project_name, "service");
+        assert_eq!(auth.keystone.token_cache_time, Duration::from_secs(300));
+        assert!(!auth.elevated_service_access);
+        assert_eq!(auth.service_project_name, "service");
+        let e = with(&[
+            ("SANLINK_AUTH_STRATEGY", "keystone"),
+            ("SANLINK_KEYSTONE_AUTH_URL", "keystone:5000"),
+            ("SANLINK_KEYSTONE_PASSWORD", "secret"),
+            ("SANLINK_KEYSTONE_INTERFACE", "private"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            names(&e),
+            ["SANLINK_KEYSTONE_AUTH_URL", "SANLINK_KEYSTONE_INTERFACE"]
+        );
     }
 
     #[test]

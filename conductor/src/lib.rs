@@ -102,6 +102,8 @@ impl Handler for Conductor {
             request_id = %request.context.request_id,
             user = caller.user_field(),
             project = caller.project_field(),
+            roles = %caller.roles.join(","),
+            system_scope = caller.system_scope.as_deref().unwrap_or("-"),
         );
         let start = std::time::Instant::now();
         let work = async {

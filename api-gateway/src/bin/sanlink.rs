@@ -39,7 +39,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         conductor: ConductorClient::new(transport, settings.rpc_timeout),
         settings: settings.clone(),
     };
-    let router = api_gateway::build_router(state);
+    let router = api_gateway::build_router(state)?;
     let served = match api_gateway::server::bind(settings.listen).await {
         Ok(listener) => {
             // Only now that the port is bound: clients and tests wait for this line.

@@ -11,8 +11,10 @@ use utoipa_axum::routes;
 
 use common::db::{nodes, volume_connectors, volume_targets};
 use common::error::Found;
+use common::model::JsonObject;
 use common::model::node::is_valid_ident;
 use common::model::volume::{VolumeConnector, VolumeTarget};
+use common::policy::Rule;
 use common::schema;
 
 use super::children::{self, collection};
@@ -201,6 +203,16 @@ pub trait Volume: Shown {
         node_id: Option<i64>,
         page: &common::db::Page,
     ) -> Result<Vec<Self>, common::Error>;
+
+    /// Hides what a caller without `baremetal:volume:view_target_properties` may not see.
+    fn redact(&mut self) {}
+}
+
+/// What shown items may show the caller.
+fn redacted<R: Volume>(ctx: &Ctx, items: &mut [R]) {
+    if !ctx.allows(Rule::VOLUME_VIEW_TARGET_PROPERTIES) {
+        items.iter_mut().for_each(R::redact);
+    }
 }
 
 impl Volume for VolumeConnector {
@@ -224,6 +236,16 @@ impl Volume for VolumeTarget {
         page: &common::db::Page,
     ) -> Result<Vec<Self>, common::Error> {
         volume_targets::list(conn, node_id, page)
+    }
+
+    /// A target's properties may hold CHAP secrets and the paths to the volume.
+    fn redact(&mut self) {
+        let text = format!(
+            "** Value redacted: Requires permission {} access. Permission denied. **",
+            Rule::VOLUME_VIEW_TARGET_PROPERTIES
+        );
+        self.properties =
+            JsonObject::from_iter([("redacted_contents".into(), Value::String(text))]);
     }
 }
 
@@ -308,7 +330,8 @@ async fn list<R: Volume>(
     let node_id = move |conn: &mut common::db::AnyConnection| {
         node.map(|ident| nodes::id_of(conn, &ident)).transpose()
     };
-    let items = children::fetch(state, &params, node_id, R::page).await?;
+    let mut items = children::fetch(state, &params, node_id, R::page).await?;
+    redacted(ctx, &mut items);
     let query: Vec<(&str, &str)> = node_filter.iter().map(|n| ("node", n.as_str())).collect();
     Ok(children::list(ctx, &c, &params, &items, &query))
 }
@@ -322,7 +345,10 @@ async fn show<R: Volume>(
     require_volume(ctx)?;
     let uuid = item_uuid::<R>(uuid)?;
     let fields = children::show_fields::<R>(q)?;
-    children::show::<R>(state, ctx, uuid, fields).await
+    let mut found = [state.db.run(move |conn| R::get(conn, &uuid)).await?];
+    redacted(ctx, &mut found);
+    let selection = children::Selection::new(fields, ctx.version);
+    Ok(children::item(ctx, &found[0], &selection))
 }
 
 /// Nested single-item GET: 404 when the item is missing, else a malformed URI.

@@ -117,7 +117,7 @@ async fn readiness_names_a_database_that_is_down() {
         ),
         settings,
     };
-    let base = serve(api_gateway::build_router(state)).await;
+    let base = serve(api_gateway::build_router(state).unwrap()).await;
     let start = Instant::now();
     let (status, body) = get(&format!("{base}/readyz")).await;
     assert!(
@@ -188,7 +188,7 @@ async fn readiness_names_a_broker_that_is_down() {
         conductor: ConductorClient::new(transport, app.settings.rpc_timeout),
         settings: app.settings.clone(),
     };
-    let base = serve(api_gateway::build_router(state)).await;
+    let base = serve(api_gateway::build_router(state).unwrap()).await;
     let (status, body) = get(&format!("{base}/readyz")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["checks"]["broker"]["status"], "ok");

@@ -22,6 +22,17 @@ pub struct Caller {
     pub roles: Vec<String>,
     /// `all` for a system-scoped caller.
     pub system_scope: Option<String>,
+    // What Keystone says besides, for the policy's checks; absent in the calls of
+    // older gateways.
+    #[serde(default)]
+    pub project_name: Option<String>,
+    #[serde(default)]
+    pub project_domain_id: Option<String>,
+    #[serde(default)]
+    pub user_domain_id: Option<String>,
+    /// The domain of a domain-scoped token.
+    #[serde(default)]
+    pub domain_id: Option<String>,
 }
 
 impl RequestContext {

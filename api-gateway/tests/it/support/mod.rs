@@ -308,7 +308,7 @@ impl TestApp {
             conductor: ConductorClient::new(transport(&db, &settings).await, settings.rpc_timeout),
             settings: settings.clone(),
         };
-        let router = api_gateway::build_router(state);
+        let router = api_gateway::build_router(state).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
