@@ -93,6 +93,14 @@ impl OptionalFromRequestParts<AppState> for Ctx {
 }
 
 impl Ctx {
+    /// Refuses the request (403) unless the caller passes each of `rules` on a node.
+    pub fn authorize_on_node(&self, rules: &[common::policy::Rule]) -> Result<(), ApiError> {
+        match &self.authorizer {
+            Some(a) => a.check_node_rules(rules, &self.request.caller),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the caller may do what `rule` governs beyond the operation itself (what
     /// a response may show).
     pub fn allows(&self, rule: common::policy::Rule) -> bool {

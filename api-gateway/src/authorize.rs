@@ -21,6 +21,10 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use common::child::Stored;
+use common::db::{AnyConnection, Db, nodes, portgroups};
+use common::model::port::Port as PortRecord;
+use common::model::volume::{VolumeConnector, VolumeTarget};
 use common::policy::{Decision, Policy, Rule, Target};
 use common::rpc::Caller;
 
@@ -37,6 +41,9 @@ pub enum Guard {
     /// the object is told the object does not exist; one who may see it but not do
     /// this, 403.
     Object(Rule, Hidden),
+    /// As `Object`, with a second rule that allows what the first refuses (Ironic's
+    /// `self_owned_node` rules); a refusal names the second.
+    ObjectOr(Rule, Rule, Hidden),
     /// A collection: every object with `all`, else only the caller's project's with
     /// `owned`. Under a parent object, the caller must see the parent first.
     List {
@@ -64,6 +71,23 @@ impl Hidden {
             Hidden::Node => &["ident"],
             Hidden::Connector | Hidden::Target | Hidden::Port => &["uuid"],
             Hidden::Portgroup => &["portgroup", "ident"],
+        }
+    }
+
+    /// Whether the object exists: a caller who may see it but not act on it is told
+    /// that it is missing before that it is refused, as Ironic looks it up first.
+    fn exists(self, conn: &mut AnyConnection, ident: &str) -> Result<bool, common::Error> {
+        let found = match self {
+            Hidden::Node => nodes::id_of(conn, ident).map(drop),
+            Hidden::Connector => VolumeConnector::id_of(conn, ident).map(drop),
+            Hidden::Target => VolumeTarget::id_of(conn, ident).map(drop),
+            Hidden::Port => PortRecord::id_of(conn, ident).map(drop),
+            Hidden::Portgroup => portgroups::get_by_ident(conn, ident).map(drop),
+        };
+        match found {
+            Ok(()) => Ok(true),
+            Err(common::Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -119,7 +143,8 @@ const DELETE: &str = "DELETE";
 pub const GUARDS: &[(&str, &str, Guard)] = &[
     // Volume.
     (GET, "/v1/volume", rule(Rule::VOLUME_GET)),
-    (GET, "/v1/nodes/{ident}/volume", Object(Rule::VOLUME_GET, Node)),
+    // The node is not looked at: Ironic checks the rule against the caller alone.
+    (GET, "/v1/nodes/{ident}/volume", rule(Rule::VOLUME_GET)),
     (GET, "/v1/volume/connectors", list(Rule::VOLUME_LIST_ALL, Rule::VOLUME_LIST, "connectors")),
     (POST, "/v1/volume/connectors", rule(Rule::VOLUME_CREATE)),
     (GET, "/v1/volume/connectors/{uuid}", Object(Rule::VOLUME_GET, Connector)),
@@ -139,8 +164,9 @@ pub const GUARDS: &[(&str, &str, Guard)] = &[
     (GET, "/v1/nodes/detail", list(Rule::NODE_LIST_ALL, Rule::NODE_LIST, "nodes")),
     (POST, "/v1/nodes", rule(Rule::NODE_CREATE)),
     (GET, "/v1/nodes/{ident}", Object(Rule::NODE_GET, Node)),
-    (PATCH, "/v1/nodes/{ident}", Object(Rule::NODE_UPDATE, Node)),
-    (DELETE, "/v1/nodes/{ident}", Object(Rule::NODE_DELETE, Node)),
+    // Seeing the node; the handler checks the rules of the fields it changes.
+    (PATCH, "/v1/nodes/{ident}", Object(Rule::NODE_GET, Node)),
+    (DELETE, "/v1/nodes/{ident}", Guard::ObjectOr(Rule::NODE_DELETE, Rule::NODE_DELETE_SELF_OWNED_NODE, Node)),
     (GET, "/v1/nodes/{ident}/states", Object(Rule::NODE_GET_STATES, Node)),
     (PUT, "/v1/nodes/{ident}/states/power", Object(Rule::NODE_SET_POWER_STATE, Node)),
     (PUT, "/v1/nodes/{ident}/states/provision", Object(Rule::NODE_SET_PROVISION_STATE, Node)),
@@ -170,6 +196,11 @@ pub const GUARDS: &[(&str, &str, Guard)] = &[
     (POST, "/v1/nodes/{ident}/vendor_passthru", Object(Rule::NODE_VENDOR_PASSTHRU, Node)),
     (PATCH, "/v1/nodes/{ident}/vendor_passthru", Object(Rule::NODE_VENDOR_PASSTHRU, Node)),
     (DELETE, "/v1/nodes/{ident}/vendor_passthru", Object(Rule::NODE_VENDOR_PASSTHRU, Node)),
+    (GET, "/v1/nodes/{ident}/vendor_passthru/{method}", Object(Rule::NODE_VENDOR_PASSTHRU, Node)),
+    (PUT, "/v1/nodes/{ident}/vendor_passthru/{method}", Object(Rule::NODE_VENDOR_PASSTHRU, Node)),
+    (POST, "/v1/nodes/{ident}/vendor_passthru/{method}", Object(Rule::NODE_VENDOR_PASSTHRU, Node)),
+    (PATCH, "/v1/nodes/{ident}/vendor_passthru/{method}", Object(Rule::NODE_VENDOR_PASSTHRU, Node)),
+    (DELETE, "/v1/nodes/{ident}/vendor_passthru/{method}", Object(Rule::NODE_VENDOR_PASSTHRU, Node)),
     // Ports.
     (GET, "/v1/ports", list(Rule::PORT_LIST_ALL, Rule::PORT_LIST, "ports")),
     (GET, "/v1/ports/detail", list(Rule::PORT_LIST_ALL, Rule::PORT_LIST, "ports")),
@@ -209,10 +240,59 @@ pub const GUARDS: &[(&str, &str, Guard)] = &[
     (GET, "/v1/drivers/{name}/raid/logical_disk_properties", rule(Rule::DRIVER_GET_RAID_LOGICAL_DISK_PROPERTIES)),
     (GET, "/v1/drivers/{name}/vendor_passthru/methods", rule(Rule::DRIVER_VENDOR_PASSTHRU)),
     (POST, "/v1/drivers/{name}/vendor_passthru", rule(Rule::DRIVER_VENDOR_PASSTHRU)),
+    (POST, "/v1/drivers/{name}/vendor_passthru/{method}", rule(Rule::DRIVER_VENDOR_PASSTHRU)),
     // The agent, which holds no credentials.
     (GET, "/v1/lookup", Open),
     (POST, "/v1/heartbeat/{ident}", Open),
 ];
+
+/// The rules of a node PATCH beyond seeing the node, by the paths it changes (Ironic's
+/// order of prefixes, first match wins): each named rule, and the generic
+/// `baremetal:node:update` for anything else or an empty patch.
+const PATCH_RULES: &[(&str, Rule)] = &[
+    ("/instance_info", Rule::NODE_UPDATE_INSTANCE_INFO),
+    ("/extra", Rule::NODE_UPDATE_EXTRA),
+    ("/driver_info", Rule::NODE_UPDATE_DRIVER_INFO),
+    ("/properties", Rule::NODE_UPDATE_PROPERTIES),
+    ("/chassis_uuid", Rule::NODE_UPDATE_CHASSIS_UUID),
+    ("/instance_uuid", Rule::NODE_UPDATE_INSTANCE_UUID),
+    ("/instance_name", Rule::NODE_UPDATE_INSTANCE_INFO),
+    ("/lessee", Rule::NODE_UPDATE_LESSEE),
+    ("/owner", Rule::NODE_UPDATE_OWNER),
+    ("/driver", Rule::NODE_UPDATE_DRIVER_INTERFACES),
+    ("/network_data", Rule::NODE_UPDATE_NETWORK_DATA),
+    ("/conductor_group", Rule::NODE_UPDATE_CONDUCTOR_GROUP),
+    ("/name", Rule::NODE_UPDATE_NAME),
+    ("/retired", Rule::NODE_UPDATE_RETIRED),
+    ("/shard", Rule::NODE_UPDATE_SHARD),
+    ("/parent_node", Rule::NODE_UPDATE_PARENT_NODE),
+    ("/disable_power_off", Rule::NODE_UPDATE_DISABLE_POWER_OFF),
+];
+
+/// The rules a node PATCH changing `paths` must pass, in the order they are checked.
+pub fn node_patch_rules<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    let mut generic = false;
+    for path in paths {
+        let named = PATCH_RULES
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix))
+            .map(|(_, rule)| *rule);
+        let interface = path
+            .trim_start_matches('/')
+            .strip_suffix("_interface")
+            .is_some_and(|name| common::model::node::INTERFACES.contains(&name));
+        match named {
+            Some(rule) => rules.push(rule),
+            None if interface => rules.push(Rule::NODE_UPDATE_DRIVER_INTERFACES),
+            None => generic = true,
+        }
+    }
+    if generic || rules.is_empty() {
+        rules.push(Rule::NODE_UPDATE);
+    }
+    rules
+}
 
 /// The guard of an operation; none for those that only refuse.
 pub fn guard(method: &Method, path: &str) -> Option<Guard> {
@@ -222,32 +302,53 @@ pub fn guard(method: &Method, path: &str) -> Option<Guard> {
         .map(|(_, _, g)| *g)
 }
 
-/// The policy the API enforces, as a request extension and handler state.
+/// The policy the API enforces, as a request extension and handler state, and the
+/// database where refused objects are looked up.
 #[derive(Clone)]
-pub struct Authorizer(pub Arc<Policy>);
+pub struct Authorizer {
+    pub policy: Arc<Policy>,
+    pub db: Db,
+}
 
 impl Authorizer {
     /// Whether `caller` may do what `rule` governs, with nothing owned at stake (the
     /// caller's own values as target, as Ironic checks such rules).
     pub fn allows(&self, rule: Rule, caller: &Caller) -> bool {
-        self.0.enforce(rule, caller, &Target::caller()).is_allowed()
+        self.policy
+            .enforce(rule, caller, &Target::caller())
+            .is_allowed()
+    }
+
+    /// The first of `rules` that refuses `caller` on a node, as a 403.
+    pub fn check_node_rules(&self, rules: &[Rule], caller: &Caller) -> Result<(), ApiError> {
+        match rules
+            .iter()
+            .find(|rule| !self.on_node(**rule, caller).is_allowed())
+        {
+            Some(rule) => Err(forbidden_error(*rule)),
+            None => Ok(()),
+        }
     }
 
     /// The decision on an object of a node; sanlink's nodes have no owner or lessee.
     fn on_node(&self, rule: Rule, caller: &Caller) -> Decision {
-        self.0.enforce(rule, caller, &Target::node(None, None))
+        self.policy.enforce(rule, caller, &Target::node(None, None))
     }
 
     /// Checks the request against its operation's guard: `None` lets it through.
-    fn check(&self, guard: Guard, caller: &Caller, params: &RawPathParams) -> Option<Response> {
+    async fn check(
+        &self,
+        guard: Guard,
+        caller: &Caller,
+        params: &RawPathParams,
+    ) -> Option<Response> {
         match guard {
             Open => None,
             Guard::Rule(rule) => (!self.allows(rule, caller)).then(|| forbidden(rule)),
-            Object(rule, hidden) => {
-                if !self.on_node(Rule::NODE_GET, caller).is_allowed() {
-                    return Some(hidden.not_found(ident(params, hidden)).into_response());
-                }
-                (!self.on_node(rule, caller).is_allowed()).then(|| forbidden(rule))
+            Object(rule, hidden) => self.check_object(&[rule], caller, hidden, params).await,
+            Guard::ObjectOr(rule, fallback, hidden) => {
+                self.check_object(&[rule, fallback], caller, hidden, params)
+                    .await
             }
             List {
                 all,
@@ -274,6 +375,35 @@ impl Authorizer {
             }
         }
     }
+
+    /// An operation on an object: allowed by any of `rules` (a refusal names the last).
+    /// A caller who may not see the node is told the object does not exist; one who
+    /// may, that it is missing when it is, else refused.
+    async fn check_object(
+        &self,
+        rules: &[Rule],
+        caller: &Caller,
+        hidden: Hidden,
+        params: &RawPathParams,
+    ) -> Option<Response> {
+        let ident = ident(params, hidden).to_string();
+        if !self.on_node(Rule::NODE_GET, caller).is_allowed() {
+            return Some(hidden.not_found(&ident).into_response());
+        }
+        if rules.iter().any(|r| self.on_node(*r, caller).is_allowed()) {
+            return None;
+        }
+        let looked_up = ident.clone();
+        let exists = self
+            .db
+            .run(move |conn| hidden.exists(conn, &looked_up))
+            .await;
+        Some(match exists {
+            Ok(true) => forbidden(*rules.last().expect("a guard names a rule")),
+            Ok(false) => hidden.not_found(&ident).into_response(),
+            Err(e) => ApiError::from(e).into_response(),
+        })
+    }
 }
 
 fn ident(params: &RawPathParams, hidden: Hidden) -> &str {
@@ -286,12 +416,15 @@ fn ident(params: &RawPathParams, hidden: Hidden) -> &str {
 }
 
 /// Ironic's refusal: the rule that refused.
-fn forbidden(rule: Rule) -> Response {
+fn forbidden_error(rule: Rule) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         format!("Access was denied to the following resource: {rule}"),
     )
-    .into_response()
+}
+
+fn forbidden(rule: Rule) -> Response {
+    forbidden_error(rule).into_response()
 }
 
 /// Checks every routed request against its operation's guard.
@@ -316,7 +449,7 @@ pub async fn middleware(
             Ok(params) => params,
             Err(rejection) => return rejection.into_response(),
         };
-        if let Some(refusal) = authorizer.check(guard, &caller, &params) {
+        if let Some(refusal) = authorizer.check(guard, &caller, &params).await {
             tracing::info!(
                 user = caller.user_field(),
                 project = caller.project_field(),
@@ -332,6 +465,24 @@ pub async fn middleware(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_patch_is_checked_against_the_rules_of_its_paths() {
+        assert_eq!(node_patch_rules([]), [Rule::NODE_UPDATE]);
+        assert_eq!(
+            node_patch_rules(["/extra/a", "/chassis_uuid"]),
+            [Rule::NODE_UPDATE_EXTRA, Rule::NODE_UPDATE_CHASSIS_UUID]
+        );
+        assert_eq!(
+            node_patch_rules(["/deploy_interface", "/description"]),
+            [Rule::NODE_UPDATE_DRIVER_INTERFACES, Rule::NODE_UPDATE]
+        );
+        // Ironic's prefixes: /driver also covers /driver_internal_info.
+        assert_eq!(
+            node_patch_rules(["/driver_internal_info"]),
+            [Rule::NODE_UPDATE_DRIVER_INTERFACES]
+        );
+    }
 
     /// Every documented operation that can succeed has a guard, and every guard names a
     /// documented operation: a new endpoint cannot slip in unguarded.
@@ -358,9 +509,12 @@ mod tests {
                 "{method} {path} has no guard"
             );
         }
+        // Routed but not documented: the vendor method named in the path, as
+        // python-ironicclient sends it (see the routes).
+        let undocumented = |path: &str| path.ends_with("/vendor_passthru/{method}");
         for (method, path, _) in GUARDS {
             assert!(
-                documented.iter().any(|(m, p)| m == method && p == path),
+                undocumented(path) || documented.iter().any(|(m, p)| m == method && p == path),
                 "{method} {path} is guarded but not documented"
             );
         }

@@ -45,7 +45,10 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
     let ops = Ops::new(state.db.clone(), state.settings.heartbeat_timeout, checks);
     let auth = state.settings.auth.clone();
     let authorizer = match &auth {
-        Auth::Keystone(keystone) => Some(load_policy(keystone)?),
+        Auth::Keystone(keystone) => Some(authorize::Authorizer {
+            policy: load_policy(keystone)?,
+            db: state.db.clone(),
+        }),
         _ => None,
     };
     let router = ops.router().merge(api_router(state, authorizer));
@@ -92,12 +95,12 @@ fn under_v1(mut req: axum::extract::Request) -> axum::extract::Request {
 }
 
 /// Ironic's default policy under the operator's policy file, if any.
-fn load_policy(auth: &common::config::KeystoneAuth) -> Result<authorize::Authorizer, String> {
+fn load_policy(auth: &common::config::KeystoneAuth) -> Result<Arc<common::policy::Policy>, String> {
     let loaded = auth.policy().map_err(|e| e.to_string())?;
     for warning in &loaded.warnings {
         tracing::warn!("policy: {warning}");
     }
-    Ok(authorize::Authorizer(Arc::new(loaded.policy)))
+    Ok(Arc::new(loaded.policy))
 }
 
 fn api_router(state: AppState, authorizer: Option<authorize::Authorizer>) -> Router {

@@ -164,12 +164,14 @@ pub async fn middleware(
     }
 }
 
+/// keystonemiddleware's answer when Keystone cannot be asked, as Ironic sends it
+/// (webob's generic page, as JSON).
 fn unavailable() -> Response {
-    let body = serde_json::json!({"error": {
-        "code": 503,
+    let body = serde_json::json!({
+        "message": "The server is currently unavailable. Please try again at a later time.<br /><br />\nThe Keystone service is temporarily unavailable.\n\n",
+        "code": "503 Service Unavailable",
         "title": "Service Unavailable",
-        "message": "The Keystone service is temporarily unavailable.",
-    }});
+    });
     (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
 }
 

@@ -467,6 +467,9 @@ async fn update_node(
         ));
     }
     let node = load_node(&state, &ctx, &ident).await?;
+    let paths: Vec<String> = ops.iter().map(common::patch::op_path).collect();
+    let rules = crate::authorize::node_patch_rules(paths.iter().map(String::as_str));
+    ctx.authorize_on_node(&rules)?;
     check_chassis_removal(&node, &ops, ctx.version)?;
     if reset == Some(true) {
         reset_unset_interfaces(&node, &mut ops, &fields);

@@ -404,7 +404,11 @@ async fn update<R: Volume>(
 ) -> ApiResult<Response> {
     require_volume(ctx)?;
     let uuid = item_uuid::<R>(uuid)?;
-    children::update::<R>(state, ctx, uuid, &body.0).await
+    let patch = common::patch::parse(&body.0)?;
+    let mut updated: [R; 1] = [state.conductor.update(&ctx.request, uuid, patch).await?];
+    redacted(ctx, &mut updated);
+    let selection = children::Selection::new(None, ctx.version);
+    Ok(children::item(ctx, &updated[0], &selection))
 }
 
 async fn delete<R: Volume>(state: &AppState, ctx: &Ctx, uuid: &str) -> ApiResult<StatusCode> {
