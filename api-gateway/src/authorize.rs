@@ -455,7 +455,7 @@ pub async fn middleware(
                 project = caller.project_field(),
                 "request refused by policy"
             );
-            return refusal;
+            return crate::auth::after_body(body, refusal).await;
         }
     }
     parts.extensions.insert(authorizer);

@@ -164,7 +164,7 @@ class Keystone:
     """One Keystone server: state in ``state_dir``, HTTP on 127.0.0.1:``port``."""
 
     def __init__(self, state_dir, port=None, baremetal_url="http://127.0.0.1:6385",
-                 expiration=3600, venv=VENV, _shared=None, name="keystone"):
+                 expiration=3600, venv=VENV, _shared=None, name="keystone", populate=True):
         self.state = Path(state_dir)
         self.state.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -179,6 +179,8 @@ class Keystone:
         self.conf = self.state / f"{name}.conf"
         self.log = self.state / f"{name}.log"
         self.proc = None
+        # False: only what keystone-manage bootstrap makes (a cloud before sanlink).
+        self.populate = populate
         self.timings = {}  # step -> seconds
         self._admin_token = None
 
@@ -206,7 +208,7 @@ class Keystone:
             )
         self._wait()
         self.timings["serve"] = time.monotonic() - t0
-        if self.shared == self.state and not (self.state / "populated").exists():
+        if self.populate and self.shared == self.state and not (self.state / "populated").exists():
             t0 = time.monotonic()
             self._populate()
             self.timings["populate"] = time.monotonic() - t0

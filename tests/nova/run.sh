@@ -2,7 +2,8 @@
 # Nova's real ironic driver (nova.virt.ironic.driver.IronicDriver, Nova from PyPI)
 # against sanlink or against the real Ironic 39.
 #
-#   tests/nova/run.sh [--against sanlink|ironic] [--topology embedded|production] [pytest args]
+#   tests/nova/run.sh [--against sanlink|ironic] [--topology embedded|production]
+#                     [--auth none|keystone] [pytest args]
 #
 # Nova lives in .venv-nova at the repository root, created on first use and brought
 # up to date when requirements.txt changes (its hash is kept in the venv). Nova pulls
@@ -18,6 +19,14 @@
 # is given. Binaries: SANLINK_BIN, SANLINK_CONDUCTOR_BIN, SANLINK_GATEWAY_BIN
 # (default target/debug/...; nothing is built here). PYTHON is the interpreter for
 # the venv (default python3); PIP_INDEX_URL is honoured.
+#
+# --auth keystone (default none) puts a real Keystone 30 in front, as a cloud runs it
+# (NOVA_TEST_AUTH, read by conftest.py): the service with Keystone authentication and
+# the service role's elevated access, Nova's [ironic] section as docs/operations.md
+# gives it (password auth as nova, endpoint from the catalog), the checks as s-admin.
+# Keystone lives in .venv-keystone (tests/keystone/keystone_service.py ensure-venv
+# builds it, about 20 s); if it has to be built and PyPI cannot be reached, the test
+# prints a SKIPPED line and exits 0. Setting up and starting Keystone adds about 20 s.
 
 set -uo pipefail
 
@@ -29,19 +38,26 @@ STAMP="$VENV/.requirements.sha256"
 
 against=sanlink
 topology=embedded
+auth=none
 while [ $# -gt 0 ]; do
     case "$1" in
         --against) against="$2"; shift 2 ;;
         --against=*) against="${1#*=}"; shift ;;
         --topology) topology="$2"; shift 2 ;;
         --topology=*) topology="${1#*=}"; shift ;;
+        --auth) auth="$2"; shift 2 ;;
+        --auth=*) auth="${1#*=}"; shift ;;
         *) break ;;
     esac
 done
 case "$against/$topology" in
     sanlink/embedded|sanlink/production|ironic/embedded) ;;
     ironic/*) echo "--topology applies to sanlink only" >&2; exit 2 ;;
-    *) echo "usage: $0 [--against sanlink|ironic] [--topology embedded|production]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--against sanlink|ironic] [--topology embedded|production] [--auth none|keystone]" >&2; exit 2 ;;
+esac
+case "$auth" in
+    none|keystone) ;;
+    *) echo "usage: $0 [--against sanlink|ironic] [--topology embedded|production] [--auth none|keystone]" >&2; exit 2 ;;
 esac
 
 want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
@@ -60,6 +76,15 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ] || [ ! -x "$VENV/bin/python" ]; 
     echo "$want" > "$STAMP"
 fi
 
+if [ "$auth" = keystone ]; then
+    reason="$("${PYTHON:-python3}" "$ROOT/tests/keystone/keystone_service.py" ensure-venv)"
+    case $? in
+        0) ;;
+        3) echo "SKIPPED Nova test (--auth keystone): $reason"; exit 0 ;;
+        *) echo "$reason" >&2; exit 1 ;;
+    esac
+fi
+
 dbname=""
 if [ "$against" = sanlink ] && [ "$topology" = production ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
     # The server part of TEST_PG_URL (scheme and authority; a database path is dropped).
@@ -72,7 +97,7 @@ if [ "$against" = sanlink ] && [ "$topology" = production ] && [ -z "${TEST_DATA
     trap 'psql "$pg/postgres" -q -c "DROP DATABASE IF EXISTS $dbname" >/dev/null 2>&1' EXIT
 fi
 
-export NOVA_TEST_AGAINST="$against" TEST_TOPOLOGY="$topology"
+export NOVA_TEST_AGAINST="$against" TEST_TOPOLOGY="$topology" NOVA_TEST_AUTH="$auth"
 export SANLINK_BIN="${SANLINK_BIN:-$ROOT/target/debug/sanlink}"
 export SANLINK_CONDUCTOR_BIN="${SANLINK_CONDUCTOR_BIN:-$ROOT/target/debug/conductor}"
 export SANLINK_GATEWAY_BIN="${SANLINK_GATEWAY_BIN:-$ROOT/target/debug/api-gateway}"

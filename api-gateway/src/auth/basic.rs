@@ -50,17 +50,17 @@ pub async fn middleware(
     }
     let (user, password) = match credentials(req.headers().get(header::AUTHORIZATION)) {
         Ok(pair) => pair,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return super::after_body(req.into_body(), refusal.into_response()).await,
     };
-    match users.authenticate(&user, &password).await {
+    let refusal = match users.authenticate(&user, &password).await {
         Ok(true) => {
             tracing::debug!(user, "authenticated");
             req.extensions_mut().insert(Caller::named(user));
-            next.run(req).await
+            return next.run(req).await;
         }
         Ok(false) => {
             tracing::info!("HTTP basic authentication failed: wrong user name or password");
-            Refusal::unauthorized("Incorrect username or password").into_response()
+            Refusal::unauthorized("Incorrect username or password")
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot check credentials");
@@ -68,9 +68,9 @@ pub async fn middleware(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Problem reading auth user file",
             )
-            .into_response()
         }
-    }
+    };
+    super::after_body(req.into_body(), refusal.into_response()).await
 }
 
 /// Keyed SHA-256 of a user name and password: what the cache keeps.

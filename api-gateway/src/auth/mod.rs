@@ -4,7 +4,9 @@
 pub mod basic;
 pub mod token;
 
+use axum::body::Body;
 use axum::http::Method;
+use axum::response::Response;
 
 /// Paths anyone may call whatever the strategy: version discovery and the agent's
 /// lookup and heartbeat (as in Ironic, whose ramdisk holds no credentials), the API's
@@ -16,6 +18,15 @@ pub fn is_public(method: &Method, path: &str) -> bool {
     let discovery = matches!(path, "/" | "/v1" | "/v1/openapi");
     let probe = matches!(path, "/healthz" | "/readyz");
     (read && (discovery || probe)) || is_agent_path(path)
+}
+
+/// Answers a request that is refused before its body was read, once the body has been
+/// read (up to the API's limit) and thrown away. A server that answers while the
+/// client is still sending, then closes, resets the connection, and the client loses
+/// the answer: it sees the connection dropped instead of the refusal.
+pub async fn after_body(body: Body, answer: Response) -> Response {
+    let _ = axum::body::to_bytes(body, crate::extract::MAX_BODY_BYTES).await;
+    answer
 }
 
 /// `/v1/lookup`, `/v1/heartbeat/<node>` and `/v1/continue_inspection`.

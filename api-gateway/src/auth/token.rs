@@ -148,10 +148,10 @@ pub async fn middleware(
     if super::is_public(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
-    match auth.caller(req.headers()).await {
+    let refusal = match auth.caller(req.headers()).await {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
-            next.run(req).await
+            return next.run(req).await;
         }
         Err(KeystoneError::InvalidToken) => {
             tracing::info!("rejecting a request without a valid token");
@@ -161,7 +161,8 @@ pub async fn middleware(
             tracing::error!(error = %why, "cannot validate a token");
             unavailable()
         }
-    }
+    };
+    super::after_body(req.into_body(), refusal).await
 }
 
 /// keystonemiddleware's answer when Keystone cannot be asked, as Ironic sends it

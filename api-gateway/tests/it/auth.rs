@@ -197,3 +197,35 @@ async fn a_malformed_line_added_at_run_time_refuses_only_its_user() {
         "Incorrect username or password",
     );
 }
+
+/// A refusal is sent once the request's body has been read: answering while the client
+/// still sends, then closing, resets the connection and the client never sees the 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_request_with_a_body_still_gets_its_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let users = UserFile::new(&[("admin", "Adm1n-pw")]);
+    let app = start(&users).await;
+    let body = format!("{{\"extra\": {{\"pad\": \"{}\"}}}}", "x".repeat(256 * 1024));
+    let head = format!(
+        "POST /v1/chassis HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n",
+        app.addr(),
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The body arrives in pieces, after the server could have answered.
+    for piece in body.as_bytes().chunks(64 * 1024) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        stream.write_all(piece).await.unwrap();
+    }
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .expect("the connection was reset instead of answered");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("Authorization required"), "{answer}");
+}
