@@ -25,9 +25,13 @@
 #   3a. the differential test (tests/differential): the real Ironic 39 from PyPI and
 #      sanlink (embedded, then production on PostgreSQL) get the same corpus of
 #      requests; every difference not listed in docs/differences-from-ironic.md fails
-#   3a'. Nova's real ironic driver (tests/nova, Nova from PyPI in .venv-nova) drives
+#   3a'. the Keystone tests (tests/keystone, Keystone 30 from PyPI in .venv-keystone):
+#      every endpoint for every persona against Ironic 39's recorded answers, token
+#      expiry, revocation and Keystone stopped, the operator guide's Keystone commands;
+#      then Nova's real ironic driver (tests/nova, Nova from PyPI in .venv-nova) drives
 #      nodes through spawn with a boot volume and a config drive, power, NMI, console,
-#      rescue, VIFs and destroy, embedded and in the production topology on PostgreSQL
+#      rescue, VIFs and destroy, without authentication and through Keystone; each
+#      embedded and in the production topology on PostgreSQL
 #   3a''. the community suites (tests/community): openstacksdk's baremetal functional
 #      tests and python-ironicclient 5.6.0's, each test that passes on Ironic 39 must
 #      pass on sanlink (embedded; openstacksdk's in production too)
@@ -339,23 +343,47 @@ for topology in embedded production; do
     fi
 done
 
-# nova_tests TOPOLOGY: Nova's real ironic driver (Nova from PyPI, tests/nova) through
-# spawn, power, rescue, console, VIFs and destroy; production runs on PostgreSQL.
+# keystone_tests TOPOLOGY: a real Keystone from PyPI (tests/keystone) in front of
+# sanlink: every endpoint for every persona against Ironic 39's recorded answers, the
+# texts of 401/403/503, expiry, revocation, Keystone stopped mid-run, and the operator
+# guide's Keystone commands; production runs on PostgreSQL.
+keystone_tests() {
+    TEST_PG_URL="$PG_URL" \
+        SANLINK_BIN="$ROOT/target/debug/sanlink" \
+        SANLINK_GATEWAY_BIN="$ROOT/target/debug/api-gateway" \
+        SANLINK_CONDUCTOR_BIN="$ROOT/target/debug/conductor" \
+        tests/keystone/run.sh --against sanlink --topology "$1" -p no:cacheprovider
+}
+
+for topology in embedded production; do
+    name="Keystone and Ironic's policy ($topology)"
+    if [ "$BUILD_OK" -ne 0 ]; then
+        skip "$name" "no binaries"
+        FAILED=1
+    else
+        step "$name" keystone_tests "$topology"
+    fi
+done
+
+# nova_tests TOPOLOGY AUTH: Nova's real ironic driver (Nova from PyPI, tests/nova)
+# through spawn, power, rescue, console, VIFs and destroy, without authentication and
+# through Keystone's catalog; production runs on PostgreSQL.
 nova_tests() {
     TEST_PG_URL="$PG_URL" \
         SANLINK_BIN="$ROOT/target/debug/sanlink" \
         SANLINK_GATEWAY_BIN="$ROOT/target/debug/api-gateway" \
         SANLINK_CONDUCTOR_BIN="$ROOT/target/debug/conductor" \
-        tests/nova/run.sh --against sanlink --topology "$1" -p no:cacheprovider
+        tests/nova/run.sh --against sanlink --topology "$1" --auth "$2" -p no:cacheprovider
 }
 
-for topology in embedded production; do
-    name="Nova's ironic driver against sanlink ($topology)"
+for run in "embedded none" "production none" "embedded keystone" "production keystone"; do
+    read -r topology auth <<< "$run"
+    name="Nova's ironic driver against sanlink ($topology, auth $auth)"
     if [ "$BUILD_OK" -ne 0 ]; then
         skip "$name" "no binaries"
         FAILED=1
     else
-        step "$name" nova_tests "$topology"
+        step "$name" nova_tests "$topology" "$auth"
     fi
 done
 
