@@ -434,22 +434,18 @@ pub async fn middleware(
     next: Next,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
-    let path = parts
+    let guard = parts
         .extensions
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    let guard = path.and_then(|p| guard(&parts.method, &p));
+        .and_then(|p| guard(&parts.method, p.as_str()));
     if let Some(guard) = guard {
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .unwrap_or_default();
         let params = match RawPathParams::from_request_parts(&mut parts, &()).await {
             Ok(params) => params,
             Err(rejection) => return rejection.into_response(),
         };
-        if let Some(refusal) = authorizer.check(guard, &caller, &params).await {
+        let anonymous = Caller::default();
+        let caller = parts.extensions.get::<Caller>().unwrap_or(&anonymous);
+        if let Some(refusal) = authorizer.check(guard, caller, &params).await {
             tracing::info!(
                 user = caller.user_field(),
                 project = caller.project_field(),

@@ -156,6 +156,29 @@ def test_expired_token(call, keystone):
     assert_unauthorized(call("short-lived", "GET", "/v1/nodes"), keystone)
 
 
+def test_service_token(call, keystone):
+    """X-Service-Token: a valid one with the service role lets an expired user token
+    through (a service finishing what a user started); an invalid one is refused even
+    with a valid user token."""
+    sibling = keystone.sibling(expiration=5).start()
+    try:
+        call.tokens["expiring"], body = sibling.token("p-reader")
+    finally:
+        sibling.stop()
+    nova = keystone.token("nova")[0]
+    reader = keystone.token("s-reader")[0]
+    expires = time.mktime(time.strptime(body["expires_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    time.sleep(max(0.0, expires - time.time()) + 0.5)
+    assert_unauthorized(call("expiring", "GET", "/v1/nodes"), keystone)
+    r = call("expiring", "GET", "/v1/nodes", headers={"X-Service-Token": nova})
+    assert r.status_code == 200, r.text
+    # A service token without the service role vouches for nothing.
+    r = call("expiring", "GET", "/v1/nodes", headers={"X-Service-Token": reader})
+    assert_unauthorized(r, keystone)
+    r = call("s-reader", "GET", "/v1/nodes", headers={"X-Service-Token": "gAAAAABnot-a-token"})
+    assert_unauthorized(r, keystone)
+
+
 def test_revoked_token(call, keystone):
     """A token revoked before the service has seen it is refused."""
     token, _ = keystone.token("s-reader")

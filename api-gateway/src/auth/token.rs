@@ -10,9 +10,9 @@
 //! never the token, and holds a bounded number of entries. Requests with the same
 //! unknown token wait for one validation instead of each asking Keystone.
 //!
-//! A valid service token (`X-Service-Token`, from a service acting for a user) lets a
-//! user token that expired meanwhile through, as keystonemiddleware does: long
-//! operations started by a user may finish.
+//! A service token (`X-Service-Token`, from a service acting for a user) must be valid
+//! too; one with the `service` role lets a user token that expired meanwhile through,
+//! as keystonemiddleware does: long operations started by a user may finish.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,8 +44,9 @@ enum Verdict {
 pub struct TokenAuth {
     keystone: Keystone,
     cache: Cache<Digest, Verdict>,
-    /// Random per process, so that the cache's keys tell nothing of the tokens.
-    key: [u8; 32],
+    /// HMAC-SHA256 under a key random per process, so that the cache's keys tell
+    /// nothing of the tokens; keyed once, cloned for each digest.
+    mac: Hmac<Sha256>,
     challenge: HeaderValue,
 }
 
@@ -60,10 +61,11 @@ impl TokenAuth {
             .build();
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).expect("the operating system provides random bytes");
+        let mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
         Ok(TokenAuth {
             keystone: Keystone::new(settings)?,
             cache,
-            key,
+            mac,
             challenge,
         })
     }
@@ -78,7 +80,9 @@ impl TokenAuth {
                     service_user = service.caller.user_field(),
                     "service token accepted"
                 );
-                true
+                // Only a service's token vouches for an expired user token
+                // (keystonemiddleware's `service_token_roles`).
+                service.caller.roles.iter().any(|r| r == "service")
             }
             None => false,
         };
@@ -111,7 +115,7 @@ impl TokenAuth {
     }
 
     fn digest(&self, token: &str, allow_expired: bool) -> Digest {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        let mut mac = self.mac.clone();
         mac.update(&[u8::from(allow_expired)]);
         mac.update(token.as_bytes());
         mac.finalize().into_bytes().into()
