@@ -2,7 +2,7 @@
 has only what ``keystone-manage bootstrap`` makes (plus the ``service`` project every
 cloud has): the ``openstack`` commands that register sanlink, the settings block with
 its ``sanlink check-config``, then sanlink started with those settings, reached by the
-``openstack`` command through the catalog. Only the addresses differ: Keystone's
+``openstack`` and ``baremetal`` commands through the catalog. Only the addresses differ: Keystone's
 ``http://127.0.0.1:5000/v3`` is the test Keystone's, and the catalog's baremetal
 endpoints are moved to the test service once it runs. (Nova's ``[ironic]`` section of
 the same page is run by tests/nova/run.sh --auth keystone.)"""
@@ -100,6 +100,15 @@ def test_register_configure_and_call_through_the_catalog(bare_keystone, tmp_path
         node = json.loads(created)["uuid"]
         shown = run(f"openstack baremetal node show {node} -f json", env, tmp_path)
         assert json.loads(shown)["uuid"] == node
+        # The standalone `baremetal` command with the OS_* variables instead of a
+        # clouds.yaml (it assumes auth type none unless told).
+        plain = {k: v for k, v in env.items() if not k.startswith("OS_")}
+        plain.update(OS_AUTH_TYPE="password", OS_AUTH_URL=ks.auth_url, OS_USERNAME="admin",
+                     OS_PASSWORD=keystone_service.password("admin"),
+                     OS_USER_DOMAIN_NAME=keystone_service.DOMAIN, OS_SYSTEM_SCOPE="all",
+                     OS_REGION_NAME=keystone_service.REGION)
+        listed = run("baremetal node list -f json", plain, tmp_path)
+        assert [n.get("UUID", n.get("uuid")) for n in json.loads(listed)] == [node], listed
     finally:
         clients._stop(procs)
 
