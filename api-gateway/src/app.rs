@@ -52,12 +52,9 @@ impl FromRequestParts<AppState> for Ctx {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
-        // Set by the authentication middleware; absent under noauth.
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .unwrap_or_default();
+        // Set by the authentication middleware; absent under noauth. Taken, not
+        // copied: the handler's context is its only reader from here on.
+        let caller = parts.extensions.remove::<Caller>().unwrap_or_default();
         let base_url = match &state.settings.public_url {
             Some(url) => url.clone(),
             None => {

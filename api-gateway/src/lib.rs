@@ -57,21 +57,39 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         // Outermost, so that nothing else runs for a caller without credentials.
         Auth::HttpBasic { user_file } => {
             let users = Arc::new(auth::basic::Authenticator::new(user_file));
-            router.layer(middleware::from_fn_with_state(
-                users,
-                auth::basic::middleware,
-            ))
+            around(
+                router,
+                middleware::from_fn_with_state(users, auth::basic::middleware),
+            )
         }
         Auth::Keystone(keystone) => {
             let tokens = Arc::new(auth::token::TokenAuth::new(keystone.keystone.clone())?);
-            router.layer(middleware::from_fn_with_state(
-                tokens,
-                auth::token::middleware,
-            ))
+            around(
+                router,
+                middleware::from_fn_with_state(tokens, auth::token::middleware),
+            )
         }
     };
     // The rewrite must happen before routing, so it wraps the whole router.
     Ok(Router::new().fallback_service(router.map_request(under_v1)))
+}
+
+/// `layer` once around the whole router. `Router::layer` wraps each route instead, and
+/// every request then clones the route's whole stack of services through it.
+fn around<L>(router: Router, layer: L) -> Router
+where
+    L: tower::Layer<Router>,
+    L::Service: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+{
+    Router::new().fallback_service(layer.layer(router))
 }
 
 /// Ironic serves a path without the version prefix as the same path under `/v1`

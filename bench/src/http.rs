@@ -6,6 +6,7 @@ use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
+use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -13,23 +14,35 @@ use tokio::net::TcpStream;
 /// The microversion every request asks for (volume resources need ≥ 1.32).
 pub const API_VERSION: &str = "1.46";
 
-/// A service's address: `host:port`, as in `http://host:port`.
+/// A service's address: `host:port`, as in `http://host:port`; and the Keystone token
+/// every request to it carries, if any.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     pub authority: String,
+    token: Option<HeaderValue>,
 }
 
 impl Endpoint {
     pub fn new(authority: impl Into<String>) -> Endpoint {
         Endpoint {
             authority: authority.into(),
+            token: None,
         }
+    }
+
+    /// The same address, each request with `X-Auth-Token: token`.
+    pub fn with_token(mut self, token: &str) -> Result<Endpoint> {
+        let mut value = HeaderValue::from_str(token).context("token is not a header value")?;
+        value.set_sensitive(true);
+        self.token = Some(value);
+        Ok(self)
     }
 }
 
-/// An answer: its status and body.
+/// An answer: its status, headers and body.
 pub struct Answer {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub body: Bytes,
 }
 
@@ -94,6 +107,7 @@ impl Conn {
         body: Option<Vec<u8>>,
     ) -> Result<Answer> {
         let authority = self.endpoint.authority.clone();
+        let token = self.endpoint.token.clone();
         let sender = self.open().await?;
         let mut request = Request::builder()
             .method(method)
@@ -101,6 +115,9 @@ impl Conn {
             .header(hyper::header::HOST, authority)
             .header(hyper::header::ACCEPT, "application/json")
             .header("X-OpenStack-Ironic-API-Version", API_VERSION);
+        if let Some(token) = token {
+            request = request.header("X-Auth-Token", token);
+        }
         let body = match body {
             Some(bytes) => {
                 request = request.header(hyper::header::CONTENT_TYPE, "application/json");
@@ -117,9 +134,13 @@ impl Conn {
                 return Err(anyhow!("request failed: {e}"));
             }
         };
-        let status = response.status();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok(Answer { status, body })
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
     }
 
     pub async fn get(&mut self, path: &str) -> Result<Answer> {

@@ -7,6 +7,7 @@ mod affinity;
 mod floor;
 mod http;
 mod ironic;
+mod keystone;
 mod load;
 mod report;
 mod scenarios;
@@ -24,7 +25,7 @@ use crate::http::{Conn, Endpoint};
 use crate::report::{FloorResult, ProcessStats, Report, ScenarioResult, TopologyResult};
 use crate::scenarios::{Fixtures, Scenario};
 use crate::service::Proc;
-use crate::topology::{Servers, Topology};
+use crate::topology::{Servers, Settings, Topology};
 
 #[derive(Parser, Debug)]
 #[command(about = "Load benchmark of sanlink's volume API in both topologies")]
@@ -47,6 +48,10 @@ struct Args {
     /// Also OpenStack Ironic from PyPI, all-in-one on SQLite, as the peer.
     #[arg(long)]
     ironic: bool,
+    /// Also embedded with Keystone tokens (`SANLINK_AUTH_STRATEGY=keystone`, a real
+    /// Keystone from tests/keystone), every request carrying one system admin's token.
+    #[arg(long)]
+    keystone: bool,
     /// Seconds each scenario is measured.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -113,6 +118,15 @@ impl Args {
             list.push(Topology::Mysql);
         }
         list
+    }
+
+    /// Each topology to run, and whether with Keystone tokens.
+    fn passes(&self) -> Vec<(Topology, bool)> {
+        let mut passes: Vec<_> = self.topologies().into_iter().map(|t| (t, false)).collect();
+        if self.keystone {
+            passes.push((Topology::Embedded, true));
+        }
+        passes
     }
 
     fn measures_floor(&self) -> bool {
@@ -212,26 +226,53 @@ async fn run(args: &Args, service_cpu: Option<usize>) -> Result<Report> {
         report.floor = measure_floor(args, &servers, &work).await;
         report::print_floor(&report.floor);
     }
-    for topology in args.topologies() {
-        let dir = work.join(topology.key());
+    for (topology, with_keystone) in args.passes() {
+        let mut settings = Settings {
+            cpu: service_cpu,
+            ..Default::default()
+        };
+        let (key, name, keystone) = match with_keystone {
+            false => (topology.key(), topology.name(), None),
+            true => {
+                let keystone = keystone::Keystone::start(&work.join("keystone"))
+                    .await
+                    .context("starting Keystone")?;
+                settings.env = keystone.sanlink_env();
+                (keystone::KEY, keystone::NAME, Some(keystone))
+            }
+        };
+        let dir = work.join(key);
         let _ = std::fs::remove_dir_all(&dir);
-        let running = topology::start(topology, &bins, &dir, &servers, service_cpu)
+        let running = topology::start(topology, &bins, &dir, &servers, &settings)
             .await
-            .with_context(|| format!("starting {}", topology.name()))?;
+            .with_context(|| format!("starting {name}"))?;
+        let api = match &keystone {
+            Some(keystone) => running.api.clone().with_token(&keystone.token)?,
+            None => running.api.clone(),
+        };
         let result = run_scenarios(
             args,
-            topology.key(),
-            topology.name(),
-            &running.api,
+            key,
+            name,
+            &api,
             &running.procs,
             &report.floor,
             topology,
         )
         .await;
-        let logs = running.logs();
+        let mut logs = running.logs();
         running.stop(&servers)?;
-        let result = result.with_context(|| format!("{}; logs: {logs:?}", topology.name()))?;
+        if let Some(keystone) = keystone {
+            logs.push(keystone.log.clone());
+            drop(keystone); // stops it
+        }
+        let result = result.with_context(|| format!("{name}; logs: {logs:?}"))?;
         report::print_topology(&result);
+        if with_keystone
+            && let Some(noauth) = report.topologies.iter().find(|t| t.key == topology.key())
+        {
+            report::print_overhead(noauth, &result);
+        }
         report.topologies.push(result);
     }
     if args.ironic {

@@ -166,3 +166,29 @@ pub fn print_comparison(ours: &TopologyResult, peer: &TopologyResult) {
         );
     }
 }
+
+/// What the Keystone pass (`keyed`) costs against the same topology without
+/// authentication (`plain`): rate and the service's CPU per operation, side by side.
+pub fn print_overhead(plain: &TopologyResult, keyed: &TopologyResult) {
+    println!("\n## {} vs noauth (req/s, CPU µs/op)", keyed.name);
+    println!(
+        "{:<32} {:>9} {:>9} {:>7} {:>9} {:>9} {:>7}",
+        "scenario", "noauth/s", "token/s", "Δ", "noauth µs", "token µs", "Δ"
+    );
+    let change = |from: f64, to: f64| format!("{:+.1}%", 100.0 * (to - from) / from.max(1e-9));
+    for k in &keyed.scenarios {
+        let Some(p) = plain.scenarios.iter().find(|p| p.key == k.key) else {
+            continue;
+        };
+        println!(
+            "{:<32} {:>9.0} {:>9.0} {:>7} {:>9.0} {:>9.0} {:>7}",
+            k.name,
+            p.per_second,
+            k.per_second,
+            change(p.per_second, k.per_second),
+            p.service_cpu_us_per_op,
+            k.service_cpu_us_per_op,
+            change(p.service_cpu_us_per_op, k.service_cpu_us_per_op),
+        );
+    }
+}

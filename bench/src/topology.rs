@@ -111,10 +111,12 @@ fn launches(
     work: &Path,
     database_url: Option<&str>,
     servers: &Servers,
-    cpu: Option<usize>,
+    settings: &Settings,
 ) -> Result<(Endpoint, Vec<Launch>)> {
     let api = Endpoint::new(format!("127.0.0.1:{}", service::free_port()?));
+    let cpu = settings.cpu;
     let mut env = base_env(work);
+    env.extend(settings.env.clone());
     env.insert("SANLINK_LISTEN".into(), api.authority.clone());
     if let Some(url) = database_url {
         env.insert("SANLINK_DATABASE_URL".into(), url.into());
@@ -170,6 +172,15 @@ fn launches(
     Ok((api, all))
 }
 
+/// How the service's processes run.
+#[derive(Default)]
+pub struct Settings {
+    /// The core they are pinned to.
+    pub cpu: Option<usize>,
+    /// Settings beyond `base_env` (the Keystone pass's `SANLINK_AUTH_STRATEGY=keystone`).
+    pub env: BTreeMap<String, String>,
+}
+
 /// Starts `topology` twice: once to create its schema, then again on the existing
 /// database, which is the start that is timed and kept.
 pub async fn start(
@@ -177,14 +188,21 @@ pub async fn start(
     bins: &Path,
     work: &Path,
     servers: &Servers,
-    cpu: Option<usize>,
+    settings: &Settings,
 ) -> Result<Running> {
     std::fs::create_dir_all(work)?;
     let database_url = match servers.server_of(topology) {
         Some(server) => Some(fresh_database(server, DATABASE)?),
         None => None,
     };
-    let (api, launches) = launches(topology, bins, work, database_url.as_deref(), servers, cpu)?;
+    let (api, launches) = launches(
+        topology,
+        bins,
+        work,
+        database_url.as_deref(),
+        servers,
+        settings,
+    )?;
     for first_start in [true, false] {
         let mut procs = Vec::new();
         for launch in &launches {
