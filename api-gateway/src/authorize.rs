@@ -325,7 +325,7 @@ impl Authorizer {
             .iter()
             .find(|rule| !self.on_node(**rule, caller).is_allowed())
         {
-            Some(rule) => Err(forbidden_error(*rule)),
+            Some(rule) => Err(forbidden(*rule)),
             None => Ok(()),
         }
     }
@@ -344,7 +344,9 @@ impl Authorizer {
     ) -> Option<Response> {
         match guard {
             Open => None,
-            Guard::Rule(rule) => (!self.allows(rule, caller)).then(|| forbidden(rule)),
+            Guard::Rule(rule) => {
+                (!self.allows(rule, caller)).then(|| forbidden(rule).into_response())
+            }
             Object(rule, hidden) => self.check_object(&[rule], caller, hidden, params).await,
             Guard::ObjectOr(rule, fallback, hidden) => {
                 self.check_object(&[rule, fallback], caller, hidden, params)
@@ -365,10 +367,10 @@ impl Authorizer {
                     return None;
                 }
                 if caller.project_id.is_none() {
-                    return Some(forbidden(all));
+                    return Some(forbidden(all).into_response());
                 }
                 if !self.allows(owned, caller) {
-                    return Some(forbidden(owned));
+                    return Some(forbidden(owned).into_response());
                 }
                 // The caller's project owns no node: its view of any collection is empty.
                 Some(axum::Json(serde_json::json!({ key: [] })).into_response())
@@ -386,21 +388,21 @@ impl Authorizer {
         hidden: Hidden,
         params: &RawPathParams,
     ) -> Option<Response> {
-        let ident = ident(params, hidden).to_string();
+        let ident = ident(params, hidden);
         if !self.on_node(Rule::NODE_GET, caller).is_allowed() {
-            return Some(hidden.not_found(&ident).into_response());
+            return Some(hidden.not_found(ident).into_response());
         }
         if rules.iter().any(|r| self.on_node(*r, caller).is_allowed()) {
             return None;
         }
-        let looked_up = ident.clone();
+        let looked_up = ident.to_string();
         let exists = self
             .db
             .run(move |conn| hidden.exists(conn, &looked_up))
             .await;
         Some(match exists {
-            Ok(true) => forbidden(*rules.last().expect("a guard names a rule")),
-            Ok(false) => hidden.not_found(&ident).into_response(),
+            Ok(true) => forbidden(*rules.last().expect("a guard names a rule")).into_response(),
+            Ok(false) => hidden.not_found(ident).into_response(),
             Err(e) => ApiError::from(e).into_response(),
         })
     }
@@ -416,15 +418,11 @@ fn ident(params: &RawPathParams, hidden: Hidden) -> &str {
 }
 
 /// Ironic's refusal: the rule that refused.
-fn forbidden_error(rule: Rule) -> ApiError {
+fn forbidden(rule: Rule) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         format!("Access was denied to the following resource: {rule}"),
     )
-}
-
-fn forbidden(rule: Rule) -> Response {
-    forbidden_error(rule).into_response()
 }
 
 /// Checks every routed request against its operation's guard.

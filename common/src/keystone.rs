@@ -15,7 +15,8 @@ use tokio::sync::Mutex;
 use crate::rpc::Caller;
 
 /// How sanlink reaches Keystone and who it is there (Ironic's `[keystone_authtoken]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Its `Debug` form shows the password as `******`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct KeystoneSettings {
     /// The identity API, ending in `/v3`.
     pub auth_url: String,
@@ -33,6 +34,19 @@ pub struct KeystoneSettings {
     pub token_cache_time: Duration,
     pub cafile: Option<PathBuf>,
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for KeystoneSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeystoneSettings")
+            .field("auth_url", &self.auth_url)
+            .field("username", &self.username)
+            .field("password", &"******")
+            .field("project_name", &self.project_name)
+            .field("region_name", &self.region_name)
+            .field("interface", &self.interface)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a token could not be validated.
@@ -148,38 +162,32 @@ impl Keystone {
     }
 
     /// The endpoint of a service in the catalog that came with sanlink's own token,
-    /// for the configured interface and region.
+    /// for the configured interface and region (what the cinder storage interface
+    /// will call).
     pub async fn endpoint(&self, service_type: &str) -> Result<String, KeystoneError> {
         self.own_token(false).await?;
         let own = self.own.lock().await;
         let catalog = own.as_ref().map(|o| o.catalog.as_slice()).unwrap_or(&[]);
-        let settings = &self.settings;
-        catalog
-            .iter()
-            .filter(|entry| entry.service_type == service_type)
-            .flat_map(|entry| &entry.endpoints)
-            .find(|e| {
-                e.interface == settings.interface
-                    && settings.region_name.as_ref().is_none_or(|r| {
-                        e.region_id.as_ref() == Some(r) || e.region.as_ref() == Some(r)
-                    })
-            })
-            .map(|e| e.url.clone())
-            .ok_or_else(|| {
-                KeystoneError::Unavailable(format!(
-                    "Keystone's catalog has no {} endpoint of type {service_type}{}",
-                    settings.interface,
-                    settings
-                        .region_name
-                        .as_ref()
-                        .map(|r| format!(" in region {r}"))
-                        .unwrap_or_default()
-                ))
-            })
+        let s = &self.settings;
+        find_endpoint(
+            catalog,
+            service_type,
+            &s.interface,
+            s.region_name.as_deref(),
+        )
+        .map(str::to_string)
+        .ok_or_else(|| {
+            let region = s.region_name.as_ref().map(|r| format!(" in region {r}"));
+            KeystoneError::Unavailable(format!(
+                "Keystone's catalog has no {} endpoint of type {service_type}{}",
+                s.interface,
+                region.unwrap_or_default()
+            ))
+        })
     }
 
     /// sanlink's own token: the kept one while it has time left, else a new one.
-    pub async fn own_token(&self, renew: bool) -> Result<String, KeystoneError> {
+    async fn own_token(&self, renew: bool) -> Result<String, KeystoneError> {
         let mut own = self.own.lock().await;
         let fresh = own.as_ref().filter(|o| {
             !renew && o.expires_at - Utc::now() > chrono::Duration::from_std(RENEW_BEFORE).unwrap()
@@ -237,6 +245,26 @@ impl Keystone {
             catalog: body.token.catalog,
         })
     }
+}
+
+/// The URL of a service's endpoint on `interface`, in `region` when one is given.
+fn find_endpoint<'a>(
+    catalog: &'a [CatalogEntry],
+    service_type: &str,
+    interface: &str,
+    region: Option<&str>,
+) -> Option<&'a str> {
+    catalog
+        .iter()
+        .filter(|entry| entry.service_type == service_type)
+        .flat_map(|entry| &entry.endpoints)
+        .find(|e| {
+            e.interface == interface
+                && region.is_none_or(|r| {
+                    e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r)
+                })
+        })
+        .map(|e| e.url.as_str())
 }
 
 fn unavailable(what: &str, e: reqwest::Error) -> KeystoneError {
@@ -331,6 +359,54 @@ impl TokenDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_debug_form_hides_the_password() {
+        let settings = KeystoneSettings {
+            auth_url: "http://ks/v3".into(),
+            www_authenticate_uri: "http://ks/v3".into(),
+            username: "ironic".into(),
+            password: "hunter2".into(),
+            project_name: "service".into(),
+            user_domain_name: "Default".into(),
+            project_domain_name: "Default".into(),
+            region_name: None,
+            interface: "internal".into(),
+            token_cache_time: Duration::from_secs(300),
+            cafile: None,
+            timeout: Duration::from_secs(10),
+        };
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("******"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_is_found_by_type_interface_and_region() {
+        let doc: TokenDoc = serde_json::from_value(json!({
+            "expires_at": "2026-12-06T05:00:00Z",
+            "catalog": [
+                {"type": "identity", "endpoints": [
+                    {"interface": "internal", "url": "http://ks", "region_id": "One"}]},
+                {"type": "block-storage", "endpoints": [
+                    {"interface": "public", "url": "http://pub", "region_id": "One"},
+                    {"interface": "internal", "url": "http://two", "region_id": "Two"},
+                    {"interface": "internal", "url": "http://one", "region": "One"}]},
+            ],
+        }))
+        .unwrap();
+        let find = |t, i, r| find_endpoint(&doc.catalog, t, i, r);
+        assert_eq!(
+            find("block-storage", "internal", Some("One")),
+            Some("http://one")
+        );
+        assert_eq!(find("block-storage", "internal", None), Some("http://two"));
+        assert_eq!(find("block-storage", "public", None), Some("http://pub"));
+        assert_eq!(find("block-storage", "admin", None), None);
+        assert_eq!(find("compute", "internal", None), None);
+    }
 
     #[test]
     fn a_token_document_becomes_its_caller() {

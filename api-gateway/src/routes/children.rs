@@ -201,16 +201,6 @@ pub async fn create<R: Shown>(
     Ok(created(ctx, &stored))
 }
 
-pub async fn update<R: Shown>(
-    state: &AppState,
-    ctx: &Ctx,
-    uuid: String,
-    body: &Value,
-) -> ApiResult<Response> {
-    let patch = common::patch::parse(body)?;
-    update_with::<R>(state, ctx, uuid, patch).await
-}
-
 /// Sends a parsed patch to the conductor and shows the result.
 pub async fn update_with<R: Shown>(
     state: &AppState,
