@@ -308,6 +308,8 @@ pub fn guard(method: &Method, path: &str) -> Option<Guard> {
 pub struct Authorizer {
     pub policy: Arc<Policy>,
     pub db: Db,
+    /// How long a refused request's body may take to arrive.
+    pub body_deadline: std::time::Duration,
 }
 
 impl Authorizer {
@@ -449,7 +451,7 @@ pub async fn middleware(
                 project = caller.project_field(),
                 "request refused by policy"
             );
-            return crate::auth::after_body(body, refusal).await;
+            return crate::auth::after_body(body, authorizer.body_deadline, refusal).await;
         }
     }
     parts.extensions.insert(authorizer);

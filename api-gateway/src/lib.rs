@@ -44,10 +44,13 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
     }
     let ops = Ops::new(state.db.clone(), state.settings.heartbeat_timeout, checks);
     let auth = state.settings.auth.clone();
+    // How long a refused request's body may take to arrive (see auth::after_body).
+    let body_deadline = state.settings.http.header_timeout;
     let authorizer = match &auth {
         Auth::Keystone(keystone) => Some(authorize::Authorizer {
             policy: load_policy(keystone)?,
             db: state.db.clone(),
+            body_deadline,
         }),
         _ => None,
     };
@@ -59,14 +62,14 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
             let users = Arc::new(auth::basic::Authenticator::new(user_file));
             around(
                 router,
-                middleware::from_fn_with_state(users, auth::basic::middleware),
+                middleware::from_fn_with_state((users, body_deadline), auth::basic::middleware),
             )
         }
         Auth::Keystone(keystone) => {
             let tokens = Arc::new(auth::token::TokenAuth::new(keystone.keystone.clone())?);
             around(
                 router,
-                middleware::from_fn_with_state(tokens, auth::token::middleware),
+                middleware::from_fn_with_state((tokens, body_deadline), auth::token::middleware),
             )
         }
     };

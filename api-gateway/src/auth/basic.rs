@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -41,7 +42,7 @@ const STAND_IN_HASH: &str = "$2b$10$QIAHr4OwSLeIrjS9VeYXTuN5YAuvXdnDT8kXo3K3Xrv7
 
 /// Checks the credentials of every request but the public ones.
 pub async fn middleware(
-    State(users): State<Arc<Authenticator>>,
+    State((users, deadline)): State<(Arc<Authenticator>, Duration)>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -50,7 +51,9 @@ pub async fn middleware(
     }
     let (user, password) = match credentials(req.headers().get(header::AUTHORIZATION)) {
         Ok(pair) => pair,
-        Err(refusal) => return super::after_body(req.into_body(), refusal.into_response()).await,
+        Err(refusal) => {
+            return super::after_body(req.into_body(), deadline, refusal.into_response()).await;
+        }
     };
     let refusal = match users.authenticate(&user, &password).await {
         Ok(true) => {
@@ -70,7 +73,7 @@ pub async fn middleware(
             )
         }
     };
-    super::after_body(req.into_body(), refusal.into_response()).await
+    super::after_body(req.into_body(), deadline, refusal.into_response()).await
 }
 
 /// Keyed SHA-256 of a user name and password: what the cache keeps.

@@ -4,6 +4,8 @@
 pub mod basic;
 pub mod token;
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::Method;
 use axum::response::Response;
@@ -23,9 +25,12 @@ pub fn is_public(method: &Method, path: &str) -> bool {
 /// Answers a request that is refused before its body was read, once the body has been
 /// read (up to the API's limit) and thrown away. A server that answers while the
 /// client is still sending, then closes, resets the connection, and the client loses
-/// the answer: it sees the connection dropped instead of the refusal.
-pub async fn after_body(body: Body, answer: Response) -> Response {
-    let _ = axum::body::to_bytes(body, crate::extract::MAX_BODY_BYTES).await;
+/// the answer: it sees the connection dropped instead of the refusal. A body that
+/// stops arriving gets no longer than `deadline` (`SANLINK_HTTP_HEADER_TIMEOUT`, as
+/// for a body that is read), so that it cannot hold the connection.
+pub async fn after_body(body: Body, deadline: Duration, answer: Response) -> Response {
+    let drain = axum::body::to_bytes(body, crate::extract::MAX_BODY_BYTES);
+    let _ = tokio::time::timeout(deadline, drain).await;
     answer
 }
 

@@ -145,7 +145,7 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Checks the token of every request but the public ones.
 pub async fn middleware(
-    State(auth): State<Arc<TokenAuth>>,
+    State((auth, deadline)): State<(Arc<TokenAuth>, Duration)>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -166,7 +166,7 @@ pub async fn middleware(
             unavailable()
         }
     };
-    super::after_body(req.into_body(), refusal).await
+    super::after_body(req.into_body(), deadline, refusal).await
 }
 
 /// keystonemiddleware's answer when Keystone cannot be asked, as Ironic sends it

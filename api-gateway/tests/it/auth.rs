@@ -229,3 +229,40 @@ async fn a_refused_request_with_a_body_still_gets_its_answer() {
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(answer.contains("Authorization required"), "{answer}");
 }
+
+/// A refused request whose body stops arriving is answered once the header timeout has
+/// passed, as a read body would be, instead of holding its connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_request_whose_body_stalls_is_answered_in_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let users = UserFile::new(&[("admin", "Adm1n-pw")]);
+    let app = TestApp::start_with(&[
+        ("SANLINK_AUTH_STRATEGY", "http_basic"),
+        (
+            "SANLINK_HTTP_BASIC_AUTH_USER_FILE",
+            users.path.to_str().unwrap(),
+        ),
+        ("SANLINK_HTTP_HEADER_TIMEOUT", "1"),
+    ])
+    .await;
+    let head = format!(
+        "POST /v1/chassis HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+         Content-Length: 1000\r\n\r\n{{\"extra\":",
+        app.addr()
+    );
+    let mut stream = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the refusal waited for a body that never came")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}
