@@ -35,7 +35,7 @@ pub struct Ctx {
     /// Base of the links in responses, e.g. `http://127.0.0.1:6385`.
     pub base_url: String,
     /// The policy, under `keystone`; otherwise every caller may do everything.
-    authorizer: Option<Authorizer>,
+    authorizer: Option<Arc<Authorizer>>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -52,9 +52,9 @@ impl FromRequestParts<AppState> for Ctx {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
-        // Set by the authentication middleware; absent under noauth. Taken, not
-        // copied: the handler's context is its only reader from here on.
-        let caller = parts.extensions.remove::<Caller>().unwrap_or_default();
+        // Set by the authentication and policy layers; absent under noauth. Taken,
+        // not copied: the handler's context is their only reader from here on.
+        let caller = parts.extensions.remove::<Arc<Caller>>().unwrap_or_default();
         let base_url = match &state.settings.public_url {
             Some(url) => url.clone(),
             None => {
@@ -71,7 +71,7 @@ impl FromRequestParts<AppState> for Ctx {
             version,
             request: RequestContext::new(request_id, caller),
             base_url,
-            authorizer: parts.extensions.get::<Authorizer>().cloned(),
+            authorizer: parts.extensions.remove::<Arc<Authorizer>>(),
         })
     }
 }

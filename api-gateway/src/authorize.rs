@@ -14,12 +14,16 @@
 //! above what sanlink announces), so a project-scoped caller without elevated access
 //! owns nothing: it sees no node and gets empty lists.
 
+use std::borrow::Cow;
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::extract::Request;
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
+use tower::{Layer, Service};
 
 use common::child::Stored;
 use common::db::{AnyConnection, Db, nodes, portgroups};
@@ -29,6 +33,7 @@ use common::policy::{Decision, Policy, Rule, Target};
 use common::rpc::Caller;
 
 use crate::error::ApiError;
+use crate::route_table::{Params, RouteTable};
 
 /// What guards an operation.
 #[derive(Clone, Copy, Debug)]
@@ -294,25 +299,32 @@ pub fn node_patch_rules<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<Rul
     rules
 }
 
-/// The guard of an operation; none for those that only refuse.
-pub fn guard(method: &Method, path: &str) -> Option<Guard> {
-    GUARDS
-        .iter()
-        .find(|(m, p, _)| *p == path && method.as_str() == *m)
-        .map(|(_, _, g)| *g)
-}
-
 /// The policy the API enforces, as a request extension and handler state, and the
 /// database where refused objects are looked up.
-#[derive(Clone)]
 pub struct Authorizer {
     pub policy: Arc<Policy>,
-    pub db: Db,
+    db: Db,
     /// How long a refused request's body may take to arrive.
-    pub body_deadline: std::time::Duration,
+    body_deadline: std::time::Duration,
+    routes: Arc<RouteTable>,
 }
 
 impl Authorizer {
+    /// Enforces `policy` on the operations of [`GUARDS`], found in `routes`.
+    pub fn new(
+        policy: Arc<Policy>,
+        db: Db,
+        body_deadline: std::time::Duration,
+        routes: Arc<RouteTable>,
+    ) -> Authorizer {
+        Authorizer {
+            policy,
+            db,
+            body_deadline,
+            routes,
+        }
+    }
+
     /// Whether `caller` may do what `rule` governs, with nothing owned at stake (the
     /// caller's own values as target, as Ironic checks such rules).
     pub fn allows(&self, rule: Rule, caller: &Caller) -> bool {
@@ -337,22 +349,19 @@ impl Authorizer {
         self.policy.enforce(rule, caller, &Target::node(None, None))
     }
 
-    /// Checks the request against its operation's guard: `None` lets it through.
-    async fn check(
-        &self,
-        guard: Guard,
-        caller: &Caller,
-        params: &RawPathParams,
-    ) -> Option<Response> {
+    /// Why a request's guard refuses it, if it does. Decided without waiting, so that a
+    /// request let through costs the policy's evaluation and nothing more.
+    fn refusal(&self, method: &Method, path: &str, caller: &Caller) -> Option<Refusal> {
+        let (route, params) = self.routes.find(path)?;
+        let guard = route.guard(method)?;
+        let answer = |e: ApiError| Some(Refusal::Answer(e.into_response()));
         match guard {
             Open => None,
-            Guard::Rule(rule) => {
-                (!self.allows(rule, caller)).then(|| forbidden(rule).into_response())
-            }
-            Object(rule, hidden) => self.check_object(&[rule], caller, hidden, params).await,
+            Guard::Rule(rule) if self.allows(rule, caller) => None,
+            Guard::Rule(rule) => answer(forbidden(rule)),
+            Object(rule, hidden) => self.object_refusal(&[rule], caller, hidden, &params),
             Guard::ObjectOr(rule, fallback, hidden) => {
-                self.check_object(&[rule, fallback], caller, hidden, params)
-                    .await
+                self.object_refusal(&[rule, fallback], caller, hidden, &params)
             }
             List {
                 all,
@@ -363,19 +372,21 @@ impl Authorizer {
                 if let Some(parent) = parent
                     && !self.on_node(Rule::NODE_GET, caller).is_allowed()
                 {
-                    return Some(parent.not_found(ident(params, parent)).into_response());
+                    return answer(parent.not_found(&ident(&params, parent)));
                 }
                 if self.allows(all, caller) {
                     return None;
                 }
                 if caller.project_id.is_none() {
-                    return Some(forbidden(all).into_response());
+                    return answer(forbidden(all));
                 }
                 if !self.allows(owned, caller) {
-                    return Some(forbidden(owned).into_response());
+                    return answer(forbidden(owned));
                 }
                 // The caller's project owns no node: its view of any collection is empty.
-                Some(axum::Json(serde_json::json!({ key: [] })).into_response())
+                Some(Refusal::Answer(
+                    axum::Json(serde_json::json!({ key: [] })).into_response(),
+                ))
             }
         }
     }
@@ -383,40 +394,144 @@ impl Authorizer {
     /// An operation on an object: allowed by any of `rules` (a refusal names the last).
     /// A caller who may not see the node is told the object does not exist; one who
     /// may, that it is missing when it is, else refused.
-    async fn check_object(
+    fn object_refusal(
         &self,
         rules: &[Rule],
         caller: &Caller,
         hidden: Hidden,
-        params: &RawPathParams,
-    ) -> Option<Response> {
-        let ident = ident(params, hidden);
+        params: &Params<'_, '_>,
+    ) -> Option<Refusal> {
         if !self.on_node(Rule::NODE_GET, caller).is_allowed() {
-            return Some(hidden.not_found(ident).into_response());
+            let ident = ident(params, hidden);
+            return Some(Refusal::Answer(hidden.not_found(&ident).into_response()));
         }
         if rules.iter().any(|r| self.on_node(*r, caller).is_allowed()) {
             return None;
         }
-        let looked_up = ident.to_string();
+        Some(Refusal::Missing {
+            hidden,
+            ident: ident(params, hidden).into_owned(),
+            rule: *rules.last().expect("a guard names a rule"),
+        })
+    }
+
+    /// The answer to a refused request.
+    async fn answer(&self, refusal: Refusal) -> Response {
+        let (hidden, ident, rule) = match refusal {
+            Refusal::Answer(answer) => return answer,
+            Refusal::Missing {
+                hidden,
+                ident,
+                rule,
+            } => (hidden, ident, rule),
+        };
+        let looked_up = ident.clone();
         let exists = self
             .db
             .run(move |conn| hidden.exists(conn, &looked_up))
             .await;
-        Some(match exists {
-            Ok(true) => forbidden(*rules.last().expect("a guard names a rule")).into_response(),
-            Ok(false) => hidden.not_found(ident).into_response(),
+        match exists {
+            Ok(true) => forbidden(rule).into_response(),
+            Ok(false) => hidden.not_found(&ident).into_response(),
             Err(e) => ApiError::from(e).into_response(),
-        })
+        }
     }
 }
 
-fn ident(params: &RawPathParams, hidden: Hidden) -> &str {
+/// Why the policy stops a request.
+enum Refusal {
+    /// Answered at once: refused, concealed, or an empty collection.
+    Answer(Response),
+    /// Refused an object that may be missing: 404 if it is, else 403 naming `rule`.
+    Missing {
+        hidden: Hidden,
+        ident: String,
+        rule: Rule,
+    },
+}
+
+/// Checks every routed request against its operation's guard, after routing and the
+/// API's middleware (so that refusals carry a request id and are counted), and hands
+/// the [`Authorizer`] on to handlers that check more. A request that is let through
+/// goes straight to its route: nothing is cloned or boxed for it.
+#[derive(Clone)]
+pub struct PolicyLayer(Arc<Authorizer>);
+
+impl PolicyLayer {
+    pub fn new(authorizer: Authorizer) -> PolicyLayer {
+        PolicyLayer(Arc::new(authorizer))
+    }
+}
+
+impl<S> Layer<S> for PolicyLayer {
+    type Service = Policed<S>;
+
+    fn layer(&self, inner: S) -> Policed<S> {
+        Policed {
+            authorizer: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+/// A route behind a [`PolicyLayer`]. The router clones a route's services for every
+/// request it routes, so the policy is shared, not copied.
+#[derive(Clone)]
+pub struct Policed<S> {
+    authorizer: Arc<Authorizer>,
+    inner: S,
+}
+
+impl<S> Service<Request> for Policed<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, crate::auth::BoxedResponse>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let anonymous;
+        let caller = match req.extensions().get::<Arc<Caller>>() {
+            Some(caller) => caller,
+            None => {
+                anonymous = Caller::default();
+                &anonymous
+            }
+        };
+        let Some(refusal) = self
+            .authorizer
+            .refusal(req.method(), req.uri().path(), caller)
+        else {
+            req.extensions_mut().insert(self.authorizer.clone());
+            return Either::Left(self.inner.call(req));
+        };
+        tracing::info!(
+            user = caller.user_field(),
+            project = caller.project_field(),
+            "request refused by policy"
+        );
+        let authorizer = self.authorizer.clone();
+        let body = req.into_body();
+        Either::Right(Box::pin(async move {
+            let answer = authorizer.answer(refusal).await;
+            Ok(crate::auth::after_body(body, authorizer.body_deadline, answer).await)
+        }))
+    }
+}
+
+/// The object's name or UUID in the path, percent-decoded as handlers see it.
+fn ident<'v>(params: &Params<'_, 'v>, hidden: Hidden) -> Cow<'v, str> {
     let names = hidden.param();
-    params
+    let raw = params
         .iter()
         .find(|(name, _)| names.contains(name))
-        .map(|(_, value)| value)
-        .unwrap_or("")
+        .map_or("", |(_, value)| value);
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy()
 }
 
 /// Ironic's refusal: the rule that refused.
@@ -425,37 +540,6 @@ fn forbidden(rule: Rule) -> ApiError {
         StatusCode::FORBIDDEN,
         format!("Access was denied to the following resource: {rule}"),
     )
-}
-
-/// Checks every routed request against its operation's guard.
-pub async fn middleware(
-    State(authorizer): State<Authorizer>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let (mut parts, body) = req.into_parts();
-    let guard = parts
-        .extensions
-        .get::<MatchedPath>()
-        .and_then(|p| guard(&parts.method, p.as_str()));
-    if let Some(guard) = guard {
-        let params = match RawPathParams::from_request_parts(&mut parts, &()).await {
-            Ok(params) => params,
-            Err(rejection) => return rejection.into_response(),
-        };
-        let anonymous = Caller::default();
-        let caller = parts.extensions.get::<Caller>().unwrap_or(&anonymous);
-        if let Some(refusal) = authorizer.check(guard, caller, &params).await {
-            tracing::info!(
-                user = caller.user_field(),
-                project = caller.project_field(),
-                "request refused by policy"
-            );
-            return crate::auth::after_body(body, authorizer.body_deadline, refusal).await;
-        }
-    }
-    parts.extensions.insert(authorizer);
-    next.run(Request::from_parts(parts, body)).await
 }
 
 #[cfg(test)]
@@ -480,6 +564,56 @@ mod tests {
         );
     }
 
+    /// Before routing, every guarded operation is found as the router routes it (a
+    /// static segment before a parameter), HEAD as GET, with its parameters decoded.
+    #[test]
+    fn guards_are_found_as_the_router_routes_requests() {
+        let doc: serde_json::Value = serde_json::from_str(&crate::openapi_document()).unwrap();
+        let routed = doc["paths"].as_object().unwrap().keys();
+        let routes = RouteTable::new(routed.map(String::as_str)).unwrap();
+        fn found<'r, 'p>(
+            routes: &'r RouteTable,
+            method: &Method,
+            path: &'p str,
+        ) -> Option<(Guard, Params<'r, 'p>)> {
+            let (route, params) = routes.find(path)?;
+            Some((route.guard(method)?, params))
+        }
+        let find = |method: &Method, path: &str| found(&routes, method, path).map(|(g, _)| g);
+        for (method, path, guard) in GUARDS {
+            let concrete: Vec<String> = path
+                .split('/')
+                .map(|s| match s.starts_with('{') {
+                    true => "a%20b".to_string(),
+                    false => s.to_string(),
+                })
+                .collect();
+            let concrete = concrete.join("/");
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let (guard_found, params) = found(&routes, &method, &concrete).unwrap();
+            assert_eq!(
+                format!("{guard_found:?}"),
+                format!("{guard:?}"),
+                "{method} {path}"
+            );
+            for hidden in [Node, Connector, Port] {
+                if hidden
+                    .param()
+                    .iter()
+                    .any(|p| path.contains(&format!("{{{p}}}")))
+                {
+                    assert_eq!(ident(&params, hidden), "a b", "{path}");
+                }
+            }
+        }
+        let head = find(&Method::HEAD, "/v1/nodes/n1").unwrap();
+        assert!(matches!(head, Object(Rule::NODE_GET, Node)));
+        let detail = find(&Method::GET, "/v1/nodes/detail").unwrap();
+        assert!(matches!(detail, List { .. }));
+        assert!(find(&Method::GET, "/healthz").is_none());
+        assert!(find(&Method::PUT, "/v1/nodes/n1").is_none());
+    }
+
     /// Every documented operation that can succeed has a guard, and every guard names a
     /// documented operation: a new endpoint cannot slip in unguarded.
     #[test]
@@ -499,9 +633,8 @@ mod tests {
             }
         }
         for (method, path) in &succeeding {
-            let method = Method::from_bytes(method.as_bytes()).unwrap();
             assert!(
-                guard(&method, path).is_some(),
+                GUARDS.iter().any(|(m, p, _)| m == method && p == path),
                 "{method} {path} has no guard"
             );
         }

@@ -10,6 +10,7 @@ pub mod http_metrics;
 pub mod listing;
 pub mod openapi;
 pub mod request_id;
+pub mod route_table;
 pub mod routes;
 pub mod server;
 pub mod version;
@@ -22,7 +23,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::middleware;
-use tower::ServiceExt;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,6 +33,7 @@ use common::rpc::client::ConductorClient;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::route_table::RouteTable;
 
 /// The whole API as one router, with the operator endpoints (`/healthz`, `/readyz`,
 /// `/metrics`) beside it, outside the API's middleware. Fails when the authentication
@@ -43,56 +44,43 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         checks.push(Arc::new(BrokerCheck(state.conductor.clone())));
     }
     let ops = Ops::new(state.db.clone(), state.settings.heartbeat_timeout, checks);
-    let auth = state.settings.auth.clone();
     // How long a refused request's body may take to arrive (see auth::after_body).
     let body_deadline = state.settings.http.header_timeout;
-    let authorizer = match &auth {
-        Auth::Keystone(keystone) => Some(authorize::Authorizer {
-            policy: load_policy(keystone)?,
-            db: state.db.clone(),
-            body_deadline,
-        }),
-        _ => None,
-    };
-    let router = ops.router().merge(api_router(state, authorizer));
-    let router = match auth {
-        Auth::NoAuth => router,
-        // Outermost, so that nothing else runs for a caller without credentials.
-        Auth::HttpBasic { user_file } => {
-            let users = Arc::new(auth::basic::Authenticator::new(user_file));
-            around(
-                router,
-                middleware::from_fn_with_state((users, body_deadline), auth::basic::middleware),
-            )
-        }
+    let (routes, doc) = documented_routes().split_for_parts();
+    let routed = doc.paths.paths.keys().map(String::as_str);
+    let table = Arc::new(RouteTable::new(routed.chain([OPENAPI_PATH]))?);
+    let (strategy, policy) = match state.settings.auth.clone() {
+        Auth::NoAuth => (None, None),
+        Auth::HttpBasic { user_file } => (
+            Some(auth::Strategy::Basic(auth::basic::Authenticator::new(
+                user_file,
+            ))),
+            None,
+        ),
         Auth::Keystone(keystone) => {
-            let tokens = Arc::new(auth::token::TokenAuth::new(keystone.keystone.clone())?);
-            around(
-                router,
-                middleware::from_fn_with_state((tokens, body_deadline), auth::token::middleware),
+            let authorizer = authorize::Authorizer::new(
+                load_policy(&keystone)?,
+                state.db.clone(),
+                body_deadline,
+                table.clone(),
+            );
+            let tokens = auth::token::TokenAuth::new(keystone.keystone)?;
+            (
+                Some(auth::Strategy::Token(Box::new(tokens))),
+                Some(authorize::PolicyLayer::new(authorizer)),
             )
         }
     };
-    // The rewrite must happen before routing, so it wraps the whole router.
-    Ok(Router::new().fallback_service(router.map_request(under_v1)))
-}
-
-/// `layer` once around the whole router. `Router::layer` wraps each route instead, and
-/// every request then clones the route's whole stack of services through it.
-fn around<L>(router: Router, layer: L) -> Router
-where
-    L: tower::Layer<Router>,
-    L::Service: tower::Service<
-            axum::extract::Request,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + Sync
-        + 'static,
-    <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
-{
-    Router::new().fallback_service(layer.layer(router))
+    let api = api_service(state, routes, doc, table, policy);
+    let router = ops.router().fallback_service(api);
+    // The rewrite must happen before routing, so it wraps the whole router; the
+    // authentication comes next, so that nothing else runs for a caller without
+    // credentials.
+    let service = tower::ServiceBuilder::new()
+        .map_request(under_v1)
+        .option_layer(strategy.map(|s| auth::AuthLayer::new(s, body_deadline)))
+        .service(router);
+    Ok(Router::new().fallback_service(service))
 }
 
 /// Ironic serves a path without the version prefix as the same path under `/v1`
@@ -124,18 +112,19 @@ fn load_policy(auth: &common::config::KeystoneAuth) -> Result<Arc<common::policy
     Ok(Arc::new(loaded.policy))
 }
 
-fn api_router(state: AppState, authorizer: Option<authorize::Authorizer>) -> Router {
-    let (routes, doc) = documented_routes().split_for_parts();
+/// The API: its routes behind its middleware, which wraps the router once (the route
+/// table tells the metrics each request's template before routing). The outermost
+/// first: metrics, request id, panics, NUL check, version, body limit, and under
+/// Keystone the policy, so that its refusals carry a request id and are counted.
+fn api_service(
+    state: AppState,
+    routes: Router<AppState>,
+    doc: utoipa::openapi::OpenApi,
+    table: Arc<RouteTable>,
+    policy: Option<authorize::PolicyLayer>,
+) -> Router {
     let doc = openapi::document(doc);
-    let routes = match authorizer {
-        // After routing, where the operation is known.
-        Some(authorizer) => routes.route_layer(middleware::from_fn_with_state(
-            authorizer,
-            authorize::middleware,
-        )),
-        None => routes,
-    };
-    routes
+    let router = routes
         .route(
             OPENAPI_PATH,
             axum::routing::get(
@@ -146,9 +135,13 @@ fn api_router(state: AppState, authorizer: Option<authorize::Authorizer>) -> Rou
         .method_not_allowed_fallback(|| async {
             ApiError::routing(StatusCode::METHOD_NOT_ALLOWED, "")
         })
-        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
-        .layer(middleware::from_fn(version::middleware))
-        .layer(middleware::from_fn(extract::reject_nul))
+        .with_state(state);
+    let service = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(
+            table,
+            http_metrics::middleware,
+        ))
+        .layer(middleware::from_fn(request_id::middleware))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
             ApiError::new(
@@ -157,9 +150,12 @@ fn api_router(state: AppState, authorizer: Option<authorize::Authorizer>) -> Rou
             )
             .into_response()
         }))
-        .layer(middleware::from_fn(request_id::middleware))
-        .layer(middleware::from_fn(http_metrics::middleware))
-        .with_state(state)
+        .layer(middleware::from_fn(extract::reject_nul))
+        .layer(middleware::from_fn(version::middleware))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .option_layer(policy)
+        .service(router);
+    Router::new().fallback_service(service)
 }
 
 /// Where the OpenAPI document is served (no version header needed).

@@ -4,6 +4,7 @@
 //! catalog that came with its own token, where outgoing calls find their endpoints.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -63,7 +64,7 @@ pub enum KeystoneError {
 /// A token Keystone vouched for: the caller it stands for and until when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidToken {
-    pub caller: Caller,
+    pub caller: Arc<Caller>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -82,27 +83,32 @@ pub struct Keystone {
 struct OwnToken {
     token: String,
     expires_at: DateTime<Utc>,
+    /// The project the token is scoped to (catalog URLs may carry its id).
+    project_id: Option<String>,
     catalog: Vec<CatalogEntry>,
+}
+
+/// sanlink's own token, as the calls it makes to other services (Cinder) carry it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceToken {
+    pub token: String,
+    /// The id of the project the token is scoped to.
+    pub project_id: Option<String>,
+}
+
+impl std::fmt::Debug for ServiceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceToken")
+            .field("token", &"******")
+            .field("project_id", &self.project_id)
+            .finish()
+    }
 }
 
 impl Keystone {
     pub fn new(settings: KeystoneSettings) -> Result<Keystone, String> {
-        crate::tls::install_provider();
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(settings.timeout)
-            .timeout(settings.timeout);
-        if let Some(path) = &settings.cafile {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("the CA file {} holds no certificate: {e}", path.display()))?
-            {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot set up an HTTP client for Keystone: {e}"))?;
+        let http =
+            crate::tls::service_client("Keystone", settings.timeout, settings.cafile.as_deref())?;
         Ok(Keystone {
             settings,
             http,
@@ -186,6 +192,16 @@ impl Keystone {
         })
     }
 
+    /// sanlink's own token for a call to another service, with its project: the kept
+    /// one while it has time left, else (or with `renew`, after the service refused
+    /// it) a new one.
+    pub async fn service_token(&self, renew: bool) -> Result<ServiceToken, KeystoneError> {
+        let token = self.own_token(renew).await?;
+        let own = self.own.lock().await;
+        let project_id = own.as_ref().and_then(|o| o.project_id.clone());
+        Ok(ServiceToken { token, project_id })
+    }
+
     /// sanlink's own token: the kept one while it has time left, else a new one.
     async fn own_token(&self, renew: bool) -> Result<String, KeystoneError> {
         let mut own = self.own.lock().await;
@@ -242,6 +258,7 @@ impl Keystone {
         Ok(OwnToken {
             token,
             expires_at: body.token.expires_at,
+            project_id: body.token.project.as_ref().map(|p| p.id.clone()),
             catalog: body.token.catalog,
         })
     }
@@ -350,7 +367,7 @@ impl TokenDoc {
             domain_id: self.domain.map(|d| d.id),
         };
         ValidToken {
-            caller,
+            caller: Arc::new(caller),
             expires_at: self.expires_at,
         }
     }

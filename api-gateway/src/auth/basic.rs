@@ -17,11 +17,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -39,42 +36,6 @@ const CACHE_SIZE: usize = 1024;
 /// A bcrypt hash (cost 10) of a password nobody has, verified against when the file
 /// holds no hash to stand in for an unknown user.
 const STAND_IN_HASH: &str = "$2b$10$QIAHr4OwSLeIrjS9VeYXTuN5YAuvXdnDT8kXo3K3Xrv7U16OSU43K";
-
-/// Checks the credentials of every request but the public ones.
-pub async fn middleware(
-    State((users, deadline)): State<(Arc<Authenticator>, Duration)>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    if super::is_public(req.method(), req.uri().path()) {
-        return next.run(req).await;
-    }
-    let (user, password) = match credentials(req.headers().get(header::AUTHORIZATION)) {
-        Ok(pair) => pair,
-        Err(refusal) => {
-            return super::after_body(req.into_body(), deadline, refusal.into_response()).await;
-        }
-    };
-    let refusal = match users.authenticate(&user, &password).await {
-        Ok(true) => {
-            tracing::debug!(user, "authenticated");
-            req.extensions_mut().insert(Caller::named(user));
-            return next.run(req).await;
-        }
-        Ok(false) => {
-            tracing::info!("HTTP basic authentication failed: wrong user name or password");
-            Refusal::unauthorized("Incorrect username or password")
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot check credentials");
-            Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Problem reading auth user file",
-            )
-        }
-    };
-    super::after_body(req.into_body(), deadline, refusal.into_response()).await
-}
 
 /// Keyed SHA-256 of a user name and password: what the cache keeps.
 type Digest = [u8; 32];
@@ -105,6 +66,30 @@ struct Loaded {
 }
 
 impl Authenticator {
+    /// The caller a request's `Authorization` header names, or the refusal to send.
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Arc<Caller>, Response> {
+        let (user, password) =
+            credentials(headers.get(header::AUTHORIZATION)).map_err(IntoResponse::into_response)?;
+        let refusal = match self.authenticate(&user, &password).await {
+            Ok(true) => {
+                tracing::debug!(user, "authenticated");
+                return Ok(Arc::new(Caller::named(user)));
+            }
+            Ok(false) => {
+                tracing::info!("HTTP basic authentication failed: wrong user name or password");
+                Refusal::unauthorized("Incorrect username or password")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot check credentials");
+                Refusal::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Problem reading auth user file",
+                )
+            }
+        };
+        Err(refusal.into_response())
+    }
+
     pub fn new(user_file: PathBuf) -> Authenticator {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).expect("the operating system provides random bytes");

@@ -4,11 +4,113 @@
 pub mod basic;
 pub mod token;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::Method;
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
+use futures_util::future::Either;
+use tower::{Layer, Service};
+
+use common::rpc::Caller;
+
+/// How callers prove who they are.
+pub enum Strategy {
+    /// `http_basic`: a user file.
+    Basic(basic::Authenticator),
+    /// `keystone`: tokens.
+    Token(Box<token::TokenAuth>),
+}
+
+impl Strategy {
+    /// The caller a request's credentials name, or the answer that refuses it.
+    async fn caller(&self, headers: &HeaderMap) -> Result<Arc<Caller>, Response> {
+        match self {
+            Strategy::Basic(users) => users.caller(headers).await,
+            Strategy::Token(tokens) => tokens.authenticate(headers).await,
+        }
+    }
+}
+
+/// Checks the credentials of every request but the public ones, once around the whole
+/// router, and hands the caller on as a request extension. A hand-written service:
+/// axum's `from_fn` boxes and clones the service it wraps on every call.
+#[derive(Clone)]
+pub struct AuthLayer {
+    strategy: Arc<Strategy>,
+    /// How long a refused request's body may take to arrive (see [`after_body`]).
+    body_deadline: Duration,
+}
+
+impl AuthLayer {
+    pub fn new(strategy: Strategy, body_deadline: Duration) -> AuthLayer {
+        AuthLayer {
+            strategy: Arc::new(strategy),
+            body_deadline,
+        }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Authenticated<S>;
+
+    fn layer(&self, inner: S) -> Authenticated<S> {
+        Authenticated {
+            auth: self.clone(),
+            inner,
+        }
+    }
+}
+
+/// A service whose callers are checked by an [`AuthLayer`].
+#[derive(Clone)]
+pub struct Authenticated<S> {
+    auth: AuthLayer,
+    inner: S,
+}
+
+/// The future of an answer made here.
+pub type BoxedResponse = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request> for Authenticated<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, BoxedResponse>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if is_public(req.method(), req.uri().path()) {
+            return Either::Left(self.inner.call(req));
+        }
+        // The service polled ready serves this request, later; its clone, the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Either::Right(Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            match auth.strategy.caller(&parts.headers).await {
+                Ok(caller) => {
+                    parts.extensions.insert(caller);
+                    inner.call(Request::from_parts(parts, body)).await
+                }
+                Err(refusal) => Ok(after_body(body, auth.body_deadline, refusal).await),
+            }
+        }))
+    }
+}
 
 /// Paths anyone may call whatever the strategy: version discovery and the agent's
 /// lookup and heartbeat (as in Ironic, whose ramdisk holds no credentials), the API's

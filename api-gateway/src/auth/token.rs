@@ -17,9 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use moka::future::Cache;
@@ -71,7 +69,7 @@ impl TokenAuth {
     }
 
     /// The caller a request's tokens stand for.
-    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, KeystoneError> {
+    async fn caller(&self, headers: &HeaderMap) -> Result<Arc<Caller>, KeystoneError> {
         let user_token = header_text(headers, "x-auth-token").ok_or(KeystoneError::InvalidToken)?;
         let allow_expired = match header_text(headers, "x-service-token") {
             Some(service_token) => {
@@ -88,6 +86,21 @@ impl TokenAuth {
         };
         let valid = self.verdict(user_token, allow_expired).await?;
         Ok(valid.caller.clone())
+    }
+
+    /// The caller a request's tokens stand for, or the refusal to send.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Caller>, Response> {
+        match self.caller(headers).await {
+            Ok(caller) => Ok(caller),
+            Err(KeystoneError::InvalidToken) => {
+                tracing::info!("rejecting a request without a valid token");
+                Err(self.refusal())
+            }
+            Err(KeystoneError::Unavailable(why)) => {
+                tracing::error!(error = %why, "cannot validate a token");
+                Err(unavailable())
+            }
+        }
     }
 
     /// The remembered verdict on a token, or Keystone's.
@@ -141,32 +154,6 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
-}
-
-/// Checks the token of every request but the public ones.
-pub async fn middleware(
-    State((auth, deadline)): State<(Arc<TokenAuth>, Duration)>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    if super::is_public(req.method(), req.uri().path()) {
-        return next.run(req).await;
-    }
-    let refusal = match auth.caller(req.headers()).await {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller);
-            return next.run(req).await;
-        }
-        Err(KeystoneError::InvalidToken) => {
-            tracing::info!("rejecting a request without a valid token");
-            auth.refusal()
-        }
-        Err(KeystoneError::Unavailable(why)) => {
-            tracing::error!(error = %why, "cannot validate a token");
-            unavailable()
-        }
-    };
-    super::after_body(req.into_body(), deadline, refusal).await
 }
 
 /// keystonemiddleware's answer when Keystone cannot be asked, as Ironic sends it

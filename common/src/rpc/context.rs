@@ -1,6 +1,8 @@
 //! Who a request comes from and which request it is: built by the gateway, carried in
 //! every RPC, and handed explicitly to the conductor's work.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// The request a call belongs to.
@@ -9,7 +11,8 @@ pub struct RequestContext {
     /// `req-<uuid>`, as sent back in `x-openstack-request-id`. Empty for work the
     /// conductor does on its own behalf, which then records no request.
     pub request_id: String,
-    pub caller: Caller,
+    /// Shared: the gateway hands every request of a token the caller it remembers.
+    pub caller: Arc<Caller>,
 }
 
 /// The authenticated caller. Never holds a credential: a token or password stays in
@@ -36,10 +39,10 @@ pub struct Caller {
 }
 
 impl RequestContext {
-    pub fn new(request_id: impl Into<String>, caller: Caller) -> RequestContext {
+    pub fn new(request_id: impl Into<String>, caller: impl Into<Arc<Caller>>) -> RequestContext {
         RequestContext {
             request_id: request_id.into(),
-            caller,
+            caller: caller.into(),
         }
     }
 
