@@ -17,6 +17,8 @@
 #      by the name of their module.
 #   3. the client tests: openstacksdk, the `baremetal` CLI (also with HTTP basic
 #      authentication), secrets absent from responses and debug logs, Nova's call sequence and
+#      the `cinder` storage interface against a real Cinder (tests/cinder's fixture: deploy
+#      and tear-down, Cinder down, unknown or taken volumes, the docs' walk-through),
 #      the operations (request ids in the logs, /healthz, /readyz, /metrics, the admin
 #      commands, the commands of docs/operations.md; they need curl, sqlite3, pg_dump
 #      and mariadb-dump) (pytest tests/clients), against the embedded `sanlink` on SQLite and against
@@ -46,7 +48,8 @@
 #   4b. a smoke run of the benchmark (bench --quick: embedded, 1 s per scenario, no error)
 #   5. the end-to-end test (tests/e2e/run.sh): a QEMU machine, powered through Redfish,
 #      boots its iSCSI volume with iPXE through sanlink, embedded and in the production
-#      topology; as root, since it installs its packages (tests/e2e/install-deps.sh)
+#      topology; its Cinder cases again with a real Keystone in front of sanlink and
+#      Cinder; as root, since it installs its packages (tests/e2e/install-deps.sh)
 #      and runs in a network namespace of its own
 #
 # Needs running PostgreSQL, MariaDB and RabbitMQ servers (see README.md; .ci/run starts them).
@@ -300,6 +303,12 @@ else
     step "benchmark smoke run (bench --quick)" bench_smoke
 fi
 
+# The Cinder fixture's own test (tests/cinder/run.sh): a real Cinder 29 from PyPI in
+# .venv-cinder, its volumes in sparse files exported by its own tgtd, attached and
+# logged in to over iSCSI, with and without Keystone; as root it installs tgt and
+# libiscsi-bin first. The client tests' test_cinder.py runs on the same fixture.
+step "Cinder fixture (tests/cinder)" tests/cinder/run.sh -p no:cacheprovider
+
 run_client_tests() {
     local topology="$1" db="$2"
     shift 2
@@ -437,17 +446,22 @@ for db in $FAULT_DBS; do
     fi
 done
 
-# e2e_tests TOPOLOGY: a machine boots its SAN volume through sanlink (tests/e2e).
+# e2e_tests TOPOLOGY AUTH [pytest args...]: a machine boots its SAN volume through
+# sanlink (tests/e2e); AUTH keystone puts a real Keystone in front of sanlink and Cinder.
 e2e_tests() {
+    local topology="$1" auth="$2"
+    shift 2
     tests/e2e/install-deps.sh >/dev/null || return 1
-    TEST_TOPOLOGY="$1" SANLINK_BIN="$ROOT/target/debug/sanlink" \
+    TEST_TOPOLOGY="$topology" TEST_AUTH="$auth" SANLINK_BIN="$ROOT/target/debug/sanlink" \
         SANLINK_API_GATEWAY_BIN="$ROOT/target/debug/api-gateway" \
         SANLINK_CONDUCTOR_BIN="$ROOT/target/debug/conductor" \
-        timeout --signal=TERM 600 tests/e2e/run.sh
+        timeout --signal=TERM 600 tests/e2e/run.sh "$@"
 }
 
-for topology in $E2E_TOPOLOGIES; do
-    name="e2e: a machine boots its iSCSI volume ($topology)"
+# run_e2e NAME TOPOLOGY AUTH [pytest args...]
+run_e2e() {
+    local name="$1"
+    shift
     if [ "$BUILD_OK" -ne 0 ]; then
         skip "$name" "no binaries"
         FAILED=1
@@ -455,8 +469,14 @@ for topology in $E2E_TOPOLOGIES; do
         skip "$name" "needs root (network namespace, tgtd, libvirtd)"
         FAILED=1
     else
-        step "$name" e2e_tests "$topology"
+        step "$name" e2e_tests "$@"
     fi
+}
+
+for topology in $E2E_TOPOLOGIES; do
+    run_e2e "e2e: a machine boots its iSCSI volume ($topology)" "$topology" none
+    run_e2e "e2e: a machine boots a Cinder volume, Keystone in front ($topology)" \
+        "$topology" keystone -k cinder
 done
 
 summary

@@ -179,6 +179,31 @@ settings! {
     /// `true` lets `noauth` serve the API on an address other than loopback; without it
     /// such a configuration does not start
     NOAUTH_ALLOW_REMOTE: bool = "SANLINK_NOAUTH_ALLOW_REMOTE", Value("false"), Plain, boolean;
+    /// how conductors reach Cinder for the `cinder` storage interface (Ironic's
+    /// `[cinder] auth_type`): `none` for a standalone Cinder (`auth_strategy = noauth`) at
+    /// `SANLINK_CINDER_ENDPOINT_OVERRIDE`, whose requests carry
+    /// `X-Auth-Token: sanlink:<project_id>` with the project id from that URL, or
+    /// `password` for sanlink's Keystone service user (`SANLINK_KEYSTONE_*`), its token
+    /// and the `block-storage` (else `volumev3`) endpoint of its catalog; unset, no Cinder
+    /// is configured and the `cinder` storage interface does not validate
+    CINDER_AUTH_TYPE: CinderAuthType = "SANLINK_CINDER_AUTH_TYPE", Unset("unset"), Plain, cinder_auth_type;
+    /// Cinder's block-storage v3 endpoint, used as is instead of the catalog's, e.g.
+    /// `http://127.0.0.1:8776/v3/<project_id>`; required by `none`
+    CINDER_ENDPOINT_OVERRIDE: String = "SANLINK_CINDER_ENDPOINT_OVERRIDE", Unset("from Keystone's catalog"), Plain, http_url;
+    /// seconds one request to Cinder may take (`[cinder] timeout`)
+    CINDER_TIMEOUT: Duration = "SANLINK_CINDER_TIMEOUT", Value("30"), Plain, positive_seconds;
+    /// how often a request to Cinder is retried after a connection failure, and a read
+    /// after a timeout or a 5xx answer too (`[cinder] retries`); volume actions that
+    /// reached Cinder are not repeated
+    CINDER_RETRIES: u32 = "SANLINK_CINDER_RETRIES", Value("3"), Plain, count;
+    /// how often a failed detach of a node's volumes is tried again
+    /// (`[cinder] action_retries`)
+    CINDER_ACTION_RETRIES: u32 = "SANLINK_CINDER_ACTION_RETRIES", Value("3"), Plain, count;
+    /// seconds between those attempts (`[cinder] action_retry_interval`)
+    CINDER_ACTION_RETRY_INTERVAL: Duration = "SANLINK_CINDER_ACTION_RETRY_INTERVAL", Value("5"), Plain, seconds;
+    /// PEM file of the certificate authorities Cinder's https certificate is checked
+    /// against, besides the system's (`[cinder] cafile`)
+    CINDER_CAFILE: PathBuf = "SANLINK_CINDER_CAFILE", Unset("the system's authorities"), Plain, ca_file;
     /// where the embedded SQLite database lives
     DATA_DIR: PathBuf = "SANLINK_DATA_DIR", Value("./data"), Plain, path;
     /// `sqlite://<path>`, `postgres://user:pw@host:port/db` or
@@ -284,6 +309,13 @@ pub struct HttpLimits {
     pub max_connections: usize,
 }
 
+/// `SANLINK_CINDER_AUTH_TYPE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CinderAuthType {
+    None,
+    Password,
+}
+
 /// How logs are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -297,6 +329,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub http: HttpLimits,
     pub auth: Auth,
+    /// How conductors reach Cinder; none: no Cinder is configured.
+    pub cinder: Option<crate::cinder::CinderSettings>,
     pub data_dir: PathBuf,
     pub database_url: String,
     /// Set, RPC rides RabbitMQ; unset, it stays in-process.
@@ -542,6 +576,7 @@ impl Reader {
             max_connections: self.get(&HTTP_MAX_CONNECTIONS),
         };
         let auth = self.auth(listen);
+        let cinder = self.cinder(&auth);
         let data_dir: PathBuf = self.get(&DATA_DIR);
         let database_url = self
             .optional(&DATABASE_URL)
@@ -573,6 +608,7 @@ impl Reader {
             listen,
             http,
             auth,
+            cinder,
             data_dir,
             database_url,
             amqp_url,
@@ -596,12 +632,12 @@ impl Reader {
         }
     }
 
-    /// The Keystone settings; a missing URL or password is a problem, reported with the
-    /// rest.
-    fn keystone_auth(&mut self) -> Auth {
-        let auth_url = self.required_by_keystone(&KEYSTONE_AUTH_URL);
-        let password = self.required_by_keystone(&KEYSTONE_PASSWORD);
-        let keystone = crate::keystone::KeystoneSettings {
+    /// The Keystone settings, which `required_by` needs; a missing URL or password is a
+    /// problem, reported with the rest.
+    fn keystone_settings(&mut self, required_by: &str) -> crate::keystone::KeystoneSettings {
+        let auth_url = self.required(&KEYSTONE_AUTH_URL, required_by);
+        let password = self.required(&KEYSTONE_PASSWORD, required_by);
+        crate::keystone::KeystoneSettings {
             www_authenticate_uri: self
                 .optional(&KEYSTONE_WWW_AUTHENTICATE_URI)
                 .unwrap_or_else(|| auth_url.clone()),
@@ -616,7 +652,12 @@ impl Reader {
             token_cache_time: self.get(&KEYSTONE_TOKEN_CACHE_TIME),
             cafile: self.optional(&KEYSTONE_CAFILE),
             timeout: self.get(&KEYSTONE_TIMEOUT),
-        };
+        }
+    }
+
+    /// `SANLINK_AUTH_STRATEGY=keystone`: the Keystone settings and the policy.
+    fn keystone_auth(&mut self) -> Auth {
+        let keystone = self.keystone_settings("SANLINK_AUTH_STRATEGY=keystone");
         let auth = KeystoneAuth {
             keystone,
             policy_file: self.optional(&POLICY_FILE),
@@ -634,14 +675,54 @@ impl Reader {
         Auth::Keystone(Box::new(auth))
     }
 
-    fn required_by_keystone(&mut self, setting: &Setting<String>) -> String {
+    fn required(&mut self, setting: &Setting<String>, required_by: &str) -> String {
         self.optional(setting).unwrap_or_else(|| {
             // A value given but invalid is reported already.
             if self.layer(setting.about.name).is_none() {
-                let reason = "required by SANLINK_AUTH_STRATEGY=keystone";
+                let reason = format!("required by {required_by}");
                 self.problem(setting.about.name, None, reason);
             }
             String::new()
+        })
+    }
+
+    /// The Cinder settings, when `SANLINK_CINDER_AUTH_TYPE` is set. `password` uses the
+    /// Keystone settings of `keystone` authentication when it is on, else reads them.
+    fn cinder(&mut self, auth: &Auth) -> Option<crate::cinder::CinderSettings> {
+        use crate::cinder::{CinderAuth, CinderSettings};
+        let auth_type = self.optional(&CINDER_AUTH_TYPE);
+        let endpoint_override = match auth_type {
+            Some(CinderAuthType::None) => {
+                Some(self.required(&CINDER_ENDPOINT_OVERRIDE, "SANLINK_CINDER_AUTH_TYPE=none"))
+                    .filter(|e| !e.is_empty())
+            }
+            _ => self.optional(&CINDER_ENDPOINT_OVERRIDE),
+        };
+        let cinder_auth = match auth_type {
+            Some(CinderAuthType::None) => CinderAuth::None,
+            Some(CinderAuthType::Password) => CinderAuth::Password(Box::new(match auth {
+                Auth::Keystone(k) => k.keystone.clone(),
+                _ => self.keystone_settings("SANLINK_CINDER_AUTH_TYPE=password"),
+            })),
+            None => {
+                if let Some(endpoint) = endpoint_override {
+                    self.problem(
+                        CINDER_ENDPOINT_OVERRIDE.about.name,
+                        Some(endpoint),
+                        "Cinder is used only with SANLINK_CINDER_AUTH_TYPE set (none or password)",
+                    );
+                }
+                return None;
+            }
+        };
+        Some(CinderSettings {
+            auth: cinder_auth,
+            endpoint_override,
+            timeout: self.get(&CINDER_TIMEOUT),
+            retries: self.get(&CINDER_RETRIES),
+            action_retries: self.get(&CINDER_ACTION_RETRIES),
+            action_retry_interval: self.get(&CINDER_ACTION_RETRY_INTERVAL),
+            cafile: self.optional(&CINDER_CAFILE),
         })
     }
 
@@ -766,6 +847,12 @@ fn positive<T: TryFrom<u64>>(v: &str) -> Result<T, String> {
     }
 }
 
+/// A whole number, 0 included.
+fn count(v: &str) -> Result<u32, String> {
+    v.parse::<u32>()
+        .map_err(|_| "expected a whole number (0 or more)".into())
+}
+
 fn seconds(v: &str) -> Result<Duration, String> {
     match v.parse::<f64>() {
         Ok(s) if s.is_finite() && s >= 0.0 => Ok(Duration::from_secs_f64(s)),
@@ -812,6 +899,33 @@ fn identity_url(v: &str) -> Result<String, String> {
     } else {
         format!("{base}/v3")
     })
+}
+
+/// An http:// or https:// URL, without its trailing slash.
+fn http_url(v: &str) -> Result<String, String> {
+    if !(v.starts_with("http://") || v.starts_with("https://")) {
+        return Err("expected an http:// or https:// URL".into());
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+fn cinder_auth_type(v: &str) -> Result<CinderAuthType, String> {
+    match v {
+        "none" => Ok(CinderAuthType::None),
+        "password" => Ok(CinderAuthType::Password),
+        _ => Err("expected none or password".into()),
+    }
+}
+
+/// A PEM file that reads and holds at least one certificate.
+fn ca_file(v: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(v);
+    let pem = std::fs::read(&path).map_err(|e| format!("cannot read the file: {e}"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(path),
+        Ok(_) => Err("the file holds no certificate".into()),
+        Err(e) => Err(format!("the file holds no certificate: {e}")),
+    }
 }
 
 fn interface(v: &str) -> Result<String, String> {
@@ -984,6 +1098,105 @@ mod tests {
             names(&e),
             ["SANLINK_KEYSTONE_AUTH_URL", "SANLINK_KEYSTONE_INTERFACE"]
         );
+    }
+
+    #[test]
+    fn cinder_is_configured_only_with_an_auth_type() {
+        assert_eq!(with(&[]).unwrap().cinder, None);
+        // An endpoint alone does nothing: say so.
+        let e = with(&[("SANLINK_CINDER_ENDPOINT_OVERRIDE", "http://c:8776/v3/p")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_CINDER_ENDPOINT_OVERRIDE"]);
+        // `none` needs its endpoint.
+        let e = with(&[("SANLINK_CINDER_AUTH_TYPE", "none")]).unwrap_err();
+        assert_eq!(names(&e), ["SANLINK_CINDER_ENDPOINT_OVERRIDE"]);
+        assert!(
+            e.to_string().contains("SANLINK_CINDER_AUTH_TYPE=none"),
+            "{e}"
+        );
+        let s = with(&[
+            ("SANLINK_CINDER_AUTH_TYPE", "none"),
+            (
+                "SANLINK_CINDER_ENDPOINT_OVERRIDE",
+                "http://127.0.0.1:8776/v3/abc/",
+            ),
+        ])
+        .unwrap();
+        let cinder = s.cinder.unwrap();
+        assert_eq!(cinder.auth, crate::cinder::CinderAuth::None);
+        assert_eq!(
+            cinder.endpoint_override.as_deref(),
+            Some("http://127.0.0.1:8776/v3/abc")
+        );
+        assert_eq!(cinder.timeout, Duration::from_secs(30));
+        assert_eq!(cinder.retries, 3);
+        assert_eq!(cinder.action_retries, 3);
+        assert_eq!(cinder.action_retry_interval, Duration::from_secs(5));
+        let e = with(&[
+            ("SANLINK_CINDER_AUTH_TYPE", "token"),
+            ("SANLINK_CINDER_ENDPOINT_OVERRIDE", "cinder:8776"),
+            ("SANLINK_CINDER_ACTION_RETRIES", "-1"),
+            ("SANLINK_CINDER_CAFILE", "/no/such/ca.pem"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            names(&e),
+            [
+                "SANLINK_CINDER_AUTH_TYPE",
+                "SANLINK_CINDER_ENDPOINT_OVERRIDE"
+            ]
+        );
+        let e = with(&[
+            ("SANLINK_CINDER_AUTH_TYPE", "none"),
+            ("SANLINK_CINDER_ENDPOINT_OVERRIDE", "http://c/v3"),
+            ("SANLINK_CINDER_ACTION_RETRIES", "-1"),
+            ("SANLINK_CINDER_CAFILE", "/no/such/ca.pem"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            names(&e),
+            ["SANLINK_CINDER_ACTION_RETRIES", "SANLINK_CINDER_CAFILE"]
+        );
+    }
+
+    #[test]
+    fn cinder_with_a_password_uses_sanlinks_keystone_user() {
+        // Without keystone authentication, the Keystone settings are required by Cinder.
+        let e = with(&[("SANLINK_CINDER_AUTH_TYPE", "password")]).unwrap_err();
+        assert_eq!(
+            names(&e),
+            ["SANLINK_KEYSTONE_AUTH_URL", "SANLINK_KEYSTONE_PASSWORD"]
+        );
+        assert!(
+            e.to_string()
+                .contains("required by SANLINK_CINDER_AUTH_TYPE=password"),
+            "{e}"
+        );
+        let s = with(&[
+            ("SANLINK_CINDER_AUTH_TYPE", "password"),
+            ("SANLINK_KEYSTONE_AUTH_URL", "http://keystone:5000"),
+            ("SANLINK_KEYSTONE_PASSWORD", "secret"),
+        ])
+        .unwrap();
+        assert_eq!(s.auth, Auth::NoAuth);
+        let cinder = s.cinder.unwrap();
+        let crate::cinder::CinderAuth::Password(keystone) = &cinder.auth else {
+            panic!("{:?}", cinder.auth)
+        };
+        assert_eq!(keystone.auth_url, "http://keystone:5000/v3");
+        assert_eq!(cinder.endpoint_override, None);
+        assert!(!format!("{cinder:?}").contains("secret"));
+        // With keystone authentication, the same settings serve both.
+        let s = with(&[
+            ("SANLINK_AUTH_STRATEGY", "keystone"),
+            ("SANLINK_CINDER_AUTH_TYPE", "password"),
+            ("SANLINK_KEYSTONE_AUTH_URL", "http://keystone:5000"),
+            ("SANLINK_KEYSTONE_PASSWORD", "secret"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            s.cinder.unwrap().auth,
+            crate::cinder::CinderAuth::Password(_)
+        ));
     }
 
     #[test]

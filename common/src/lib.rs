@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod child;
+pub mod cinder;
 pub mod cli;
 pub mod config;
 pub mod db;

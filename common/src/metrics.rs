@@ -35,6 +35,12 @@ pub const CONDUCTORS_ALIVE: &str = "sanlink_conductors_alive";
 pub const BMC_DURATION: &str = "sanlink_bmc_request_duration_seconds";
 /// Counter of failed BMC calls, by `kind` (`unreachable`, `credentials`, `status`).
 pub const BMC_ERRORS: &str = "sanlink_bmc_errors_total";
+/// Histogram of Cinder (block storage) HTTP calls, by `operation` (`get_volume`,
+/// `reserve`, `initialize_connection`, ...) and `outcome` (`ok`, `error`).
+pub const CINDER_DURATION: &str = "sanlink_cinder_request_duration_seconds";
+/// Counter of failed Cinder calls, by `operation` and `kind` (`unreachable`, `auth`,
+/// `status`).
+pub const CINDER_ERRORS: &str = "sanlink_cinder_errors_total";
 
 /// Latency buckets in seconds: from a quick database read to a slow BMC.
 const BUCKETS: [f64; 14] = [
@@ -88,4 +94,6 @@ fn describe() {
     describe_gauge!(CONDUCTORS_ALIVE, "conductors online with a fresh heartbeat");
     describe_histogram!(BMC_DURATION, Unit::Seconds, "BMC call latency");
     describe_counter!(BMC_ERRORS, "failed BMC calls");
+    describe_histogram!(CINDER_DURATION, Unit::Seconds, "Cinder call latency");
+    describe_counter!(CINDER_ERRORS, "failed Cinder calls");
 }

@@ -26,16 +26,36 @@ pub struct Conductor {
     pub working: Arc<working::Registry>,
     /// How the Redfish interfaces reach BMCs.
     pub bmcs: Arc<dyn drivers::redfish::Connector>,
+    /// How the `cinder` storage interface reaches Cinder; none when no Cinder is
+    /// configured (`SANLINK_CINDER_AUTH_TYPE` unset).
+    pub cinder: Option<Arc<common::cinder::Cinder>>,
 }
 
 impl Conductor {
     pub fn new(db: Db, settings: Arc<Settings>) -> Conductor {
+        let cinder = settings.cinder.clone().and_then(|s| {
+            // The settings were checked (the CA file included) before the conductor
+            // starts; a client that cannot be set up anyway leaves Cinder unconfigured.
+            common::cinder::Cinder::new(s)
+                .inspect_err(|e| tracing::error!(error = %e, "Cinder is not usable"))
+                .ok()
+                .map(Arc::new)
+        });
         Conductor {
             db,
             settings,
             working: Default::default(),
             bmcs: Arc::new(drivers::redfish::HttpConnector),
+            cinder,
         }
+    }
+
+    /// The interfaces of `node`, with this conductor's BMC connector and Cinder client.
+    pub fn driver(
+        &self,
+        node: &common::model::node::Node,
+    ) -> Result<drivers::Driver, common::Error> {
+        drivers::Driver::with_cinder(node, &self.bmcs, self.cinder.as_ref())
     }
 
     /// Runs `work` in one transaction that also records `ctx`'s request as applied.

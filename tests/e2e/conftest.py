@@ -10,10 +10,28 @@ Every part is real and runs inside a network namespace that has only loopback
 * the SAN: ``tgtd`` on 127.0.0.1:3260 exporting a fresh disk image, with CHAP and an
   initiator-name ACL;
 * the machine: a diskless libvirt domain (QEMU under software emulation, iPXE in
-  its NIC's option ROM) behind sushy-tools' Redfish emulator on 127.0.0.1:8000.
+  its NIC's option ROM) behind sushy-tools' Redfish emulator on 127.0.0.1:8000;
+* for the tests that use the ``cinder`` fixture: a real Cinder
+  (``tests/cinder/cinder_service.py``, ``.venv-cinder``) with API on 127.0.0.1:8776
+  and its own tgtd on 127.0.0.1:3261, over the namespace's RabbitMQ (the ``broker``
+  fixture, which the production topology's sanlink uses as well). Its endpoint is
+  fixed in advance (port and project id), so sanlink always starts with
+  ``SANLINK_CINDER_AUTH_TYPE=none`` and that endpoint, and Cinder (and in the embedded
+  topology the broker) start only when a test asks for them.
+
+``TEST_AUTH=keystone`` (default ``none``) puts a real Keystone
+(``tests/keystone/keystone_service.py``, ``.venv-keystone``) on 127.0.0.1:5000 in front
+of both: it starts before sanlink, which runs with ``SANLINK_AUTH_STRATEGY=keystone`` as
+the service user ``ironic`` and finds Cinder in Keystone's catalog
+(``SANLINK_CINDER_AUTH_TYPE=password``, no endpoint override); Cinder runs with
+``auth_strategy = keystone`` and makes ``ironic`` an admin of its project; the test's
+own client authenticates as the system admin ``s-admin``. In that mode only the Cinder
+tests run: those on the ``san`` fixture and the docs' walk-throughs (marked
+``needs_no_auth``: they set OS_AUTH_TYPE=none) are skipped. The machine's boot server
+needs no token either way.
 
 A failed test shows the machine's serial console, the script sanlink served it and
-the logs of sanlink, the SAN and the BMC.
+the logs of sanlink, the SAN and the BMC (and of Cinder, when it was in it).
 """
 
 import os
@@ -36,10 +54,15 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 GUEST_HOST = "10.0.2.2"  # the host's loopback, as QEMU's user-mode network shows it
 API_PORT, BOOT_PORT, ISCSI_PORT, BMC_PORT, AMQP_PORT = 6385, 8088, 3260, 8000, 5672
+CINDER_PORT, CINDER_ISCSI_PORT = 8776, 3261
+KEYSTONE_PORT = 5000
+CINDER_PROJECT = "5a9c1e2b0d7f4e3c8b6a1f0e9d8c7b6a"  # any hex id (Cinder's project_id_regex)
+CINDER_ENDPOINT = f"http://127.0.0.1:{CINDER_PORT}/v3/{CINDER_PROJECT}"
 API_URL = f"http://127.0.0.1:{API_PORT}"
 BOOT_SERVER = f"http://127.0.0.1:{BOOT_PORT}"
 BMC_URL = f"http://127.0.0.1:{BMC_PORT}"
 TOPOLOGY = os.environ.get("TEST_TOPOLOGY", "embedded")
+AUTH = os.environ.get("TEST_AUTH", "none")
 START_TIMEOUT = 60.0
 
 
@@ -98,6 +121,10 @@ def run(*argv, check=True):
 
 
 def pytest_configure(config):
+    if AUTH not in ("none", "keystone"):
+        pytest.exit(f"TEST_AUTH must be none or keystone, not {AUTH!r}", returncode=4)
+    config.addinivalue_line(
+        "markers", "needs_no_auth: runs only without authentication (TEST_AUTH=none)")
     # A run stopped by SIGTERM (a CI timeout) still tears down: machines, tgtd, libvirtd,
     # the BMC and sanlink are stopped by the fixtures' finalizers.
     def interrupt(signum, frame):
@@ -118,6 +145,23 @@ def evidence():
     _EVIDENCE.clear()
     yield _EVIDENCE
     _EVIDENCE.clear()
+
+
+def pytest_collection_modifyitems(config, items):
+    """With TEST_AUTH=keystone, skips what cannot run behind Keystone: the ``san``
+    tests (a SAN of the test's own, nothing of Keystone's to exercise) and those
+    marked ``needs_no_auth`` (the docs' walk-throughs set OS_AUTH_TYPE=none)."""
+    if AUTH == "none":
+        return
+    for item in items:
+        if item.get_closest_marker("needs_no_auth"):
+            item.add_marker(pytest.mark.skip(
+                reason="TEST_AUTH=keystone: the walk-through configures no authentication "
+                       "(OS_AUTH_TYPE=none); run it with TEST_AUTH=none"))
+        elif "san" in item.fixturenames:
+            item.add_marker(pytest.mark.skip(
+                reason="TEST_AUTH=keystone runs only the Cinder tests; the san tests run "
+                       "with TEST_AUTH=none"))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -170,7 +214,7 @@ def _binary(name):
     return str(path)
 
 
-def _sanlink_env(data_dir):
+def _sanlink_env(data_dir, keystone=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANLINK_")}
     env.update(
         SANLINK_LISTEN=f"127.0.0.1:{API_PORT}",
@@ -180,40 +224,69 @@ def _sanlink_env(data_dir):
         SANLINK_LOG=os.environ.get("SANLINK_LOG", "info"),
         NO_COLOR="1",
     )
+    if keystone is None:
+        # The `cinder` fixture's Cinder (started only by the tests that use it).
+        env.update(SANLINK_CINDER_AUTH_TYPE="none",
+                   SANLINK_CINDER_ENDPOINT_OVERRIDE=CINDER_ENDPOINT)
+    else:
+        # As a cloud's Ironic: Keystone validates the API's tokens, and the conductor
+        # finds Cinder in the catalog of its own service user's token.
+        env.update(
+            SANLINK_AUTH_STRATEGY="keystone",
+            SANLINK_KEYSTONE_AUTH_URL=keystone.auth_url,
+            SANLINK_KEYSTONE_USERNAME="ironic",
+            SANLINK_KEYSTONE_PASSWORD=keystone_service.password("ironic"),
+            SANLINK_KEYSTONE_PROJECT_NAME="service",
+            SANLINK_CINDER_AUTH_TYPE="password",
+        )
     return env
 
 
 @pytest.fixture(scope="session")
-def sanlink(work):
+def sanlink(work, request):
     """The running service; yields its processes (their logs show on failure)."""
     data = work / "sanlink"
     data.mkdir()
-    env = _sanlink_env(data)
+    # The keystone fixture stops Keystone, after sanlink.
+    ks = request.getfixturevalue("keystone") if AUTH == "keystone" else None
+    env = _sanlink_env(data, ks)
     procs = []
+    # The broker fixture stops the broker, after sanlink.
+    broker = [request.getfixturevalue("broker")] if TOPOLOGY == "production" else []
     try:
         if TOPOLOGY == "production":
             procs += _start_production(work, data, env)
         else:
             procs.append(Process("sanlink", [_binary("sanlink")], data / "sanlink.log", env, data))
-        wait_until("the sanlink API", lambda: answers(API_URL + "/"), START_TIMEOUT, procs)
-        yield procs
+        wait_until("the sanlink API", lambda: answers(API_URL + "/"), START_TIMEOUT,
+                   broker + procs)
+        yield ([KeystoneLog(ks)] if ks else []) + broker + procs
     finally:
         for proc in reversed(procs):
             proc.stop()
-        if TOPOLOGY == "production":
-            # rabbitmq-server started the namespace's Erlang port mapper as a daemon.
-            run("epmd", "-kill", check=False)
+
+
+@pytest.fixture(scope="session")
+def broker():
+    """A RabbitMQ of the namespace's own on 127.0.0.1:5672 (guest/guest): the
+    production topology's and Cinder's. Started on first use, stopped at the end."""
+    proc = _start_rabbitmq()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        # rabbitmq-server started the namespace's Erlang port mapper as a daemon.
+        run("epmd", "-kill", check=False)
 
 
 def _start_production(work, data, env):
-    """A RabbitMQ of the namespace's own, then two conductors and a gateway on PostgreSQL."""
-    broker = _start_rabbitmq()
+    """Two conductors and a gateway on PostgreSQL, over the namespace's RabbitMQ."""
     env = dict(
         env,
         SANLINK_AMQP_URL=f"amqp://guest:guest@127.0.0.1:{AMQP_PORT}/%2f",
         SANLINK_DATABASE_URL=_fresh_postgres_database(),
     )
-    procs = [broker]
+    procs = []
     for n, boot in ((1, f"127.0.0.1:{BOOT_PORT}"), (2, f"127.0.0.1:{BOOT_PORT + 1}")):
         conductor = Process(
             f"conductor-{n}", [_binary("conductor")], data / f"conductor-{n}.log",
@@ -293,15 +366,83 @@ def _fresh_postgres_database():
 
 
 @pytest.fixture
-def cloud(sanlink, bmc, evidence):
-    """openstacksdk's baremetal proxy on sanlink, as a standalone user configures it."""
+def cloud(sanlink, bmc, evidence, request):
+    """openstacksdk's baremetal proxy on sanlink, as a standalone user configures it
+    (TEST_AUTH=keystone: as the system admin ``s-admin``, sanlink from the catalog)."""
     for proc in [*sanlink, bmc]:
         evidence[f"{proc.name} log"] = proc.tail
+    if AUTH == "keystone":
+        ks = request.getfixturevalue("keystone")
+        conn = openstack.connect(
+            load_yaml_config=False, load_envvars=False, auth_type="password",
+            auth_url=ks.auth_url, username="s-admin",
+            password=keystone_service.password("s-admin"), user_domain_name="Default",
+            system_scope="all", region_name=keystone_service.REGION,
+            interface="public", identity_api_version="3", baremetal_api_version="1.46",
+        )
+        # From the catalog, with the version discovery found in it.
+        assert conn.baremetal.get_endpoint().rstrip("/") in (API_URL, API_URL + "/v1")
+        # Keystone is really in front: no token, no nodes.
+        assert requests.get(API_URL + "/v1/nodes", timeout=10).status_code == 401
+        return conn.baremetal
     conn = openstack.connect(
         load_yaml_config=False, load_envvars=False, auth_type="none",
         baremetal_endpoint_override=API_URL + "/", baremetal_api_version="1.46",
     )
     return conn.baremetal
+
+
+# --- Keystone (TEST_AUTH=keystone) -----------------------------------------------------
+
+sys.path.insert(0, str(REPO / "tests" / "keystone"))
+import keystone_service  # noqa: E402  (standard library and requests only)
+
+
+class KeystoneLog:
+    """Keystone as one of the sanlink fixture's processes: for its log on failure."""
+
+    name = "keystone"
+
+    def __init__(self, ks):
+        self.ks = ks
+
+    def running(self):
+        return self.ks.proc is not None and self.ks.proc.poll() is None
+
+    def tail(self, lines=80):
+        text = ""
+        for log in (self.ks.log, self.ks.state / f"{self.ks.name}-gunicorn.log"):
+            if log.exists():
+                text += f"== {log.name}\n" + "\n".join(
+                    log.read_text(errors="replace").splitlines()[-lines:]) + "\n"
+        return text
+
+
+@pytest.fixture(scope="session")
+def keystone(work):
+    """A real Keystone on 127.0.0.1:5000 (TEST_AUTH=keystone only), its catalog's
+    baremetal endpoint sanlink's API; started before sanlink, stopped after it.
+    Skipped when .venv-keystone is missing and cannot be made."""
+    if AUTH != "keystone":
+        pytest.fail("the keystone fixture is for TEST_AUTH=keystone")
+    try:
+        keystone_service.ensure_venv()
+    except keystone_service.KeystoneUnavailable as exc:
+        pytest.skip(f"no Keystone: {exc}")
+    ks = keystone_service.Keystone(work / "keystone", port=KEYSTONE_PORT,
+                                   baremetal_url=API_URL)
+    t0 = time.monotonic()
+    try:
+        ks.start()
+    except Exception as exc:  # noqa: BLE001 - its log says why
+        ks.stop()
+        pytest.fail(f"Keystone did not start: {exc}\n{KeystoneLog(ks).tail()}")
+    _SUMMARY.append(f"Keystone started in {time.monotonic() - t0:.1f}s ("
+                    + ", ".join(f"{k} {v:.1f}s" for k, v in ks.timings.items()) + ")")
+    try:
+        yield ks
+    finally:
+        ks.stop()
 
 
 # --- the machine and its BMC ---------------------------------------------------------
@@ -454,3 +595,79 @@ def san(work, evidence):
             proc.popen.wait(timeout=3)
         except subprocess.TimeoutExpired:
             proc.stop(signal.SIGKILL)
+    if started:
+        # tgtd leaves its socket files behind in /var/run/tgtd (the host's).
+        for suffix in ("", ".lock"):
+            Path(f"/var/run/tgtd/socket.{control}{suffix}").unlink(missing_ok=True)
+
+
+# --- Cinder ------------------------------------------------------------------------
+
+sys.path.insert(0, str(REPO / "tests" / "cinder"))
+import cinder_service  # noqa: E402  (standard library and requests only)
+
+
+def _free_cinder_tgt_control():
+    """A tgtd control number for Cinder's tgtd: below the ``san`` fixture's range
+    (20000-31999) and unused in /var/run/tgtd (shared with the host)."""
+    used = {p.name.split(".")[1] for p in Path("/var/run/tgtd").glob("socket.*")}
+    for n in range(10000 + os.getpid() % 9000, 20000):
+        if str(n) not in used:
+            return n
+    pytest.fail("no free tgtd control number between 10000 and 19999")
+
+
+@pytest.fixture(scope="session")
+def cinder(work, request):
+    """A real Cinder at ``CINDER_ENDPOINT`` (auth_strategy = noauth; with
+    TEST_AUTH=keystone, auth_strategy = keystone and the endpoint in Keystone's catalog,
+    http://127.0.0.1:8776/v3/<the service project's id>), over the namespace's
+    broker, with its own tgtd on 127.0.0.1:3261 and ``target_ip_address`` 10.0.2.2:
+    the connection info it hands sanlink names the portal as the machine reaches it.
+    Skipped when .venv-cinder is missing and cannot be made."""
+    try:
+        cinder_service.ensure_venv()
+    except cinder_service.CinderUnavailable as exc:
+        pytest.skip(f"no Cinder: {exc}")
+    broker = request.getfixturevalue("broker")  # started only now, when Cinder can be
+    if AUTH == "keystone":
+        # keystonemiddleware against the test's Keystone; Cinder registers itself in
+        # the catalog (project: `service`'s id) and makes sanlink's `ironic` an admin.
+        auth = dict(auth="keystone", keystone=request.getfixturevalue("keystone"),
+                    admin_users=("ironic",))
+    else:
+        auth = dict(project_id=CINDER_PROJECT)
+    cd = cinder_service.Cinder(
+        work / "cinder", port=CINDER_PORT, iscsi_port=CINDER_ISCSI_PORT,
+        tgt_control=_free_cinder_tgt_control(), **auth,
+        rabbit=f"guest:guest@127.0.0.1:{AMQP_PORT}",
+        rabbitmqctl=["rabbitmqctl", "-n", Broker.NODE], rabbitmqctl_env=broker.env,
+        target_ip=GUEST_HOST,
+    )
+    t0 = time.monotonic()
+    try:
+        cd.start()
+    except cinder_service.CinderError as exc:
+        pytest.fail(f"Cinder did not start: {exc}")
+    _SUMMARY.append(f"Cinder started in {time.monotonic() - t0:.1f}s ("
+                    + ", ".join(f"{k} {v:.1f}s" for k, v in cd.timings.items()) + ")")
+    if AUTH == "none":
+        assert cd.settings()["endpoint"] == CINDER_ENDPOINT
+    else:
+        assert requests.get(cd.endpoint + "/volumes", timeout=10).status_code == 401
+    try:
+        yield cd
+    finally:
+        cd.stop()
+        left = cd.leftovers()
+        _SUMMARY.append(f"Cinder stopped in {cd.timings['stop']:.1f}s; "
+                        f"left running: {left or 'nothing'}")
+        assert not left, f"left of Cinder: {left}"
+
+
+_SUMMARY = []  # lines for the end of the run
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _SUMMARY:
+        terminalreporter.write_line(line)

@@ -5,6 +5,8 @@
 # binaries from `cargo build --bin sanlink --bin api-gateway --bin conductor`.
 # Arguments go to pytest; TEST_TOPOLOGY=production runs gateway + two conductors over
 # a RabbitMQ of the namespace's own, on the host's PostgreSQL (through its socket).
+# TEST_AUTH=keystone puts a Keystone of the namespace's own (.venv-keystone) in front
+# of sanlink and Cinder and runs only the Cinder tests (the others are skipped).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${E2E_VENV:-$ROOT/.venv-e2e}"

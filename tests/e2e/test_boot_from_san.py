@@ -6,8 +6,13 @@ target carrying the SAN's portal, IQN, LUN and CHAP credentials; then manage, pr
 and deploy. sanlink validates, sets PXE boot and powers the machine on through the
 BMC; iPXE fetches sanlink's script and attaches the volume. The boot counts only when
 the serial console shows this run's nonce, written into the volume's second sector.
+
+With ``storage_interface=cinder`` the volume is a real Cinder's: the target names only
+the volume, and sanlink attaches it through Cinder at deploy, taking the portal, IQN,
+LUN and the CHAP credentials Cinder generated from the connection info it answers.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -18,7 +23,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import API_URL, BMC_URL, BOOT_SERVER, REPO, wait_until
+from conftest import API_URL, BMC_URL, BOOT_SERVER, GUEST_HOST, REPO, wait_until
+from disk import write_boot_sectors
 
 BOOT_TIMEOUT = 120  # about 6 s of it is iPXE's own fixed waits under emulation
 # What the served script prints when iPXE cannot attach the volume.
@@ -30,9 +36,9 @@ def initiator():
     return f"iqn.2026-11.org.sanlink.e2e:node-{uuid.uuid4().hex[:8]}"
 
 
-def enroll(cloud, machine, connector_iqn, target, secret):
-    """Creates the node, its port, connector and boot volume target; returns the node."""
-    node = cloud.create_node(
+def create_node(cloud, machine, storage_interface):
+    """The machine's `redfish` node, which boots from a volume with iPXE."""
+    return cloud.create_node(
         driver="redfish",
         name=machine.name,
         driver_info={
@@ -43,9 +49,14 @@ def enroll(cloud, machine, connector_iqn, target, secret):
         },
         boot_interface="ipxe",
         deploy_interface="direct",
-        storage_interface="external",
+        storage_interface=storage_interface,
         properties={"capabilities": "iscsi_boot:true", "cpu_arch": "x86_64"},
     )
+
+
+def enroll(cloud, machine, connector_iqn, target, secret):
+    """Creates the node, its port, connector and boot volume target; returns the node."""
+    node = create_node(cloud, machine, "external")
     cloud.create_port(node_uuid=node.id, address=machine.mac)
     cloud.create_volume_connector(node_id=node.id, type="iqn", connector_id=connector_iqn)
     cloud.create_volume_target(
@@ -147,10 +158,79 @@ def test_the_san_refuses_a_machine_without_the_right_keys(cloud, machine, san, e
     tear_down(cloud, node, machine)
 
 
-def walkthrough_blocks():
-    """The command blocks of docs/boot-from-volume.md, in order."""
+def test_the_machine_boots_a_volume_cinder_exports(cloud, machine, cinder, evidence):
+    # The target names only the Cinder volume: at deploy sanlink reserves it, hands
+    # Cinder the node's connector and boots from the connection info Cinder answers
+    # (tgtd's portal as the machine sees it, the volume's IQN, LUN 1 and the CHAP
+    # credentials Cinder generated for it).
+    evidence["cinder-volume log"] = lambda: cinder_log(cinder, "cinder-volume")
+    evidence["cinder-api log"] = lambda: cinder_log(cinder, "cinder-api")
+    evidence["Cinder's tgtd"] = cinder.tgt_show
+    vid = cinder.create_volume(size_gb=1, name=machine.name)
+    backing = cinder.backing_file(vid)
+    banner = write_boot_sectors(backing)
+    assert backing.stat().st_size == 1024 ** 3
+
+    node_iqn = initiator()
+    node = create_node(cloud, machine, "cinder")
+    cloud.create_port(node_uuid=node.id, address=machine.mac)
+    cloud.create_volume_connector(node_id=node.id, type="iqn", connector_id=node_iqn)
+    cloud.create_volume_target(node_id=node.id, volume_type="iscsi", boot_index=0,
+                               volume_id=vid)
+    node = deploy(cloud, node, machine, evidence)
+
+    volume = cinder.volume(vid)
+    assert volume["status"] == "in-use", volume
+    (attachment,) = volume["attachments"]
+    assert attachment["server_id"] == (node.instance_id or node.id), attachment
+    (target,) = cloud.volume_targets(node=node.id, details=True)
+    props = target.properties
+    iqn = f"iqn.2010-10.org.openstack:volume-{vid}"
+    portal = f"{GUEST_HOST}:{cinder.iscsi_port}"
+    assert (props["target_portal"], props["target_iqn"], props["target_lun"],
+            props["auth_method"]) == (portal, iqn, 1, "CHAP"), props
+    assert iqn in cinder.tgt_show()
+    served = script(node)
+    assert served.status_code == 200
+    assert f"set initiator-iqn {node_iqn}" in served.text.splitlines()
+    assert f"iscsi:{GUEST_HOST}::{cinder.iscsi_port}:1:{iqn}" in served.text, served.text
+
+    assert console_shows(machine, banner, ATTACH_FAILED) == banner
+    # Logged in to Cinder's tgtd with the connector's initiator name.
+    assert f"Initiator: {node_iqn} " in cinder.tgt_show()
+    tear_down(cloud, node, machine)
+    volume = cinder.wait_status(vid, "available", timeout=60)
+    assert volume["attachments"] == [], volume
+    assert iqn not in cinder.tgt_show()
+    cinder.delete_volume(vid)
+
+
+def cinder_log(cinder, name, lines=80):
+    text = (cinder.logs / f"{name}.log").read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+CINDER_SECTION = "\n## Booting from a Cinder volume\n"
+
+
+def walkthrough_blocks(cinder=False):
+    """The command blocks of docs/boot-from-volume.md, in order: those of the
+    walk-through (set-up, enroll, deploy, tear down), or with ``cinder`` the set-up
+    block and those of its section "Booting from a Cinder volume" (enroll, deploy,
+    tear down)."""
     text = (REPO / "docs" / "boot-from-volume.md").read_text()
-    return re.findall(r"^```bash\n(.*?)^```", text, flags=re.M | re.S)
+    main, _, cinder_part = text.partition(CINDER_SECTION)
+
+    def blocks(part):
+        return re.findall(r"^```bash\n(.*?)^```", part, flags=re.M | re.S)
+
+    found = blocks(main)
+    assert len(found) == 4, f"the walk-through has {len(found)} command blocks, not 4"
+    if not cinder:
+        return found
+    more = blocks(cinder_part)
+    assert len(more) == 3, f"the Cinder section has {len(more)} command blocks, not 3"
+    return [found[0], *more]
 
 
 def run_blocks(blocks, env):
@@ -162,6 +242,7 @@ def run_blocks(blocks, env):
     return done.stdout
 
 
+@pytest.mark.needs_no_auth  # the docs' set-up block: OS_AUTH_TYPE=none
 def test_the_walkthrough_in_the_docs_boots_the_machine(cloud, machine, san, evidence):
     setup, enroll_block, deploy_block, tear_down_block = walkthrough_blocks()
     node_iqn, secret = initiator(), "chap-secret-docs"
@@ -192,3 +273,47 @@ def test_the_walkthrough_in_the_docs_boots_the_machine(cloud, machine, san, evid
     assert machine.state() == "shut off"
     assert list(cloud.volume_targets(node=node.id)) == []
     cloud.delete_node(node)
+
+
+@pytest.mark.needs_no_auth  # the docs' set-up block: OS_AUTH_TYPE=none
+def test_the_cinder_walkthrough_in_the_docs_boots_the_machine(cloud, machine, cinder,
+                                                                evidence):
+    setup, enroll_block, deploy_block, tear_down_block = walkthrough_blocks(cinder=True)
+    evidence["cinder-volume log"] = lambda: cinder_log(cinder, "cinder-volume")
+    vid = cinder.create_volume(size_gb=1, name=machine.name)
+    banner = write_boot_sectors(cinder.backing_file(vid))
+    node_iqn = initiator()
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "OS_ENDPOINT": API_URL, "NAME": machine.name, "BMC_URL": BMC_URL,
+        "SYSTEM_ID": machine.system_path, "MAC": machine.mac, "INITIATOR_IQN": node_iqn,
+        "VOLUME_ID": vid,
+    }
+    run_blocks([setup, enroll_block], env)
+    node = cloud.get_node(machine.name)
+    assert node.storage_interface == "cinder"
+    evidence["served script"] = lambda: script(node).text
+
+    shown = run_blocks([setup, deploy_block], env)
+    # The target list (JSON): what Cinder returned, the CHAP secret masked.
+    (target,) = json.loads(shown[shown.index("["):])
+    # Keyed by field name or by column title ("Volume ID"), depending on the client.
+    target = {k.lower().replace(" ", "_"): v for k, v in target.items()}
+    iqn = f"iqn.2010-10.org.openstack:volume-{vid}"
+    assert target["volume_id"] == vid, target
+    props = target["properties"]
+    assert (props["target_portal"], props["target_iqn"], props["auth_password"]) == (
+        f"{GUEST_HOST}:{cinder.iscsi_port}", iqn, "******"), props
+    assert cinder.volume(vid)["status"] == "in-use"
+    assert console_shows(machine, banner, ATTACH_FAILED) == banner
+
+    shown = run_blocks([setup, tear_down_block], env)
+    assert "power off\navailable\n" in shown, shown
+    node = cloud.get_node(node.id)
+    assert (node.provision_state, node.power_state) == ("available", "power off")
+    assert machine.state() == "shut off"
+    assert list(cloud.volume_targets(node=node.id)) == []
+    assert cinder.wait_status(vid, "available", timeout=60)["attachments"] == []
+    cloud.delete_node(node)
+    cinder.delete_volume(vid)

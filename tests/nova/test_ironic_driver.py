@@ -19,8 +19,8 @@ without an agent, a BMC or Neutron:
 * deploy ``fake``: the deployment completes at once (``direct`` would wait for an
   agent's call-back that never comes);
 * storage ``external`` with boot ``ipxe``: boot from volume with the target written by
-  Nova and no Cinder behind the service. ``cinder`` would have Ironic call Cinder
-  (and sanlink does not run it yet); ``noop`` ignores the targets. For a volume
+  Nova and no Cinder behind the service. ``cinder`` has the service call Cinder
+  (test_cinder_volume.py, with a real one); ``noop`` ignores the targets. For a volume
   boot Ironic's ``external`` requires a boot interface that boots over iPXE
   (``ipxe``; ``fake`` claims to, ``pxe`` does not: a failure path below);
 * network ``noop``: ``flat`` and ``neutron`` make Ironic look the VIF up in Neutron;

@@ -40,19 +40,33 @@ pub struct Driver {
     pub deploy: Box<dyn Deploy>,
     pub storage: Box<dyn Storage>,
     pub console: Box<dyn Console>,
+    /// Whether the conductor has a Cinder client (what the `cinder` storage interface
+    /// needs to validate).
+    pub cinder_configured: bool,
 }
 
 impl Driver {
     /// The implementations the node's interface fields name; `bmcs` reaches the BMCs of
     /// Redfish nodes. A name its hardware type does not offer is refused as at create.
+    /// No Cinder is configured: see [`Driver::with_cinder`].
     pub fn for_node(node: &Node, bmcs: &Arc<dyn Connector>) -> Result<Driver, Error> {
+        Driver::with_cinder(node, bmcs, None)
+    }
+
+    /// As [`Driver::for_node`], with the Cinder client of the `cinder` storage interface.
+    pub fn with_cinder(
+        node: &Node,
+        bmcs: &Arc<dyn Connector>,
+        cinder: Option<&Arc<common::cinder::Cinder>>,
+    ) -> Result<Driver, Error> {
         Ok(Driver {
             power: pick(node, "power", |name| power::select(name, bmcs))?,
             management: pick(node, "management", |name| management::select(name, bmcs))?,
             boot: pick(node, "boot", boot::select)?,
             deploy: pick(node, "deploy", deploy::select)?,
-            storage: pick(node, "storage", storage::select)?,
+            storage: pick(node, "storage", |name| storage::select(name, cinder))?,
             console: pick(node, "console", console::select)?,
+            cinder_configured: cinder.is_some(),
         })
     }
 }

@@ -34,7 +34,7 @@ pub struct NodeView<'a> {
     pub ports: &'a [Port],
     pub connectors: &'a [VolumeConnector],
     pub targets: &'a [VolumeTarget],
-    /// Whether a Cinder endpoint is configured (it never is yet).
+    /// Whether a Cinder endpoint is configured.
     pub cinder_configured: bool,
 }
 

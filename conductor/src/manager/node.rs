@@ -212,17 +212,17 @@ fn view<'a>(node: &'a Node, driver: &'a Driver, parts: &'a NodeParts) -> NodeVie
         ports,
         connectors,
         targets,
-        // No Cinder endpoint can be configured yet.
-        cinder_configured: false,
+        cinder_configured: driver.cinder_configured,
     }
 }
 
 /// Validation reads the node without locking it, so it works on locked nodes too.
 pub async fn validate_driver_interfaces(c: &Conductor, uuid: String) -> Response {
     let bmcs = c.bmcs.clone();
+    let cinder = c.cinder.clone();
     c.db.run(move |conn| {
         let node = nodes::get_by_ident(conn, &uuid)?;
-        let driver = Driver::for_node(&node, &bmcs)?;
+        let driver = Driver::with_cinder(&node, &bmcs, cinder.as_ref())?;
         let parts = load_parts(conn, &node)?;
         Ok(Reply::Validation(validate_all(&view(
             &node, &driver, &parts,

@@ -16,6 +16,7 @@ use conductor::drivers::Driver;
 use conductor::drivers::management::BootDevice;
 use conductor::drivers::power::power_action;
 use conductor::drivers::redfish::{Connector, HttpConnector};
+use conductor::drivers::storage::Volumes;
 use support::sushy::{Emulator, SYSTEM_ID};
 
 /// The node's interfaces, reaching its BMC over HTTP.
@@ -113,9 +114,16 @@ async fn wrong_credentials_are_named_as_such_and_the_password_is_never_shown() {
         "redfish_username": "admin",
         "redfish_password": "wrong-secret",
     }));
-    let error = power_action(&driver(&node), &mut node, &[], PowerTarget::PowerOn, None)
-        .await
-        .unwrap_err();
+    let mut volumes = Volumes::default();
+    let error = power_action(
+        &driver(&node),
+        &mut node,
+        &mut volumes,
+        PowerTarget::PowerOn,
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(error.contains("wrong BMC credentials"), "{error}");
     assert!(error.contains(&bmc.url), "{error}");
     assert!(!error.contains("secret"), "{error}");

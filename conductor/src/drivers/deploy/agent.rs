@@ -6,10 +6,10 @@
 use async_trait::async_trait;
 
 use common::model::node::Node;
-use common::model::volume::VolumeTarget;
 
-use super::{Deploy, boot_existing_volume, power_off, validate_common};
+use super::{Deploy, boot_existing_volume, power_off_and_detach, validate_common};
 use crate::drivers::Driver;
+use crate::drivers::storage::Volumes;
 use crate::drivers::validation::NodeView;
 
 pub struct Agent {
@@ -27,18 +27,18 @@ impl Deploy for Agent {
         &self,
         driver: &Driver,
         node: &mut Node,
-        targets: &[VolumeTarget],
+        volumes: &mut Volumes,
     ) -> Result<(), String> {
-        boot_existing_volume(driver, node, targets).await
+        boot_existing_volume(driver, node, volumes).await
     }
 
     async fn tear_down(
         &self,
         driver: &Driver,
         node: &mut Node,
-        targets: &[VolumeTarget],
+        volumes: &mut Volumes,
     ) -> Result<(), String> {
-        power_off(driver, node, targets).await
+        power_off_and_detach(driver, node, volumes).await
     }
 
     fn deletes_volume_targets(&self) -> bool {

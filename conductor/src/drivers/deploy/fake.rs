@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 
 use common::model::node::Node;
-use common::model::volume::VolumeTarget;
 
 use super::Deploy;
 use crate::drivers::Driver;
+use crate::drivers::storage::Volumes;
 use crate::drivers::validation::NodeView;
 
 pub struct Fake;
@@ -18,11 +18,11 @@ impl Deploy for Fake {
         Ok(())
     }
 
-    async fn deploy(&self, _: &Driver, _: &mut Node, _: &[VolumeTarget]) -> Result<(), String> {
+    async fn deploy(&self, _: &Driver, _: &mut Node, _: &mut Volumes) -> Result<(), String> {
         Ok(())
     }
 
-    async fn tear_down(&self, _: &Driver, _: &mut Node, _: &[VolumeTarget]) -> Result<(), String> {
+    async fn tear_down(&self, _: &Driver, _: &mut Node, _: &mut Volumes) -> Result<(), String> {
         Ok(())
     }
 

@@ -9,12 +9,11 @@ use async_trait::async_trait;
 
 use common::model::node::Node;
 use common::model::states::PowerTarget;
-use common::model::volume::VolumeTarget;
 
 use super::Driver;
 use super::management::BootDevice;
 use super::power::power_action;
-use super::storage::populate_internal_info;
+use super::storage::{DetachReason, Volumes, populate_internal_info};
 use super::validation::NodeView;
 
 #[async_trait]
@@ -22,20 +21,22 @@ pub trait Deploy: Send + Sync {
     /// Checks that the node can be deployed.
     fn validate(&self, view: &NodeView<'_>) -> Result<(), String>;
 
-    /// Boots the node into its instance; an error says why the deploy failed.
+    /// Boots the node into its instance; an error says why the deploy failed. What the
+    /// storage interface records in the volume targets is left in `volumes`.
     async fn deploy(
         &self,
         driver: &Driver,
         node: &mut Node,
-        targets: &[VolumeTarget],
+        volumes: &mut Volumes,
     ) -> Result<(), String>;
 
-    /// Stops the instance; an error says why the tear-down failed.
+    /// Stops the instance and detaches its volumes; an error says why the tear-down
+    /// failed.
     async fn tear_down(
         &self,
         driver: &Driver,
         node: &mut Node,
-        targets: &[VolumeTarget],
+        volumes: &mut Volumes,
     ) -> Result<(), String>;
 
     /// Whether a tear-down deletes the node's volume targets (Ironic's
@@ -102,13 +103,15 @@ fn validate_capabilities(node: &Node) -> Result<(), String> {
 }
 
 /// What an agent-based deploy does when the instance boots from its volume: record the
-/// boot volume, attach the volumes, point an iPXE node at the network, and power on.
+/// boot volume, attach the volumes, check that the boot volume can be booted (with the
+/// properties the attach recorded), point an iPXE node at the network, and power on.
 /// Writing images needs the agent ramdisk, which sanlink does not drive.
 async fn boot_existing_volume(
     driver: &Driver,
     node: &mut Node,
-    targets: &[VolumeTarget],
+    volumes: &mut Volumes,
 ) -> Result<(), String> {
+    let targets = &volumes.targets;
     if driver.storage.should_write_image(node, targets) {
         return Err(format!(
             "Node {} needs an image written by the {} deploy interface, which sanlink does not support; only boot from an existing volume is.",
@@ -119,8 +122,15 @@ async fn boot_existing_volume(
     let mut info = node.driver_internal_info.clone();
     populate_internal_info(node, driver.boot.capabilities(), targets, &mut info)?;
     node.driver_internal_info = info;
-    crate::boot::check_deploy(driver.boot.as_ref(), node, targets)?;
-    driver.storage.attach_volumes(node, targets)?;
+    driver.storage.attach_volumes(node, volumes).await?;
+    if let Err(e) = crate::boot::check_deploy(driver.boot.as_ref(), node, &volumes.targets) {
+        // Attached but not bootable: give the volumes back before failing.
+        let reason = DetachReason::AbortAttach;
+        if let Err(d) = driver.storage.detach_volumes(node, volumes, reason).await {
+            tracing::error!(node = %node.uuid, error = %d, "detaching after a failed deploy failed");
+        }
+        return Err(e);
+    }
     // iPXE boots the volume from the network, on every boot.
     if driver.boot.boots_with_ipxe() {
         driver
@@ -129,14 +139,19 @@ async fn boot_existing_volume(
             .await
             .map_err(|e| format!("Failed to set the boot device of node {}: {e}", node.uuid))?;
     }
-    power_action(driver, node, targets, PowerTarget::PowerOn, None).await
+    power_action(driver, node, volumes, PowerTarget::PowerOn, None).await
 }
 
-/// A real tear-down powers the node off.
-async fn power_off(
+/// A real tear-down powers the node off, then detaches its volumes (Ironic's agent
+/// `tear_down`).
+async fn power_off_and_detach(
     driver: &Driver,
     node: &mut Node,
-    targets: &[VolumeTarget],
+    volumes: &mut Volumes,
 ) -> Result<(), String> {
-    power_action(driver, node, targets, PowerTarget::PowerOff, None).await
+    power_action(driver, node, volumes, PowerTarget::PowerOff, None).await?;
+    driver
+        .storage
+        .detach_volumes(node, volumes, DetachReason::TearDown)
+        .await
 }

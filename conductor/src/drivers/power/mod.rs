@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use common::model::node::Node;
 use common::model::states::{PowerState, PowerTarget, ProvisionState};
-use common::model::volume::VolumeTarget;
 
 use super::Driver;
 use super::redfish::Connector;
+use super::storage::{DetachReason, Volumes};
 
 #[async_trait::async_trait]
 pub trait Power: Send + Sync {
@@ -48,19 +48,23 @@ pub fn select(name: &str, bmcs: &Arc<dyn Connector>) -> Option<Box<dyn Power>> {
     })
 }
 
-/// Drives the node to `target`, attaching volumes first when an active node powers on.
-/// On failure the node keeps its power state and `last_error` says why; either way
-/// `target_power_state` ends cleared.
+/// Drives the node to `target`, attaching volumes first when an active node powers on,
+/// and detaching them after an active node powered off (a failure to detach is only
+/// logged), as Ironic's `node_power_action` does. Deploys and tear-downs run with the
+/// node in `deploying` and `deleting`, so they do neither here. On failure the node
+/// keeps its power state and `last_error` says why; either way `target_power_state`
+/// ends cleared.
 pub async fn power_action(
     driver: &Driver,
     node: &mut Node,
-    targets: &[VolumeTarget],
+    volumes: &mut Volumes,
     target: PowerTarget,
     wait: Option<Duration>,
 ) -> Result<(), String> {
     let powering_on = target.resulting_state() == PowerState::On;
-    let attached = if powering_on && node.provision_state == ProvisionState::Active {
-        driver.storage.attach_volumes(node, targets)
+    let active = node.provision_state == ProvisionState::Active;
+    let attached = if powering_on && active {
+        driver.storage.attach_volumes(node, volumes).await
     } else {
         Ok(())
     };
@@ -73,6 +77,12 @@ pub async fn power_action(
         Ok(state) => {
             node.power_state = Some(state);
             node.last_error = None;
+            if target.resulting_state() == PowerState::Off && active {
+                let reason = DetachReason::PowerOff;
+                if let Err(e) = driver.storage.detach_volumes(node, volumes, reason).await {
+                    tracing::warn!(node = %node.uuid, error = %e, "volume detachment failed");
+                }
+            }
             Ok(())
         }
         Err(reason) => {

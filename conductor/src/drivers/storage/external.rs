@@ -9,6 +9,7 @@ use crate::drivers::validation::NodeView;
 
 pub struct External;
 
+#[async_trait::async_trait]
 impl Storage for External {
     fn should_write_image(&self, node: &Node, targets: &[VolumeTarget]) -> bool {
         image_requested(node, targets)
@@ -22,10 +23,6 @@ impl Storage for External {
                 boot_name(view.node)
             ));
         }
-        Ok(())
-    }
-
-    fn attach_volumes(&self, _: &Node, _: &[VolumeTarget]) -> Result<(), String> {
         Ok(())
     }
 }

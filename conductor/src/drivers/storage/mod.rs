@@ -6,16 +6,46 @@ mod cinder;
 mod external;
 mod noop;
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
 use common::model::JsonObject;
 use common::model::node::Node;
-use common::model::volume::VolumeTarget;
+use common::model::volume::{VolumeConnector, VolumeTarget};
 
 use super::boot::Capability;
 use super::validation::NodeView;
 
+pub use cinder::generate_connector;
+
 /// The driver_internal_info keys a deploy sets and a tear-down drops.
 pub const INTERNAL_INFO_KEYS: [&str; 2] = ["boot_from_volume", "boot_from_volume_deploy"];
 
+/// A node's volumes as attaching and detaching act on them: its connectors, and its
+/// targets, whose `properties` the storage interface may change (the `cinder` one
+/// writes what Cinder says about reaching the volume). The caller saves the targets
+/// that changed ([`changed_targets`]) with the node.
+#[derive(Clone, Debug, Default)]
+pub struct Volumes {
+    pub connectors: Vec<VolumeConnector>,
+    pub targets: Vec<VolumeTarget>,
+}
+
+/// Why volumes are detached, which decides the errors tolerated (Ironic's
+/// `detach_volumes` and its callers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DetachReason {
+    /// A tear-down: every attachment must go; failures are retried, then fail.
+    TearDown,
+    /// An active node was powered off: failures are logged and tolerated.
+    PowerOff,
+    /// An attach failed half-way: the first attempt must succeed, the retries tolerate
+    /// failures.
+    AbortAttach,
+}
+
+#[async_trait]
 pub trait Storage: Send + Sync {
     /// False when the node boots an existing volume instead of getting an image written.
     fn should_write_image(&self, node: &Node, targets: &[VolumeTarget]) -> bool;
@@ -23,19 +53,53 @@ pub trait Storage: Send + Sync {
     /// Validates the node's storage configuration.
     fn validate(&self, view: &NodeView<'_>) -> Result<(), String>;
 
-    /// Attaches the node's volumes before it boots.
-    fn attach_volumes(&self, node: &Node, targets: &[VolumeTarget]) -> Result<(), String>;
+    /// Attaches the node's volumes before it boots, recording in `volumes.targets` how
+    /// the node reaches them. On failure nothing stays attached. Only `cinder` attaches
+    /// anything: for the others the volumes are attached outside sanlink.
+    async fn attach_volumes(&self, _node: &Node, _volumes: &mut Volumes) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Detaches the node's volumes.
+    async fn detach_volumes(
+        &self,
+        _node: &Node,
+        _volumes: &mut Volumes,
+        _reason: DetachReason,
+    ) -> Result<(), String> {
+        Ok(())
+    }
 }
 
-/// The implementation named `name`.
-pub fn select(name: &str) -> Option<Box<dyn Storage>> {
+/// The implementation named `name`; `cinder` is the Cinder client the conductor was
+/// configured with, if any.
+pub fn select(
+    name: &str,
+    cinder: Option<&Arc<common::cinder::Cinder>>,
+) -> Option<Box<dyn Storage>> {
     Some(match name {
         // Ironic's `fake` storage interface behaves as `noop` does.
         "noop" | "fake" => Box::new(noop::Noop),
         "external" => Box::new(external::External),
-        "cinder" => Box::new(cinder::Cinder),
+        "cinder" => Box::new(cinder::Cinder {
+            client: cinder.cloned(),
+        }),
         _ => return None,
     })
+}
+
+/// The targets of `after` whose properties differ from their state in `before`: what
+/// the caller has to save.
+pub fn changed_targets(before: &[VolumeTarget], after: Vec<VolumeTarget>) -> Vec<VolumeTarget> {
+    after
+        .into_iter()
+        .filter(|t| {
+            before
+                .iter()
+                .find(|b| b.uuid == t.uuid)
+                .is_none_or(|b| b.properties != t.properties)
+        })
+        .collect()
 }
 
 /// The boot volume: the target with boot index 0.

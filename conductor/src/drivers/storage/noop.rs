@@ -9,16 +9,13 @@ use crate::drivers::validation::NodeView;
 
 pub struct Noop;
 
+#[async_trait::async_trait]
 impl Storage for Noop {
     fn should_write_image(&self, _: &Node, _: &[VolumeTarget]) -> bool {
         true
     }
 
     fn validate(&self, _view: &NodeView<'_>) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn attach_volumes(&self, _: &Node, _: &[VolumeTarget]) -> Result<(), String> {
         Ok(())
     }
 }

@@ -8,15 +8,15 @@
 use std::time::Duration;
 
 use common::Error;
-use common::db::{nodes, volume_targets};
+use common::db::{nodes, volume_connectors, volume_targets};
 use common::model::states::PowerTarget;
 use common::rpc::{Reply, Response};
 
 use super::{node_id, save};
 use crate::Conductor;
 use crate::context::Context;
-use crate::drivers::Driver;
 use crate::drivers::power::power_action;
+use crate::drivers::storage::{Volumes, changed_targets};
 
 pub async fn change_node_power_state(
     c: &Conductor,
@@ -27,20 +27,29 @@ pub async fn change_node_power_state(
 ) -> Response {
     let id = node_id(c, &uuid).await?;
     c.with_node_lock_io(id, "changing node power state", async {
-        let (mut node, targets) =
+        let (mut node, loaded) =
             c.db.run(move |conn| {
                 let node = nodes::get_by_id(conn, id)?;
-                let targets = volume_targets::list_for_node(conn, id)?;
-                Ok((node, targets))
+                let volumes = Volumes {
+                    connectors: volume_connectors::list_for_node(conn, id)?,
+                    targets: volume_targets::list_for_node(conn, id)?,
+                };
+                Ok((node, volumes))
             })
             .await?;
-        let driver = Driver::for_node(&node, &c.bmcs)?;
+        let driver = c.driver(&node)?;
         driver.power.validate(&node).map_err(Error::Invalid)?;
         // The change completes before the reply; a failure is the node's last_error,
         // as it would be after Ironic's asynchronous worker.
         let wait = timeout.map(Duration::from_secs);
-        let _ = power_action(&driver, &mut node, &targets, target, wait).await;
+        let mut volumes = loaded.clone();
+        let _ = power_action(&driver, &mut node, &mut volumes, target, wait).await;
+        // What attaching recorded in the targets is saved with the node.
+        let changed = changed_targets(&loaded.targets, volumes.targets);
         c.write(ctx, move |conn| {
+            for target in &changed {
+                volume_targets::update(conn, target)?;
+            }
             save(conn, &node)?;
             Ok(Reply::Done)
         })

@@ -14,7 +14,6 @@ use common::db::{AnyConnection, nodes, ports, volume_targets};
 use common::model::node::Node;
 use common::model::port::VIF_KEY;
 use common::model::states::{ProvisionState, ProvisionVerb};
-use common::model::volume::VolumeTarget;
 use common::model::{JsonObject, now};
 use common::rpc::{Reply, Response};
 
@@ -22,7 +21,7 @@ use super::{NodeParts, load_parts, node_id, save, view};
 use crate::Conductor;
 use crate::context::Context;
 use crate::drivers::Driver;
-use crate::drivers::storage::INTERNAL_INFO_KEYS;
+use crate::drivers::storage::{INTERNAL_INFO_KEYS, Volumes, changed_targets};
 
 /// The states each verb this state machine knows is allowed from (Ironic's table).
 fn allowed_from(verb: ProvisionVerb) -> Option<&'static [ProvisionState]> {
@@ -107,8 +106,12 @@ pub async fn do_provisioning_action(
             })
             .await?;
         check_allowed(&node, verb)?;
-        let driver = Driver::for_node(&node, &c.bmcs)?;
+        let driver = c.driver(&node)?;
         let mut remove_instance = false;
+        let mut volumes = Volumes {
+            connectors: parts.1.clone(),
+            targets: parts.2.clone(),
+        };
         match verb {
             ProvisionVerb::Manage if node.provision_state == ProvisionState::Enroll => {
                 verify(&driver, &mut node).await
@@ -122,17 +125,23 @@ pub async fn do_provisioning_action(
             }
             ProvisionVerb::Abort => enter(&mut node, ProvisionState::CleanFailed),
             ProvisionVerb::Active | ProvisionVerb::Rebuild => {
-                deploy(&driver, &mut node, &parts, configdrive).await?
+                deploy(&driver, &mut node, &parts, &mut volumes, configdrive).await?
             }
             ProvisionVerb::Deleted => {
-                remove_instance = tear_down(&driver, &mut node, &parts.2).await
+                remove_instance = tear_down(&driver, &mut node, &mut volumes).await
             }
             ProvisionVerb::Inspect => inspect(&mut node)?,
             ProvisionVerb::Adopt => adopt(&driver, &mut node, &parts),
             other => return Err(not_supported(other)),
         }
         let deletes_targets = driver.deploy.deletes_volume_targets();
+        // What attaching or detaching recorded in the targets is saved with the node,
+        // in the same transaction.
+        let changed = changed_targets(&parts.2, volumes.targets);
         c.write(ctx, move |conn| {
+            for target in &changed {
+                volume_targets::update(conn, target)?;
+            }
             if remove_instance {
                 remove_instance_leftovers(conn, &mut node, deletes_targets)?;
             }
@@ -218,11 +227,14 @@ fn adopt(driver: &Driver, node: &mut Node, parts: &NodeParts) {
 }
 
 /// available/deploy failed/active -> active or deploy failed. A node that does not
-/// validate is refused and stays as it was.
+/// validate is refused and stays as it was. The deploy runs with the node in
+/// `deploying`, as Ironic's does, so that its power-on does not attach the volumes a
+/// second time.
 async fn deploy(
     driver: &Driver,
     node: &mut Node,
     parts: &NodeParts,
+    volumes: &mut Volumes,
     configdrive: Option<Value>,
 ) -> Result<(), Error> {
     let valid = driver
@@ -239,7 +251,8 @@ async fn deploy(
     if let Some(configdrive) = configdrive {
         node.instance_info.insert("configdrive".into(), configdrive);
     }
-    match driver.deploy.deploy(driver, node, &parts.2).await {
+    node.provision_state = ProvisionState::Deploying;
+    match driver.deploy.deploy(driver, node, volumes).await {
         Ok(()) => {
             node.last_error = None;
             enter(node, ProvisionState::Active);
@@ -251,9 +264,11 @@ async fn deploy(
 
 /// active/deploy failed/error: the deploy interface stops the instance. True when that
 /// worked and the instance's leftovers are to be removed; otherwise the node is in
-/// `error`.
-async fn tear_down(driver: &Driver, node: &mut Node, targets: &[VolumeTarget]) -> bool {
-    if let Err(e) = driver.deploy.tear_down(driver, node, targets).await {
+/// `error`. The tear-down runs with the node in `deleting`, as Ironic's does, so that
+/// its power-off leaves detaching to the tear-down, which tolerates no failure.
+async fn tear_down(driver: &Driver, node: &mut Node, volumes: &mut Volumes) -> bool {
+    node.provision_state = ProvisionState::Deleting;
+    if let Err(e) = driver.deploy.tear_down(driver, node, volumes).await {
         fail(node, ProvisionState::Error, e);
         return false;
     }
@@ -333,6 +348,13 @@ mod tests {
         (node, (vec![port()], vec![iqn], vec![volume]))
     }
 
+    fn volumes(parts: &NodeParts) -> Volumes {
+        Volumes {
+            connectors: parts.1.clone(),
+            targets: parts.2.clone(),
+        }
+    }
+
     fn driver(node: &Node, bmc: &FakeBmc) -> Driver {
         let bmcs: Arc<dyn Connector> = Arc::new(bmc.clone());
         Driver::for_node(node, &bmcs).unwrap()
@@ -367,9 +389,15 @@ mod tests {
         for boot in ["ipxe", "http-ipxe"] {
             let bmc = FakeBmc::new(PowerState::Off);
             let (mut node, parts) = redfish_node(boot);
-            deploy(&driver(&node, &bmc), &mut node, &parts, None)
-                .await
-                .unwrap();
+            deploy(
+                &driver(&node, &bmc),
+                &mut node,
+                &parts,
+                &mut volumes(&parts),
+                None,
+            )
+            .await
+            .unwrap();
             assert_eq!(node.provision_state, ProvisionState::Active, "{boot}");
             assert_eq!(node.last_error, None, "{boot}");
             assert_eq!(node.power_state, Some(PowerState::On), "{boot}");
@@ -385,9 +413,15 @@ mod tests {
         let bmc = FakeBmc::new(PowerState::Off);
         bmc.edit(|s| s.failure = Some(UNREACHABLE.into()));
         let (mut node, parts) = redfish_node("ipxe");
-        deploy(&driver(&node, &bmc), &mut node, &parts, None)
-            .await
-            .unwrap();
+        deploy(
+            &driver(&node, &bmc),
+            &mut node,
+            &parts,
+            &mut volumes(&parts),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(node.provision_state, ProvisionState::DeployFailed);
         let expected = format!("Failed to set the boot device of node {UUID}: {UNREACHABLE}");
         assert_eq!(node.last_error, Some(expected));
@@ -398,9 +432,15 @@ mod tests {
         let bmc = FakeBmc::new(PowerState::Off);
         let (mut node, parts) = redfish_node("pxe");
         let before = node.clone();
-        let e = deploy(&driver(&node, &bmc), &mut node, &parts, None)
-            .await
-            .unwrap_err();
+        let e = deploy(
+            &driver(&node, &bmc),
+            &mut node,
+            &parts,
+            &mut volumes(&parts),
+            None,
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(&e, Error::Invalid(m) if m.contains("cannot do")),
             "{e:?}"
@@ -414,7 +454,7 @@ mod tests {
         let bmc = FakeBmc::new(PowerState::On);
         let (mut node, parts) = redfish_node("ipxe");
         node.provision_state = ProvisionState::Active;
-        assert!(tear_down(&driver(&node, &bmc), &mut node, &parts.2).await);
+        assert!(tear_down(&driver(&node, &bmc), &mut node, &mut volumes(&parts)).await);
         assert_eq!(node.power_state, Some(PowerState::Off));
         assert_eq!(bmc.system().resets, [ResetType::ForceOff]);
     }
@@ -426,7 +466,7 @@ mod tests {
         let (mut node, parts) = redfish_node("ipxe");
         node.provision_state = ProvisionState::Active;
         node.power_state = Some(PowerState::On);
-        assert!(!tear_down(&driver(&node, &bmc), &mut node, &parts.2).await);
+        assert!(!tear_down(&driver(&node, &bmc), &mut node, &mut volumes(&parts)).await);
         assert_eq!(node.provision_state, ProvisionState::Error);
         assert_eq!(node.power_state, Some(PowerState::On));
         let expected = format!(
