@@ -12,6 +12,7 @@ pub mod rpc_requests;
 pub mod schema;
 pub mod volume_connectors;
 pub mod volume_targets;
+mod workers;
 
 pub use pool::{AnyConnection, Backend, Db, write_transaction};
 

@@ -21,6 +21,7 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::workers::{CONNECTION_WAIT, Workers};
 use crate::error::Error;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -162,6 +163,10 @@ impl r2d2::ManageConnection for Manager {
                 diesel::result::Error::BrokenTransactionManager,
             ));
         }
+        // A SQLite connection is a file handle that no server can close behind our back.
+        if matches!(conn, AnyConnection::Sqlite(_)) {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1").map_err(ConnectError::Query)
     }
 
@@ -187,6 +192,7 @@ pub enum ConnectError {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    workers: Workers,
 }
 
 impl Db {
@@ -210,31 +216,29 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(max)
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(CONNECTION_WAIT)
             .build_unchecked(manager);
-        Ok(Db { pool, backend })
+        // One connection stays free of the workers, for readiness probes and the
+        // command-line tools, which take theirs straight from the pool.
+        let workers = Workers::start(pool.clone(), max.saturating_sub(1).max(1) as usize);
+        Ok(Db {
+            pool,
+            backend,
+            workers,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Runs blocking database work on tokio's blocking pool.
+    /// Runs blocking database work on one of the database worker threads.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, Error> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| {
-                tracing::warn!(error = %e, "database unavailable");
-                Error::database_unavailable()
-            })?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+        self.workers.run(work).await
     }
 
     /// Runs blocking database work on the calling thread, for command-line tools.

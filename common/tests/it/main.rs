@@ -1,4 +1,5 @@
 //! The integration tests of `common`, one binary.
 
 mod amqp;
+mod db_workers;
 mod parsers;
