@@ -3,3 +3,4 @@
 mod amqp;
 mod db_workers;
 mod parsers;
+mod sqlite_build;
