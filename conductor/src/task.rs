@@ -61,9 +61,11 @@ impl Conductor {
     /// locked.
     ///
     /// Taking the lock, the transaction and the release are three commits, as in
-    /// [`Conductor::acquire`], but one trip to the blocking pool: each trip is a thread
-    /// hand-off and a pool checkout, which cost more than the commits on SQLite. A busy
-    /// lock hands `work` back, and the next attempt comes after the usual wait.
+    /// [`Conductor::acquire`], but one trip to a database worker: each trip is a thread
+    /// hand-off, which costs more than the commits on SQLite. The lock is committed
+    /// before the transaction begins, so that the transaction (on MySQL, its snapshot)
+    /// starts after whatever the lock's previous holder committed. A busy lock hands
+    /// `work` back, and the next attempt comes after the usual wait.
     pub async fn with_node_lock<T, F>(
         &self,
         ctx: &Context,

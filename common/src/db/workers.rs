@@ -31,6 +31,9 @@ struct Queued {
     /// When the job stops waiting for a connection (a database that cannot be reached
     /// fails each request after [`CONNECTION_WAIT`], however many are queued).
     deadline: Instant,
+    /// The caller's runtime, entered while the job runs: what a job drops unanswered
+    /// (a node lock whose caller went away) may need it to clean up.
+    runtime: tokio::runtime::Handle,
 }
 
 /// The sending side; the workers stop when the last clone of it is dropped.
@@ -66,6 +69,7 @@ impl Workers {
         let queued = Queued {
             job,
             deadline: Instant::now() + CONNECTION_WAIT,
+            runtime: tokio::runtime::Handle::current(),
         };
         self.jobs
             .send(queued)
@@ -89,7 +93,11 @@ fn serve(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
     let mut held: Option<PooledConnection<Manager>> = None;
     loop {
         let waiting = held.as_ref().and_then(|_| queue.try_recv().ok());
-        let Queued { job, deadline } = match waiting {
+        let Queued {
+            job,
+            deadline,
+            runtime,
+        } = match waiting {
             Some(queued) => queued,
             None => {
                 held = None;
@@ -99,6 +107,7 @@ fn serve(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
                 }
             }
         };
+        let _runtime = runtime.enter();
         let mut conn = match held.take().map_or_else(|| check_out(pool, deadline), Ok) {
             Ok(conn) => conn,
             Err(e) => {

@@ -223,7 +223,7 @@ async fn an_acquire_abandoned_at_any_moment_leaves_no_lock() {
         let patience = std::time::Duration::from_micros(step * 50);
         // Taken in time, the guard is dropped here; too late, the attempt is dropped.
         let _ = tokio::time::timeout(patience, c.acquire(node.id, "test")).await;
-        // An abandoned attempt still runs to its end on the blocking pool (given time
+        // An abandoned attempt still runs to its end on a database worker (given time
         // here); the node leaves the registry once that attempt, and any release, are
         // done.
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
