@@ -360,6 +360,12 @@ mod tests {
         Driver::for_node(node, &bmcs).unwrap()
     }
 
+    /// Deploys `node` through `bmc` with its own connectors and targets, no config drive.
+    async fn deploy_on(bmc: &FakeBmc, node: &mut Node, parts: &NodeParts) -> Result<(), Error> {
+        let driver = driver(node, bmc);
+        deploy(&driver, node, parts, &mut volumes(parts), None).await
+    }
+
     #[tokio::test]
     async fn verification_reads_the_power_state_from_the_bmc() {
         let bmc = FakeBmc::new(PowerState::On);
@@ -389,15 +395,7 @@ mod tests {
         for boot in ["ipxe", "http-ipxe"] {
             let bmc = FakeBmc::new(PowerState::Off);
             let (mut node, parts) = redfish_node(boot);
-            deploy(
-                &driver(&node, &bmc),
-                &mut node,
-                &parts,
-                &mut volumes(&parts),
-                None,
-            )
-            .await
-            .unwrap();
+            deploy_on(&bmc, &mut node, &parts).await.unwrap();
             assert_eq!(node.provision_state, ProvisionState::Active, "{boot}");
             assert_eq!(node.last_error, None, "{boot}");
             assert_eq!(node.power_state, Some(PowerState::On), "{boot}");
@@ -413,15 +411,7 @@ mod tests {
         let bmc = FakeBmc::new(PowerState::Off);
         bmc.edit(|s| s.failure = Some(UNREACHABLE.into()));
         let (mut node, parts) = redfish_node("ipxe");
-        deploy(
-            &driver(&node, &bmc),
-            &mut node,
-            &parts,
-            &mut volumes(&parts),
-            None,
-        )
-        .await
-        .unwrap();
+        deploy_on(&bmc, &mut node, &parts).await.unwrap();
         assert_eq!(node.provision_state, ProvisionState::DeployFailed);
         let expected = format!("Failed to set the boot device of node {UUID}: {UNREACHABLE}");
         assert_eq!(node.last_error, Some(expected));
@@ -432,15 +422,7 @@ mod tests {
         let bmc = FakeBmc::new(PowerState::Off);
         let (mut node, parts) = redfish_node("pxe");
         let before = node.clone();
-        let e = deploy(
-            &driver(&node, &bmc),
-            &mut node,
-            &parts,
-            &mut volumes(&parts),
-            None,
-        )
-        .await
-        .unwrap_err();
+        let e = deploy_on(&bmc, &mut node, &parts).await.unwrap_err();
         assert!(
             matches!(&e, Error::Invalid(m) if m.contains("cannot do")),
             "{e:?}"
