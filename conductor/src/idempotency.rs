@@ -60,14 +60,31 @@ pub fn transaction<T>(
     scope: &Scope,
     work: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    let claimed = claimed_transaction(conn, scope, |_| Ok(true), work)?;
+    Ok(claimed.expect("an unconditional claim holds"))
+}
+
+/// [`transaction`] for work that must first claim something in the same transaction
+/// (a node's lock): `claim` is the transaction's first statement. When it answers
+/// false, the transaction ends with nothing written, neither `work` nor the record
+/// runs, and the answer is `None`.
+pub fn claimed_transaction<T>(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    claim: impl FnOnce(&mut AnyConnection) -> Result<bool, Error>,
+    work: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
     let scope = Some(scope).filter(|s| !s.id.is_empty() && !s.recorded.load(Ordering::SeqCst));
     let value = common::db::write_transaction(conn, |conn| {
+        if !claim(conn)? {
+            return Ok(None);
+        }
         if let Some(scope) = scope {
             record(conn, scope)?;
         }
-        work(conn)
+        work(conn).map(Some)
     })?;
-    if let Some(scope) = scope {
+    if let (Some(scope), Some(_)) = (scope, &value) {
         scope.recorded.store(true, Ordering::SeqCst);
     }
     Ok(value)

@@ -60,12 +60,13 @@ impl Conductor {
     /// holding node `node_id`'s exclusive lock. `work` gets the node as it is once
     /// locked.
     ///
-    /// Taking the lock, the transaction and the release are three commits, as in
-    /// [`Conductor::acquire`], but one trip to a database worker: each trip is a thread
-    /// hand-off, which costs more than the commits on SQLite. The lock is committed
-    /// before the transaction begins, so that the transaction (on MySQL, its snapshot)
-    /// starts after whatever the lock's previous holder committed. A busy lock hands
-    /// `work` back, and the next attempt comes after the usual wait.
+    /// A free node is locked, worked on and released in that one transaction, one
+    /// commit: the transaction holds the node's row from its first statement, so a
+    /// concurrent locked transaction waits for it, and nobody ever sees the lock. A
+    /// node reserved by longer work, or by a lock this conductor left behind, is taken
+    /// the slow way: the lock, the transaction and the release are then three commits,
+    /// as in [`Conductor::acquire`]. Either way it is one trip to a database worker. A
+    /// busy lock hands `work` back, and the next attempt comes after the usual wait.
     pub async fn with_node_lock<T, F>(
         &self,
         ctx: &Context,
@@ -172,6 +173,7 @@ fn take_lock(
 }
 
 /// A node lock to take for `host`, on behalf of work in `registry`.
+#[derive(Clone, Copy)]
 struct NodeClaim<'a> {
     registry: &'a Arc<Registry>,
     node_id: i64,
@@ -179,11 +181,65 @@ struct NodeClaim<'a> {
 }
 
 /// Takes the node lock of `claim`, runs `work` in a transaction that also records the
-/// request, and releases the lock, on the caller's connection. The node is in the
-/// registry throughout, and leaves it after the release was tried, whatever happened.
+/// request, and releases the lock, on the caller's connection: in one transaction when
+/// the node is free, else in three commits. The node is in the registry throughout,
+/// and leaves it after the release was tried, whatever happened.
 fn locked_transaction<T, F>(
     conn: &mut AnyConnection,
     claim: NodeClaim<'_>,
+    scope: &Scope,
+    work: F,
+) -> Locked<T, F>
+where
+    F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error>,
+{
+    let _working = claim.registry.enter(claim.node_id);
+    match claimed_work(conn, &claim, scope, work) {
+        Ok(done) => Locked::Done(done),
+        Err(work) => reserved_work(conn, &claim, scope, work),
+    }
+}
+
+/// The one-transaction way: the lock is claimed, used and released before the commit.
+/// Hands `work` back, unrun, when the node is reserved.
+fn claimed_work<T, F>(
+    conn: &mut AnyConnection,
+    claim: &NodeClaim<'_>,
+    scope: &Scope,
+    work: F,
+) -> Result<Result<T, Error>, F>
+where
+    F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error>,
+{
+    let (node_id, host) = (claim.node_id, claim.host);
+    let mut unrun = Some(work);
+    let done = rolled_back_on_panic(conn, |conn| {
+        crate::idempotency::claimed_transaction(
+            conn,
+            scope,
+            |conn| reservation::claim_in_transaction(conn, node_id, host),
+            |conn| {
+                let work = unrun.take().expect("work runs once");
+                let node = common::db::nodes::get_by_id(conn, node_id)?;
+                let value = work(conn, node)?;
+                reservation::release(conn, node_id, host)?;
+                Ok(value)
+            },
+        )
+    });
+    match (done, unrun) {
+        (Ok(None), Some(work)) => Err(work),
+        (Ok(Some(value)), _) => Ok(Ok(value)),
+        (Err(e), _) => Ok(Err(e)),
+        (Ok(None), None) => unreachable!("a refused claim runs no work"),
+    }
+}
+
+/// The three-commit way, for a node whose `reservation` is set: the lock is taken if
+/// this conductor left it behind, else the attempt is busy.
+fn reserved_work<T, F>(
+    conn: &mut AnyConnection,
+    claim: &NodeClaim<'_>,
     scope: &Scope,
     work: F,
 ) -> Locked<T, F>
@@ -194,25 +250,22 @@ where
         registry,
         node_id,
         host,
-    } = claim;
-    let _working = registry.enter(node_id);
+    } = *claim;
     match take_lock(conn, registry, node_id, host) {
         Ok(()) => tracing::debug!(node_id, "node lock taken"),
         Err(e @ Error::NodeLocked { .. }) => return Locked::Busy(work, e),
         Err(e) => return Locked::Done(Err(e)),
     }
-    // A panic in `work` must not keep the node locked: the lock is released on this
-    // connection, after rolling back what the panic left open, and the panic goes on.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::idempotency::transaction(conn, scope, |conn| {
-            let node = common::db::nodes::get_by_id(conn, node_id)?;
-            work(conn, node)
+        rolled_back_on_panic(conn, |conn| {
+            crate::idempotency::transaction(conn, scope, |conn| {
+                let node = common::db::nodes::get_by_id(conn, node_id)?;
+                work(conn, node)
+            })
         })
     }));
-    if result.is_err() {
-        use diesel::connection::{Connection, TransactionManager};
-        let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
-    }
+    // A panic in `work` must not keep the node locked: the lock is released on this
+    // connection, and the panic goes on.
     if let Err(e) = reservation::release(conn, node_id, host) {
         // The node leaves the registry all the same: the periodic sweep releases it.
         tracing::error!(node_id, error = %e, "could not release node lock");
@@ -220,6 +273,22 @@ where
     match result {
         Ok(result) => Locked::Done(result),
         Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Runs `work` on `conn`; if it panics, rolls back what the panic left open on the
+/// connection before the panic goes on, so that the connection is usable again.
+fn rolled_back_on_panic<T>(
+    conn: &mut AnyConnection,
+    work: impl FnOnce(&mut AnyConnection) -> T,
+) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn))) {
+        Ok(value) => value,
+        Err(panic) => {
+            use diesel::connection::{Connection, TransactionManager};
+            let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            std::panic::resume_unwind(panic)
+        }
     }
 }
 

@@ -37,6 +37,22 @@ pub fn reserve(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Erro
     })
 }
 
+/// Claims node `id` for `host` inside the caller's transaction, for work that ends
+/// with it: one conditional UPDATE, which on PostgreSQL and MySQL also holds the row's
+/// lock until the transaction ends, after waiting for a transaction that holds it.
+/// False when the node is reserved (a lock committed for longer work, which the
+/// caller takes the slow way) or gone; nothing was written then.
+///
+/// It must be the transaction's first statement: on MySQL a transaction's snapshot
+/// starts at its first read, and it must start after that wait, or the work would
+/// read what the previous holder overwrote.
+pub fn claim_in_transaction(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Error> {
+    let changed = diesel::update(nodes::table.find(id).filter(nodes::reservation.is_null()))
+        .set(nodes::reservation.eq(host))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// Releases `host`'s reservation of node `id`. A node deleted while locked is fine.
 pub fn release(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Error> {
     diesel::update(nodes::table.find(id).filter(nodes::reservation.eq(host)))

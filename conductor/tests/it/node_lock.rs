@@ -235,3 +235,42 @@ async fn an_acquire_abandoned_at_any_moment_leaves_no_lock() {
         assert_eq!(reservation(&c, node.id).await, None, "after {patience:?}");
     }
 }
+
+/// Locked transactions of two conductors on one node, all at once, each reading a
+/// counter kept in another row (the name of a second node, so that taking the lock does
+/// not write it) and writing what it read plus one: each sees the commit of the one
+/// before it, so no increment is lost, and no lock is left.
+#[tokio::test]
+async fn concurrent_locked_transactions_see_each_others_commits() {
+    const EACH: usize = 25;
+    let db = Database::fresh();
+    let conductors = [
+        Arc::new(conductor_on(&db.url, "c1", QUICK_RETRIES)),
+        Arc::new(conductor_on(&db.url, "c2", QUICK_RETRIES)),
+    ];
+    let locked = add_node(&conductors[0]).await.id;
+    let counter = add_node(&conductors[0]).await.id;
+    let mut increments = tokio::task::JoinSet::new();
+    for c in conductors.iter().cycle().take(2 * EACH) {
+        let c = c.clone();
+        increments.spawn(async move {
+            c.with_node_lock(&Context::internal(), locked, "test", move |conn, _| {
+                let count = nodes::get_by_id(conn, counter)?
+                    .name
+                    .map_or(0, |n| n.parse::<usize>().unwrap());
+                use common::db::schema::nodes::dsl;
+                diesel::update(dsl::nodes.find(counter))
+                    .set(dsl::name.eq((count + 1).to_string()))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+        });
+    }
+    while let Some(done) = increments.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let c = &conductors[0];
+    assert_eq!(name(c, counter).await, Some((2 * EACH).to_string()));
+    assert_eq!(reservation(c, locked).await, None);
+}
