@@ -26,6 +26,7 @@ use lapin::options::{
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::uri::AMQPUri;
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
 };
@@ -118,13 +119,27 @@ impl Topology {
     }
 }
 
+/// The largest AMQP frame a connection offers, unless its URL sets `frame_max`. lapin
+/// keeps a send and a receive buffer of 32 frames for each connection, written through:
+/// at RabbitMQ's default of 128 KiB that is 8 MiB resident per connection. RPC bodies are
+/// a few KiB; a larger one is sent as several frames.
+const FRAME_MAX: u32 = 16 * 1024;
+
+/// The broker URL `url`, with [`FRAME_MAX`] unless it sets `frame_max` itself.
+fn broker_uri(url: &str) -> Result<AMQPUri, String> {
+    let mut uri: AMQPUri = url.parse().map_err(|e| format!("broker URL: {e}"))?;
+    uri.query.frame_max.get_or_insert(FRAME_MAX);
+    Ok(uri)
+}
+
 /// Opens a connection without lapin's automatic recovery: both sides replace a lost
 /// connection themselves. Recovery inside lapin could stall for good after the broker
 /// closed the connection during a restart (a forced close followed by a reset), leaving
 /// a conductor connected to nothing and never saying so.
 async fn connect(url: &str, name: &str) -> Result<Connection, String> {
     let props = ConnectionProperties::default().with_connection_name(name.into());
-    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, props)).await {
+    let uri = broker_uri(url)?;
+    match tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect_uri(uri, props)).await {
         Ok(connected) => connected.map_err(|e| e.to_string()),
         Err(_) => Err(format!(
             "no answer from the broker within {}s",
@@ -624,7 +639,7 @@ async fn dead_letter(delivery: &Delivery, kind: &'static str, reason: &str) {
 /// consuming connection is not shared.
 pub async fn probe(url: &str) -> Result<(), String> {
     let props = ConnectionProperties::default().with_connection_name("sanlink-probe".into());
-    let connection = Connection::connect(url, props)
+    let connection = Connection::connect_uri(broker_uri(url)?, props)
         .await
         .map_err(|e| format!("broker: {e}"))?;
     let _ = connection.close(200, "probed".into()).await;

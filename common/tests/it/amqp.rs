@@ -94,6 +94,42 @@ async fn a_call_reaches_a_conductor_and_its_reply_comes_back() {
     remove(&topology).await;
 }
 
+/// Answers a call with its connector's UUID, in an error's text.
+struct Echo;
+
+#[async_trait::async_trait]
+impl Handler for Echo {
+    async fn handle(&self, request: Request) -> Response {
+        match request.call {
+            Call::DestroyVolumeConnector { uuid } => Err(Error::invalid(uuid)),
+            _ => Ok(Reply::Done),
+        }
+    }
+}
+
+/// Connections offer small frames (their buffers are 32 frames each): a request and a
+/// reply many frames long still arrive whole.
+#[tokio::test]
+async fn a_request_and_a_reply_larger_than_a_frame_arrive_whole() {
+    let (_, topology) = topology();
+    let conductor = start_conductor(&topology, Arc::new(Echo));
+    let transport = AmqpTransport::connect(&url(), topology.clone())
+        .await
+        .unwrap();
+    call_when_ready(&transport).await.unwrap_err();
+    let long: String = (0..300_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let call = Call::DestroyVolumeConnector { uuid: long.clone() };
+    let context = RequestContext::new("req-long", Caller::default());
+    let answer = transport
+        .call(Request::new(context, Duration::from_secs(5), call))
+        .await;
+    assert_eq!(answer, Err(Error::invalid(long)));
+    conductor.shut_down().await;
+    remove(&topology).await;
+}
+
 #[tokio::test]
 async fn without_a_conductor_a_call_fails_fast_with_unavailable() {
     let (_, topology) = topology();
