@@ -205,6 +205,14 @@ def _log_lines(keep=400):
     return lines
 
 
+def pytest_collection_modifyitems(config, items):
+    """Marks the tests that drive the `baremetal` CLI, so that a run may leave them out
+    (`-m "not cli"`)."""
+    for item in items:
+        if "cli" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cli)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     failed = terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")
     died = any(p.returncode not in (None, 0, -15) for p in _SERVER["procs"])

@@ -29,6 +29,8 @@ from test_nova_bfv_redfish import SYSTEM_ID, bmc  # noqa: F401 - the fixture
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cinder"))
 import cinder_service  # noqa: E402
 
+pytestmark = pytest.mark.cinder
+
 API_VERSION = "1.46"
 
 
