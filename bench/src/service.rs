@@ -176,10 +176,32 @@ pub fn stop(proc: &mut Proc) {
     let _ = proc.child.wait();
 }
 
-/// A free loopback port (it may be taken again before use; the start then fails loudly).
+/// A free loopback port below the kernel's ephemeral range, each call a different one.
+/// A port picked by binding port 0 comes from that range, where any outgoing
+/// connection (a started service's own, to its database or broker) may take it before
+/// the service that was given it binds it.
 pub fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 10_000;
+    let end = ephemeral_start().unwrap_or(32_768).max(FIRST + 1);
+    let span = end - FIRST;
+    // Concurrent runs of the bench start in different places.
+    let offset = std::process::id().wrapping_mul(7_919);
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + offset.wrapping_add(n) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free port between {FIRST} and {end}")
+}
+
+/// The first port of the kernel's ephemeral range.
+fn ephemeral_start() -> Option<u32> {
+    let range = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    range.split_whitespace().next()?.parse().ok()
 }
 
 /// The service's binaries: next to the bench binary itself (same profile).
