@@ -76,15 +76,15 @@ impl Scenario {
     }
 
     /// (RPC round trips, database commits) one operation needs at the least, for the
-    /// writes: creates commit once in the conductor; updates and deletes take the node
-    /// lock (a commit), change the row with the request's record (a commit) and
-    /// release the lock (a commit).
+    /// writes: each commits once in the conductor (updates and deletes take the node
+    /// lock, change the row with the request's record and release the lock in that
+    /// one transaction).
     pub fn floor_cost(self) -> Option<(u32, u32)> {
         match self {
             Scenario::PostConnector | Scenario::PostTarget => Some((1, 1)),
-            Scenario::PatchConnector | Scenario::DeleteConnector => Some((1, 3)),
+            Scenario::PatchConnector | Scenario::DeleteConnector => Some((1, 1)),
             // 2 creates + 2 deletes; its 2 lists read only.
-            Scenario::NovaBootFromVolume => Some((4, 2 + 2 * 3)),
+            Scenario::NovaBootFromVolume => Some((4, 4)),
             _ => None,
         }
     }

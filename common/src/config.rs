@@ -211,7 +211,9 @@ settings! {
     /// guide)
     DATABASE_URL: String = "SANLINK_DATABASE_URL", Derived("`sqlite://<data dir>/sanlink.sqlite`"), Secret, database_url;
     /// `amqp://` or `amqps://` URL of RabbitMQ; required by `api-gateway` and `conductor`;
-    /// `sanlink` (embedded mode) always uses its in-process transport
+    /// `sanlink` (embedded mode) always uses its in-process transport. Its query may set
+    /// `heartbeat`, `connection_timeout` and `frame_max` (default here 16384: each
+    /// connection keeps 32 frames of buffer each way)
     AMQP_URL: String = "SANLINK_AMQP_URL", Unset("unset"), Secret, amqp_url;
     /// prefix of the RabbitMQ queue and exchange names
     AMQP_PREFIX: String = "SANLINK_AMQP_PREFIX", Value("sanlink"), Plain, text;
