@@ -192,9 +192,23 @@ cargo_api_tests() {
 
 # cargo_conductor_tests DATABASE: node locks and concurrent copies of one request, on a
 # server database (they run on SQLite in cargo_tests_sqlite).
+# The conductor's test binary is the one `cargo test --workspace` built: `cargo test -p
+# conductor` would resolve the dependencies' features for that one package and build
+# them all again, for minutes.
 cargo_conductor_tests() {
-    TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        cargo test -p conductor --features "$FEATURES" --test it --no-fail-fast -- node_lock:: copies:: trait_copies:: nmi_copies:: portgroups::
+    local binary
+    binary="$(cargo test --workspace --features "$FEATURES" --test it --no-run \
+        --message-format=json 2>/dev/null | "${PYTHON:-python3}" -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "it" \
+            and "/conductor#" in m["package_id"] and m.get("executable"):
+        print(m["executable"])
+')" || return 1
+    [ -x "$binary" ] || { echo "no test binary of the conductor" >&2; return 1; }
+    (cd "$ROOT/conductor" && TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
+        "$binary" node_lock:: copies:: trait_copies:: nmi_copies:: portgroups::)
 }
 
 # --- client tests ------------------------------------------------------------
