@@ -217,7 +217,7 @@ where
         crate::idempotency::claimed_transaction(
             conn,
             scope,
-            |conn| reservation::claim_in_transaction(conn, node_id, host),
+            |conn| reservation::claim(conn, node_id, host),
             |conn| {
                 let work = unrun.take().expect("work runs once");
                 let node = common::db::nodes::get_by_id(conn, node_id)?;

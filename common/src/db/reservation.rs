@@ -19,10 +19,7 @@ pub fn reserve(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Erro
     if let Some(holder) = holder {
         return Err(Error::NodeLocked { node: uuid, holder });
     }
-    let changed = diesel::update(nodes::table.find(id).filter(nodes::reservation.is_null()))
-        .set(nodes::reservation.eq(host))
-        .execute(conn)?;
-    if changed == 1 {
+    if claim(conn, id, host)? {
         return Ok(());
     }
     let holder: Option<String> = nodes::table
@@ -37,16 +34,15 @@ pub fn reserve(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Erro
     })
 }
 
-/// Claims node `id` for `host` inside the caller's transaction, for work that ends
-/// with it: one conditional UPDATE, which on PostgreSQL and MySQL also holds the row's
-/// lock until the transaction ends, after waiting for a transaction that holds it.
-/// False when the node is reserved (a lock committed for longer work, which the
-/// caller takes the slow way) or gone; nothing was written then.
+/// Reserves node `id` for `host` if it is free: one conditional UPDATE; false when the
+/// node is reserved or gone, and nothing was written then.
 ///
-/// It must be the transaction's first statement: on MySQL a transaction's snapshot
-/// starts at its first read, and it must start after that wait, or the work would
-/// read what the previous holder overwrote.
-pub fn claim_in_transaction(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Error> {
+/// Inside a transaction, for work that ends with the transaction, PostgreSQL and MySQL
+/// also hold the row's lock until the end, after waiting for a transaction that holds
+/// it. It must then be the transaction's first statement: on MySQL a transaction's
+/// snapshot starts at its first read, and it must start after that wait, or the work
+/// would read what the previous holder overwrote.
+pub fn claim(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Error> {
     let changed = diesel::update(nodes::table.find(id).filter(nodes::reservation.is_null()))
         .set(nodes::reservation.eq(host))
         .execute(conn)?;

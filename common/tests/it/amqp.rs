@@ -116,7 +116,8 @@ async fn a_request_and_a_reply_larger_than_a_frame_arrive_whole() {
     let transport = AmqpTransport::connect(&url(), topology.clone())
         .await
         .unwrap();
-    call_when_ready(&transport).await.unwrap_err();
+    // The echo of the readiness call's own connector.
+    assert_eq!(call_when_ready(&transport).await, Err(Error::invalid("x")));
     let long: String = (0..300_000)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();

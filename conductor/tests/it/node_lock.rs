@@ -70,6 +70,25 @@ async fn the_lock_is_released_after_work_that_succeeds_fails_or_panics() {
     assert_eq!(reservation(&c, node.id).await, None);
 }
 
+/// A lock this conductor left behind is taken in three commits instead of inside the
+/// work's transaction: that way too, work that fails or panics is rolled back and the
+/// lock released.
+#[tokio::test]
+async fn a_lock_taken_back_is_released_after_work_that_fails_or_panics() {
+    let db = Database::fresh();
+    let c = conductor_on(&db.url, "c1", QUICK_RETRIES);
+    for end in ["error", "panic"] {
+        let node = add_node(&c).await;
+        set_reservation(&c, node.id, Some("c1")).await;
+        let err = rename(&c, node.id, end).await.unwrap_err();
+        let refused = matches!(err, Error::Invalid(_)) && end == "error";
+        let panicked = matches!(err, Error::Internal(_)) && end == "panic";
+        assert!(refused || panicked, "{end}: {err:?}");
+        assert_eq!(name(&c, node.id).await, None, "{end}: rolled back");
+        assert_eq!(reservation(&c, node.id).await, None, "{end}: released");
+    }
+}
+
 #[tokio::test]
 async fn a_busy_lock_leaves_the_work_undone() {
     let c = conductor(QUICK_RETRIES);
