@@ -156,6 +156,24 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// True when a diesel error is a violation of the `UNIQUE (uuid)` of `table`, which every
+/// migration names `uniq_<table without underscores>0uuid`. Each backend says so its own
+/// way: PostgreSQL names the constraint, MySQL and MariaDB quote it in their message,
+/// SQLite names the table and column.
+pub fn is_uuid_violation(e: &diesel::result::Error, table: &str) -> bool {
+    let diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::UniqueViolation,
+        info,
+    ) = e
+    else {
+        return false;
+    };
+    let constraint = format!("uniq_{}0uuid", table.replace('_', ""));
+    info.constraint_name() == Some(constraint.as_str())
+        || info.message().contains(&format!("{constraint}'"))
+        || info.message().ends_with(&format!(": {table}.uuid"))
+}
+
 /// True when a diesel error is a foreign-key violation: a child row names a parent row
 /// that is gone (a node deleted while its connector, target or port was being created).
 pub fn is_foreign_key_violation(e: &diesel::result::Error) -> bool {

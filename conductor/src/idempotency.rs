@@ -112,10 +112,52 @@ pub async fn already_applied(c: &Conductor, request_id: &str) -> Result<bool, Er
     let id = request_id.to_string();
     c.db.run(move |conn| rpc_requests::applied(conn, &id))
         .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "cannot tell whether the request was applied");
-            Error::Unavailable("The database is unavailable, please retry later.".into())
-        })
+        .map_err(cannot_tell)
+}
+
+fn cannot_tell(e: Error) -> Error {
+    tracing::warn!(error = %e, "cannot tell whether the request was applied");
+    Error::Unavailable("The database is unavailable, please retry later.".into())
+}
+
+/// Whether the handler may leave the check for an earlier copy to the call's own work,
+/// sparing a trip to the database: creates of connectors and targets, whose one
+/// transaction records the request before anything else, and the updates and deletions
+/// of a node's resources, whose planning read checks it first ([`unapplied`]). Every
+/// other call is checked by the handler before it runs.
+pub fn checks_copies_itself(call: &Call) -> bool {
+    matches!(
+        call,
+        Call::CreateVolumeConnector { .. }
+            | Call::CreateVolumeTarget { .. }
+            | Call::UpdateVolumeConnector { .. }
+            | Call::DestroyVolumeConnector { .. }
+            | Call::UpdateVolumeTarget { .. }
+            | Call::DestroyVolumeTarget { .. }
+            | Call::UpdatePort { .. }
+            | Call::DestroyPort { .. }
+            | Call::UpdatePortgroup { .. }
+            | Call::DestroyPortgroup { .. }
+    )
+}
+
+/// Runs `read`, the read a change is planned with, once request `scope` is known not to
+/// have been applied by an earlier copy: in the same trip to the database as that check.
+/// A copy that finds the request applied marks the scope and ends with
+/// [`Error::Conflict`], and the handler answers from the current state.
+pub fn unapplied<T>(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    read: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    if !scope.id.is_empty() && rpc_requests::applied(conn, &scope.id).map_err(cannot_tell)? {
+        scope.found_applied.store(true, Ordering::SeqCst);
+        return Err(Error::conflict(format!(
+            "Request {} was applied already.",
+            scope.id
+        )));
+    }
+    read(conn)
 }
 
 /// What the answer to an applied request is read from: the object it created or

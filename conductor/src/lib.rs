@@ -72,6 +72,20 @@ impl Conductor {
             .await
     }
 
+    /// Runs `read`, the read a change is planned with, in one trip to the database with
+    /// the check that no earlier copy of `ctx`'s request applied it
+    /// ([`idempotency::unapplied`]).
+    pub async fn plan<T, F>(&self, ctx: &Context, read: F) -> Result<T, common::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut common::db::AnyConnection) -> Result<T, common::Error> + Send + 'static,
+    {
+        let scope = ctx.scope.clone();
+        self.db
+            .run(move |conn| idempotency::unapplied(conn, &scope, read))
+            .await
+    }
+
     pub fn hostname(&self) -> &str {
         &self.settings.conductor_hostname
     }
@@ -128,7 +142,9 @@ impl Handler for Conductor {
         let start = std::time::Instant::now();
         let work = async {
             let answer = idempotency::Answer::of(&request.call);
-            if idempotency::already_applied(self, &request.context.request_id).await? {
+            if !idempotency::checks_copies_itself(&request.call)
+                && idempotency::already_applied(self, &request.context.request_id).await?
+            {
                 tracing::info!("request already applied; answering from the current state");
                 return idempotency::replay(self, answer).await;
             }

@@ -495,6 +495,40 @@ async fn create_refuses_a_duplicate_type_and_connector_id_on_any_node() {
         .expect(201);
 }
 
+/// The UUID's uniqueness is told apart from the others' by the constraint each
+/// database names in its error, on every backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_refuses_a_uuid_in_use_in_its_own_words() {
+    let app = TestApp::start().await;
+    let a = app.node(|_| {}).await;
+    let b = app.node(|_| {}).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut body = connector_body(&a, "iqn", "iqn.first");
+    body["uuid"] = json!(id);
+    app.post(CONNECTORS, &body).await.expect(201);
+    let mut again = connector_body(&b, "iqn", "iqn.second");
+    again["uuid"] = json!(id);
+    app.post(CONNECTORS, &again).await.expect_error(
+        409,
+        &[&format!(
+            "A volume connector with UUID {id} already exists."
+        )],
+    );
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut body = target_body(&a, 0);
+    body["uuid"] = json!(id);
+    app.post(TARGETS, &body).await.expect(201);
+    let mut again = target_body(&b, 0);
+    again["uuid"] = json!(id);
+    app.post(TARGETS, &again).await.expect_error(
+        409,
+        &[&format!("A volume target with UUID {id} already exists.")],
+    );
+    // Nothing of the refused ones was stored.
+    let listed = app.get(&format!("{CONNECTORS}?node={}", b.uuid)).await;
+    assert_eq!(listed.expect(200).json()["connectors"], json!([]));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_refuses_a_duplicate_boot_index_on_the_same_node() {
     let app = TestApp::start().await;

@@ -88,25 +88,25 @@ macro_rules! child_queries {
         }
 
         /// Inserts a row and returns it as stored. `duplicate` words a broken uniqueness
-        /// constraint, checked by the constraint, not by a query: a failed statement
-        /// aborts a PostgreSQL transaction.
+        /// constraint other than the UUID's. Both are checked by the constraints, not by
+        /// queries: a failed statement aborts a PostgreSQL transaction.
         fn insert_row(
             conn: &mut AnyConnection,
             item: &$item,
             duplicate: impl FnOnce() -> Error,
         ) -> Result<$item, Error> {
-            if id_of(conn, &item.uuid).found()?.is_some() {
-                return Err(Error::conflict(format!(
-                    "A {} with UUID {} already exists.",
-                    <$item as $crate::child::NodeChild>::kind(),
-                    item.uuid
-                )));
-            }
             match diesel::insert_into($table::table)
                 .values($row::from(item))
                 .execute(conn)
             {
                 Ok(_) => get_by_uuid(conn, &item.uuid),
+                Err(e) if $crate::error::is_uuid_violation(&e, stringify!($table)) => {
+                    Err(Error::conflict(format!(
+                        "A {} with UUID {} already exists.",
+                        <$item as $crate::child::NodeChild>::kind(),
+                        item.uuid
+                    )))
+                }
                 Err(e) if is_unique_violation(&e) => Err(duplicate()),
                 // The node was deleted after the caller looked it up: the row would be an
                 // orphan.
@@ -117,22 +117,22 @@ macro_rules! child_queries {
             }
         }
 
-        /// Writes every field of an existing row, and the time of the change.
+        /// Writes every field of an existing row, and the time of the change; returns
+        /// the row as stored, which is `item` with that time (timestamps are kept to the
+        /// microsecond, as the databases keep them).
         fn update_row(
             conn: &mut AnyConnection,
             item: &$item,
             duplicate: impl FnOnce() -> Error,
         ) -> Result<$item, Error> {
-            let row = $row {
-                updated_at: Some($crate::model::now()),
-                ..$row::from(item)
-            };
+            let mut stored = item.clone();
+            stored.updated_at = Some($crate::model::now());
             let updated = diesel::update($table::table.filter($table::uuid.eq(&item.uuid)))
-                .set(row)
+                .set($row::from(&stored))
                 .execute(conn);
             match updated {
                 Ok(0) => Err(not_found(&item.uuid)),
-                Ok(_) => get_by_uuid(conn, &item.uuid),
+                Ok(_) => Ok(stored),
                 Err(e) if is_unique_violation(&e) => Err(duplicate()),
                 Err(e) => Err(e.into()),
             }

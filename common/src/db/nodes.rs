@@ -15,7 +15,9 @@ use crate::model::{StoredAt, from_column, object_to_column};
 /// A `nodes` row as stored: JSON documents as text.
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = nodes)]
-#[diesel(treat_none_as_null = true)]
+// An absent value is stored as NULL (no column has a default), which also keeps the
+// INSERT one statement diesel can prepare once: `DEFAULT` in it would not be.
+#[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct NodeRow {
     #[diesel(skip_insertion)]
     pub id: i64,

@@ -12,7 +12,9 @@ use crate::model::{StoredAt, canonical_uuid, from_column, object_to_column};
 /// A `portgroups` row as stored: JSON documents as text.
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = portgroups)]
-#[diesel(treat_none_as_null = true)]
+// An absent value is stored as NULL (no column has a default), which also keeps the
+// INSERT one statement diesel can prepare once: `DEFAULT` in it would not be.
+#[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PortgroupRow {
     #[diesel(skip_insertion)]
     pub id: i64,

@@ -5,14 +5,16 @@ use diesel::prelude::*;
 
 use super::schema::{nodes, volume_connectors};
 use super::{AnyConnection, Page};
-use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
+use crate::error::{Error, is_foreign_key_violation, is_unique_violation};
 use crate::model::volume::VolumeConnector;
 use crate::model::{StoredAt, from_column, object_to_column};
 
 /// A `volume_connectors` row as stored: JSON documents as text.
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = volume_connectors)]
-#[diesel(treat_none_as_null = true)]
+// An absent value is stored as NULL (no column has a default), which also keeps the
+// INSERT one statement diesel can prepare once: `DEFAULT` in it would not be.
+#[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ConnectorRow {
     #[diesel(skip_insertion)]
     pub id: i64,

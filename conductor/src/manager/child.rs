@@ -71,8 +71,8 @@ pub async fn update<R: Guarded>(
     // Patch once unlocked to learn which node to lock (and to refuse bad patches fast),
     // then again under the lock against the current row.
     let (uuid2, ops2) = (uuid.clone(), ops.clone());
-    let planned =
-        c.db.run(move |conn| {
+    let planned = c
+        .plan(ctx, move |conn| {
             let current = R::get(conn, &uuid2)?;
             R::patched(conn, &current, &ops2)
         })
@@ -95,9 +95,9 @@ pub async fn update<R: Guarded>(
 
 pub async fn destroy<R: Guarded>(c: &Conductor, ctx: &Context, uuid: String) -> Response {
     let uuid2 = uuid.clone();
-    let node_id =
-        c.db.run(move |conn| Ok(R::get(conn, &uuid2)?.node_id()))
-            .await?;
+    let node_id = c
+        .plan(ctx, move |conn| Ok(R::get(conn, &uuid2)?.node_id()))
+        .await?;
     let purpose = format!("{} deletion", R::kind());
     c.with_node_lock(ctx, node_id, &purpose, move |conn, node| {
         let current = R::get(conn, &uuid)?;

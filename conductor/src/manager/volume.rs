@@ -35,18 +35,24 @@ impl<R: Volume> Guarded for R {
         patch::check_allowed(ops, R::PATCHABLE)?;
         check_node_uuid_values(ops)?;
         let fields = current.fields();
-        let current_node = Value::String(R::node_uuid(&fields).to_string());
+        let current_node = R::node_uuid(&fields).to_string();
         let undo_removal = |doc: &mut JsonObject| {
-            doc.entry("node_uuid").or_insert(current_node);
+            doc.entry("node_uuid")
+                .or_insert_with(|| Value::String(current_node.clone()));
         };
         let mut patched = patch::apply_typed(&fields, ops, R::PATCH_SCHEMA, undo_removal)?;
         let requested = R::node_uuid(&patched).to_string();
         let canonical = canonical_uuid(&requested).unwrap_or(requested.clone());
-        let node_id = resolve_node(conn, &canonical, || {
-            Error::invalid(format!(
-                "Unable to apply the requested node_uuid '{requested}'. Requested value was invalid."
-            ))
-        })?;
+        // Only a new node needs looking up: the current one exists while its child does.
+        let node_id = if canonical == current_node {
+            current.node_id()
+        } else {
+            resolve_node(conn, &canonical, || {
+                Error::invalid(format!(
+                    "Unable to apply the requested node_uuid '{requested}'. Requested value was invalid."
+                ))
+            })?
+        };
         R::set_node_uuid(&mut patched, canonical);
         Ok(current.clone().with_fields(patched, node_id))
     }

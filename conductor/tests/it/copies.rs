@@ -177,3 +177,43 @@ async fn a_copy_that_cannot_tell_whether_its_request_was_applied_does_not_apply_
     assert!(matches!(answered, Ok(Reply::Node(_))), "{answered:?}");
     assert_eq!(log(&c, node.id).await, json!(["once"]));
 }
+
+/// The same for a change whose planning read checks for an earlier copy (a connector's
+/// update): a check that fails refuses the copy, and nothing is changed.
+#[tokio::test]
+async fn a_patch_copy_that_cannot_tell_whether_it_was_applied_does_not_apply_it() {
+    let db = Database::fresh();
+    let c = conductor_on(&db.url, "c1", PATIENT);
+    let node = add_node(&c).await;
+    let new = connector(&node);
+    let uuid = new.uuid.clone();
+    c.handle(request(
+        "req-made",
+        Call::CreateVolumeConnector { connector: new },
+    ))
+    .await
+    .unwrap();
+    let ops = serde_json::from_value(json!([{"op": "add", "path": "/extra/n", "value": 1}]));
+    let patch = Call::UpdateVolumeConnector {
+        uuid: uuid.clone(),
+        patch: ops.unwrap(),
+    };
+    let request = request("req-patch", patch);
+    c.handle(request.clone()).await.unwrap();
+    db.execute("ALTER TABLE rpc_requests RENAME TO rpc_requests_away");
+    let unsure = c.handle(request.clone()).await;
+    assert!(
+        matches!(unsure, Err(Error::Unavailable(_))),
+        "a retryable refusal: {unsure:?}"
+    );
+    db.execute("ALTER TABLE rpc_requests_away RENAME TO rpc_requests");
+    // A second application would have failed ("/extra/n" exists) or changed nothing
+    // visible, so the answer tells: the copy is answered from the state.
+    let answered = c.handle(request).await;
+    assert!(matches!(answered, Ok(Reply::Connector(_))), "{answered:?}");
+    let stored =
+        c.db.run(move |conn| common::db::volume_connectors::get_by_uuid(conn, &uuid))
+            .await
+            .unwrap();
+    assert_eq!(Value::Object(stored.extra), json!({"n": 1}));
+}
