@@ -162,17 +162,10 @@ async fn a_copy_that_cannot_tell_whether_its_request_was_applied_does_not_apply_
     let request = request("req-unsure", append(&node, "once"));
     c.handle(request.clone()).await.unwrap();
 
-    // The request ids cannot be read: the check fails with a database error.
-    db.execute("ALTER TABLE rpc_requests RENAME TO rpc_requests_away");
-    let unsure = c.handle(request.clone()).await;
-    assert!(
-        matches!(unsure, Err(Error::Unavailable(_))),
-        "a retryable refusal: {unsure:?}"
-    );
+    refused_while_records_unreadable(&db, &c, &request).await;
     assert_eq!(log(&c, node.id).await, json!(["once"]));
 
     // Once the database answers again, the copy is answered from the state.
-    db.execute("ALTER TABLE rpc_requests_away RENAME TO rpc_requests");
     let answered = c.handle(request).await;
     assert!(matches!(answered, Ok(Reply::Node(_))), "{answered:?}");
     assert_eq!(log(&c, node.id).await, json!(["once"]));
@@ -200,13 +193,7 @@ async fn a_patch_copy_that_cannot_tell_whether_it_was_applied_does_not_apply_it(
     };
     let request = request("req-patch", patch);
     c.handle(request.clone()).await.unwrap();
-    db.execute("ALTER TABLE rpc_requests RENAME TO rpc_requests_away");
-    let unsure = c.handle(request.clone()).await;
-    assert!(
-        matches!(unsure, Err(Error::Unavailable(_))),
-        "a retryable refusal: {unsure:?}"
-    );
-    db.execute("ALTER TABLE rpc_requests_away RENAME TO rpc_requests");
+    refused_while_records_unreadable(&db, &c, &request).await;
     // A second application would have failed ("/extra/n" exists) or changed nothing
     // visible, so the answer tells: the copy is answered from the state.
     let answered = c.handle(request).await;
@@ -216,4 +203,16 @@ async fn a_patch_copy_that_cannot_tell_whether_it_was_applied_does_not_apply_it(
             .await
             .unwrap();
     assert_eq!(Value::Object(stored.extra), json!({"n": 1}));
+}
+
+/// Handles a copy of `request` while the request records cannot be read (the check for
+/// an earlier copy fails with a database error): it must be refused as retryable.
+async fn refused_while_records_unreadable(db: &Database, c: &Conductor, request: &Request) {
+    db.execute("ALTER TABLE rpc_requests RENAME TO rpc_requests_away");
+    let unsure = c.handle(request.clone()).await;
+    db.execute("ALTER TABLE rpc_requests_away RENAME TO rpc_requests");
+    assert!(
+        matches!(unsure, Err(Error::Unavailable(_))),
+        "a retryable refusal: {unsure:?}"
+    );
 }
