@@ -103,18 +103,8 @@ fn record(conn: &mut AnyConnection, scope: &Scope) -> Result<(), Error> {
     }
 }
 
-/// Whether request `request_id` was applied. A database error is
-/// [`Error::Unavailable`]: a request that cannot tell must not run (a retry will).
-pub async fn already_applied(c: &Conductor, request_id: &str) -> Result<bool, Error> {
-    if request_id.is_empty() {
-        return Ok(false);
-    }
-    let id = request_id.to_string();
-    c.db.run(move |conn| rpc_requests::applied(conn, &id))
-        .await
-        .map_err(cannot_tell)
-}
-
+/// A failed check for an earlier copy: a request that cannot tell must not run (a
+/// retry will).
 fn cannot_tell(e: Error) -> Error {
     tracing::warn!(error = %e, "cannot tell whether the request was applied");
     Error::Unavailable("The database is unavailable, please retry later.".into())
@@ -124,7 +114,7 @@ fn cannot_tell(e: Error) -> Error {
 /// sparing a trip to the database: creates of connectors and targets, whose one
 /// transaction records the request before anything else, and the updates and deletions
 /// of a node's resources, whose planning read checks it first ([`unapplied`]). Every
-/// other call is checked by the handler before it runs.
+/// other call is checked by the handler, with [`unapplied`] too, before it runs.
 pub fn checks_copies_itself(call: &Call) -> bool {
     matches!(
         call,

@@ -142,16 +142,20 @@ impl Handler for Conductor {
         let start = std::time::Instant::now();
         let work = async {
             let answer = idempotency::Answer::of(&request.call);
-            if !idempotency::checks_copies_itself(&request.call)
-                && idempotency::already_applied(self, &request.context.request_id).await?
-            {
-                tracing::info!("request already applied; answering from the current state");
-                return idempotency::replay(self, answer).await;
-            }
             let ctx = Context::for_request(request.context, method);
-            let reply = self.dispatch(&ctx, request.call).await;
+            let unapplied = if idempotency::checks_copies_itself(&request.call) {
+                Ok(())
+            } else {
+                self.plan(&ctx, |_| Ok(())).await
+            };
+            let reply = match unapplied {
+                Ok(()) => self.dispatch(&ctx, request.call).await,
+                Err(e) => Err(e),
+            };
             if ctx.found_applied() {
-                tracing::info!("request applied by another copy; answering from the current state");
+                tracing::info!(
+                    "request applied by an earlier copy; answering from the current state"
+                );
                 return idempotency::replay(self, answer).await;
             }
             reply
