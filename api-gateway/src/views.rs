@@ -33,7 +33,7 @@ pub trait Shown: NodeChild {
 fn links<'a, R: NodeChild>(item: &R, base_url: &'a str) -> Links<'a> {
     Links {
         base_url,
-        path: format!("{}/{}", R::PATH, item.uuid()),
+        path: [R::PATH, "/", item.uuid()].concat(),
     }
 }
 

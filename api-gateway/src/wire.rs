@@ -193,14 +193,16 @@ pub struct Link {
 
 impl Serialize for Links<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (base, path) = (self.base_url, &self.path);
+        // Joined by `concat` (one allocation), not `format!`: a list writes two links
+        // an item.
+        let (base, path) = (self.base_url, self.path.as_str());
         let mut seq = serializer.serialize_seq(Some(2))?;
         seq.serialize_element(&Link {
-            href: format!("{base}/v1/{path}"),
+            href: [base, "/v1/", path].concat(),
             rel: "self",
         })?;
         seq.serialize_element(&Link {
-            href: format!("{base}/{path}"),
+            href: [base, "/", path].concat(),
             rel: "bookmark",
         })?;
         seq.end()

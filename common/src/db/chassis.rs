@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{chassis, nodes};
+use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
 use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::chassis::Chassis;
@@ -21,7 +22,9 @@ pub struct ChassisRow {
     pub uuid: String,
     pub description: Option<String>,
     pub extra: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub updated_at: Option<NaiveDateTime>,
 }
 

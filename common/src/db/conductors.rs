@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::conductors;
+use super::timestamp::Stamp;
 use crate::error::Error;
 use crate::model::now;
 
@@ -16,7 +17,9 @@ pub struct Conductor {
     pub conductor_group: String,
     pub online: bool,
     pub drivers: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

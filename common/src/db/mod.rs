@@ -10,6 +10,7 @@ pub mod ports;
 pub mod reservation;
 pub mod rpc_requests;
 pub mod schema;
+pub mod timestamp;
 pub mod volume_connectors;
 pub mod volume_targets;
 mod workers;
@@ -166,6 +167,30 @@ macro_rules! plain_sort_values {
 }
 plain_sort_values!(i32, i64, bool, String, chrono::NaiveDateTime);
 
+/// Whether a column's SQL type admits NULL, as the schema declares it: a list orders a
+/// nullable column's NULLs explicitly, and only such a column's.
+pub trait Nullability {
+    const NULLABLE: bool;
+}
+
+impl Nullability for diesel::sql_types::is_nullable::IsNullable {
+    const NULLABLE: bool = true;
+}
+
+impl Nullability for diesel::sql_types::is_nullable::NotNull {
+    const NULLABLE: bool = false;
+}
+
+/// Whether column `C` may hold NULL.
+pub const fn nullable<C>() -> bool
+where
+    C: diesel::Expression,
+    C::SqlType: diesel::sql_types::SqlType,
+    <C::SqlType as diesel::sql_types::SqlType>::IsNull: Nullability,
+{
+    <<C::SqlType as diesel::sql_types::SqlType>::IsNull as Nullability>::NULLABLE
+}
+
 /// Builds a boxed query ordered by a named column with `id` as tie-breaker, starting
 /// after the marker row. `$sortable` lists the columns a client may sort on.
 ///
@@ -206,10 +231,17 @@ macro_rules! paginate {
                         }
                     };
                 }
-                query = if page.descending {
-                    query.order((col.is_not_null().desc(), col.desc(), $table::id.desc()))
-                } else {
-                    query.order((col.is_not_null().asc(), col.asc(), $table::id.asc()))
+                // The NULLs term only on a nullable column: on any other it changes
+                // nothing, yet hides the column's index from the planner, which then
+                // sorts every row (SQLite in a temporary B-tree).
+                let nullable = $crate::db::nullable::<$table::$col>();
+                query = match (page.descending, nullable) {
+                    (true, true) => query
+                        .order((col.is_not_null().desc(), col.desc(), $table::id.desc())),
+                    (true, false) => query.order((col.desc(), $table::id.desc())),
+                    (false, true) => query
+                        .order((col.is_not_null().asc(), col.asc(), $table::id.asc())),
+                    (false, false) => query.order((col.asc(), $table::id.asc())),
                 };
             }
         )+

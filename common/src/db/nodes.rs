@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{chassis, nodes};
+use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
 use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::node::{Interfaces, Node};
@@ -34,6 +35,7 @@ pub struct NodeRow {
     pub target_power_state: Option<String>,
     pub provision_state: String,
     pub target_provision_state: Option<String>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub provision_updated_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub maintenance: bool,
@@ -51,7 +53,9 @@ pub struct NodeRow {
     pub deploy_step: Option<String>,
     pub raid_config: Option<String>,
     pub target_raid_config: Option<String>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub inspection_started_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub inspection_finished_at: Option<NaiveDateTime>,
     pub bios_interface: Option<String>,
     pub boot_interface: Option<String>,
@@ -65,7 +69,9 @@ pub struct NodeRow {
     pub rescue_interface: Option<String>,
     pub storage_interface: Option<String>,
     pub vendor_interface: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub updated_at: Option<NaiveDateTime>,
     pub chassis_id: Option<i64>,
 }

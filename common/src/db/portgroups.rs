@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{nodes, portgroups};
+use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
 use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::portgroup::Portgroup;
@@ -27,7 +28,9 @@ pub struct PortgroupRow {
     pub properties: Option<String>,
     pub extra: Option<String>,
     pub internal_info: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{nodes, ports};
+use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
 use crate::error::{Error, is_foreign_key_violation, is_unique_violation};
 use crate::model::port::Port;
@@ -26,7 +27,9 @@ pub struct PortRow {
     pub local_link_connection: Option<String>,
     pub pxe_enabled: bool,
     pub physical_network: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub updated_at: Option<NaiveDateTime>,
     pub portgroup_uuid: Option<String>,
 }

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{nodes, volume_connectors};
+use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
 use crate::error::{Error, is_foreign_key_violation, is_unique_violation};
 use crate::model::volume::VolumeConnector;
@@ -23,7 +24,9 @@ pub struct ConnectorRow {
     pub connector_type: String,
     pub connector_id: String,
     pub extra: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{nodes, volume_targets};
+use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
 use crate::error::{Error, is_foreign_key_violation, is_unique_violation};
 use crate::model::volume::VolumeTarget;
@@ -25,7 +26,9 @@ pub struct TargetRow {
     pub boot_index: i32,
     pub volume_id: String,
     pub extra: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub updated_at: Option<NaiveDateTime>,
 }
 

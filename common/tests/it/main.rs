@@ -4,3 +4,4 @@ mod amqp;
 mod db_workers;
 mod parsers;
 mod sqlite_build;
+mod stored_timestamps;
