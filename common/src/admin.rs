@@ -86,9 +86,12 @@ fn release_held_by(
 ) -> Result<bool, Error> {
     use crate::db::schema::nodes;
     use diesel::prelude::*;
-    let changed = diesel::update(nodes::table.find(id).filter(nodes::reservation.eq(holder)))
-        .set(nodes::reservation.eq(None::<String>))
-        .execute(conn)?;
+    let changed = crate::db::update::update_where(
+        nodes::table,
+        nodes::id.eq(id).and(nodes::reservation.eq(holder)),
+        nodes::reservation.eq(None::<&str>),
+    )
+    .execute(conn)?;
     Ok(changed == 1)
 }
 

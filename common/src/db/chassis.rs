@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{chassis, nodes};
 use super::timestamp::{MaybeStamp, Stamp};
+use super::update::update_where;
 use super::{AnyConnection, Page};
 use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::chassis::Chassis;
@@ -118,9 +119,7 @@ pub fn update(conn: &mut AnyConnection, c: &Chassis) -> Result<Chassis, Error> {
         updated_at: Some(crate::model::now()),
         ..ChassisRow::from(c)
     };
-    let n = diesel::update(chassis::table.filter(chassis::uuid.eq(&c.uuid)))
-        .set(row)
-        .execute(conn)?;
+    let n = update_where(chassis::table, chassis::uuid.eq(&c.uuid), &row).execute(conn)?;
     if n == 0 {
         return Err(Chassis::not_found(&c.uuid));
     }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::AnyConnection;
 use super::schema::conductors;
 use super::timestamp::Stamp;
+use super::update::update_where;
 use crate::error::Error;
 use crate::model::now;
 
@@ -33,14 +34,17 @@ pub fn register(
     let ts = now();
     let drivers = serde_json::to_string(drivers).unwrap_or_default();
     conn.transaction(|conn| {
-        let updated = diesel::update(conductors::table.filter(conductors::hostname.eq(hostname)))
-            .set((
+        let updated = update_where(
+            conductors::table,
+            conductors::hostname.eq(hostname),
+            (
                 conductors::online.eq(true),
                 conductors::conductor_group.eq(group),
                 conductors::drivers.eq(&drivers),
                 conductors::updated_at.eq(ts),
-            ))
-            .execute(conn)?;
+            ),
+        )
+        .execute(conn)?;
         if updated == 0 {
             diesel::insert_into(conductors::table)
                 .values((
@@ -59,22 +63,28 @@ pub fn register(
 
 /// Records that `hostname` is still alive.
 pub fn heartbeat(conn: &mut AnyConnection, hostname: &str) -> Result<(), Error> {
-    diesel::update(conductors::table.filter(conductors::hostname.eq(hostname)))
-        .set((
+    update_where(
+        conductors::table,
+        conductors::hostname.eq(hostname),
+        (
             conductors::online.eq(true),
             conductors::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+        ),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
 pub fn unregister(conn: &mut AnyConnection, hostname: &str) -> Result<(), Error> {
-    diesel::update(conductors::table.filter(conductors::hostname.eq(hostname)))
-        .set((
+    update_where(
+        conductors::table,
+        conductors::hostname.eq(hostname),
+        (
             conductors::online.eq(false),
             conductors::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+        ),
+    )
+    .execute(conn)?;
     Ok(())
 }
 

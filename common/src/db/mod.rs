@@ -11,6 +11,7 @@ pub mod reservation;
 pub mod rpc_requests;
 pub mod schema;
 pub mod timestamp;
+pub mod update;
 pub mod volume_connectors;
 pub mod volume_targets;
 mod workers;
@@ -128,9 +129,10 @@ macro_rules! child_queries {
         ) -> Result<$item, Error> {
             let mut stored = item.clone();
             stored.updated_at = Some($crate::model::now());
-            let updated = diesel::update($table::table.filter($table::uuid.eq(&item.uuid)))
-                .set($row::from(&stored))
-                .execute(conn);
+            let row = $row::from(&stored);
+            let updated =
+                $crate::db::update::update_where($table::table, $table::uuid.eq(&item.uuid), &row)
+                    .execute(conn);
             match updated {
                 Ok(0) => Err(not_found(&item.uuid)),
                 Ok(_) => Ok(stored),

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::{chassis, nodes};
 use super::timestamp::{MaybeStamp, Stamp};
+use super::update::update_where;
 use super::{AnyConnection, Page};
 use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::node::{Interfaces, Node};
@@ -423,9 +424,7 @@ pub fn update(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
     let mut row = NodeRow::from(node);
     row.updated_at = Some(crate::model::now());
     row.chassis_id = resolve_chassis(conn, node)?;
-    let result = diesel::update(nodes::table.find(node.id))
-        .set(&row)
-        .execute(conn);
+    let result = update_where(nodes::table, nodes::id.eq(node.id), &row).execute(conn);
     match result {
         Ok(0) => Err(not_found(&node.uuid)),
         Ok(_) => get_by_id(conn, node.id),

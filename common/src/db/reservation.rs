@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::nodes;
+use super::update::update_where;
 use crate::error::Error;
 
 /// Tries once to reserve node `id` for `host`.
@@ -43,39 +44,45 @@ pub fn reserve(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Erro
 /// snapshot starts at its first read, and it must start after that wait, or the work
 /// would read what the previous holder overwrote.
 pub fn claim(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Error> {
-    let changed = diesel::update(nodes::table.find(id).filter(nodes::reservation.is_null()))
-        .set(nodes::reservation.eq(host))
-        .execute(conn)?;
+    let changed = update_where(
+        nodes::table,
+        nodes::id.eq(id).and(nodes::reservation.is_null()),
+        nodes::reservation.eq(host),
+    )
+    .execute(conn)?;
     Ok(changed == 1)
 }
 
 /// Releases `host`'s reservation of node `id`. A node deleted while locked is fine.
 pub fn release(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Error> {
-    diesel::update(nodes::table.find(id).filter(nodes::reservation.eq(host)))
-        .set(nodes::reservation.eq(None::<String>))
-        .execute(conn)?;
+    update_where(
+        nodes::table,
+        nodes::id.eq(id).and(nodes::reservation.eq(host)),
+        nodes::reservation.eq(None::<&str>),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
 /// Releases every reservation `host` holds; returns how many there were.
 pub fn release_all(conn: &mut AnyConnection, host: &str) -> Result<usize, Error> {
-    Ok(
-        diesel::update(nodes::table.filter(nodes::reservation.eq(host)))
-            .set(nodes::reservation.eq(None::<String>))
-            .execute(conn)?,
+    Ok(update_where(
+        nodes::table,
+        nodes::reservation.eq(host),
+        nodes::reservation.eq(None::<&str>),
     )
+    .execute(conn)?)
 }
 
 /// Releases `host`'s reservations of every node but the `busy` ones; returns how many.
 /// For a conductor's locks whose release failed: it calls this with the nodes it is
 /// still working on, while no new work can take a lock.
 pub fn release_idle(conn: &mut AnyConnection, host: &str, busy: &[i64]) -> Result<usize, Error> {
-    Ok(diesel::update(
-        nodes::table
-            .filter(nodes::reservation.eq(host))
-            .filter(nodes::id.ne_all(busy)),
+    Ok(update_where(
+        nodes::table,
+        nodes::reservation.eq(host).and(nodes::id.ne_all(busy)),
+        nodes::reservation.eq(None::<&str>),
     )
-    .set(nodes::reservation.eq(None::<String>))
     .execute(conn)?)
 }
 
