@@ -293,3 +293,52 @@ async fn concurrent_locked_transactions_see_each_others_commits() {
     assert_eq!(name(c, counter).await, Some((2 * EACH).to_string()));
     assert_eq!(reservation(c, locked).await, None);
 }
+
+/// The lock's claim and release, and a row's update, are prepared once by a connection
+/// and then reused (`common::db::update`): diesel reports each statement it adds to a
+/// connection's cache, and none of these is added twice.
+#[tokio::test]
+async fn a_connection_prepares_the_lock_and_update_statements_once() {
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use std::sync::Mutex;
+
+    let db = Database::fresh();
+    let c = conductor_on(&db.url, "c1", &[]);
+    let node = add_node(&c).await;
+    let id = node.id;
+    let cached = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&cached);
+    c.db.run(move |conn| {
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                seen.lock().unwrap().push(sql.to_string());
+            }
+        });
+        let mut renamed = node.clone();
+        for round in 0..3 {
+            assert!(common::db::reservation::claim(conn, id, "c1")?);
+            renamed.name = Some(format!("round-{round}"));
+            renamed = nodes::update(conn, &renamed)?;
+            common::db::reservation::release(conn, id, "c1")?;
+        }
+        // The pool keeps the connection: leave it as it was.
+        conn.set_instrumentation(None::<Box<dyn Instrumentation>>);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let updates: Vec<String> = cached
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|sql| sql.starts_with("UPDATE"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        updates.len(),
+        3,
+        "claim, row and release, once each: {updates:#?}"
+    );
+    assert_eq!(reservation(&c, id).await, None);
+    assert_eq!(name(&c, id).await.as_deref(), Some("round-2"));
+}
