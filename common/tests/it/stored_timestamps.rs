@@ -16,17 +16,21 @@ fn database() -> Db {
     db
 }
 
-#[test]
-fn every_shape_of_a_stored_timestamp_reads_back() {
-    let db = database();
-    let new = Chassis {
+fn new_chassis() -> Chassis {
+    Chassis {
         id: 0,
         uuid: uuid::Uuid::new_v4().to_string(),
         description: None,
         extra: Default::default(),
         created_at: common::model::now(),
         updated_at: None,
-    };
+    }
+}
+
+#[test]
+fn every_shape_of_a_stored_timestamp_reads_back() {
+    let db = database();
+    let new = new_chassis();
     let stored = db.with_conn(|conn| chassis::create(conn, &new)).unwrap();
     assert_eq!(stored.created_at, new.created_at);
     assert_eq!(stored.updated_at, None);
@@ -62,15 +66,8 @@ fn every_shape_of_a_stored_timestamp_reads_back() {
 #[test]
 fn a_stored_timestamp_that_is_no_date_is_an_error_not_a_panic() {
     let db = database();
-    let uuid = uuid::Uuid::new_v4().to_string();
-    let c = Chassis {
-        id: 0,
-        uuid: uuid.clone(),
-        description: None,
-        extra: Default::default(),
-        created_at: common::model::now(),
-        updated_at: None,
-    };
+    let c = new_chassis();
+    let uuid = c.uuid.clone();
     let read = db.with_conn(|conn| {
         chassis::create(conn, &c)?;
         conn.batch_execute(&format!(
