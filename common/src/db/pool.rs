@@ -124,6 +124,29 @@ fn sqlite_path(url: &str) -> &str {
     rest.strip_prefix("//").unwrap_or(rest)
 }
 
+/// Tells OpenSSL, before libpq first uses it, not to free its global state in an
+/// `atexit` handler. libpq's TLS runs on OpenSSL, and a pool thread still opening or
+/// closing a PostgreSQL connection while the process exits would use that freed state
+/// and crash it (SIGSEGV at exit, seen once at the end of the API tests). The
+/// operating system frees the memory anyway. The first initialisation decides, so this
+/// runs before every connection is opened; only the first call does anything.
+#[cfg(feature = "postgres")]
+#[allow(unsafe_code)]
+fn keep_openssl_through_exit() {
+    #[link(name = "crypto")]
+    unsafe extern "C" {
+        fn OPENSSL_init_crypto(opts: u64, settings: *const std::ffi::c_void) -> std::ffi::c_int;
+    }
+    // OpenSSL 1.1.1b and later (crypto.h).
+    const OPENSSL_INIT_NO_ATEXIT: u64 = 0x0008_0000;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a documented initialisation call with no settings; OpenSSL makes its
+        // initialisation thread-safe, and `Once` makes this the only call.
+        unsafe { OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, std::ptr::null()) };
+    });
+}
+
 impl r2d2::ManageConnection for Manager {
     type Connection = AnyConnection;
     type Error = ConnectError;
@@ -131,7 +154,10 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<AnyConnection, ConnectError> {
         Ok(match self.backend {
             #[cfg(feature = "postgres")]
-            Backend::Postgres => AnyConnection::Postgresql(PgConnection::establish(&self.url)?),
+            Backend::Postgres => {
+                keep_openssl_through_exit();
+                AnyConnection::Postgresql(PgConnection::establish(&self.url)?)
+            }
             #[cfg(feature = "mysql")]
             Backend::Mysql => {
                 let mut conn = MysqlConnection::establish(&self.url)?;
