@@ -2,6 +2,7 @@
 //! caller's connection, so the caller decides the transaction.
 
 pub mod chassis;
+pub mod checkpoint;
 pub mod conductors;
 pub mod nodes;
 pub mod pool;
@@ -10,6 +11,7 @@ pub mod ports;
 pub mod reservation;
 pub mod rpc_requests;
 pub mod schema;
+pub mod sqlite_writer;
 pub mod timestamp;
 pub mod update;
 pub mod volume_connectors;

@@ -21,8 +21,13 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::checkpoint::{self, Checkpointer};
+use super::sqlite_writer;
 use super::workers::{CONNECTION_WAIT, Workers};
 use crate::error::Error;
+
+/// How long a SQLite writer waits for another before "database is locked".
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 #[cfg(feature = "postgres")]
@@ -169,10 +174,13 @@ impl r2d2::ManageConnection for Manager {
                 let mut conn = SqliteConnection::establish(&self.url)?;
                 // Foreign keys give the ON DELETE CASCADE of connectors and targets; the busy
                 // timeout lets concurrent writers wait instead of failing with "database is locked".
-                conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )?;
+                // The pool's `checkpoint` thread checkpoints the log, not the committers.
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA wal_autocheckpoint = 0;",
+                    SQLITE_BUSY_TIMEOUT.as_millis()
+                ))?;
                 AnyConnection::Sqlite(conn)
             }
             // `Manager::new` refuses a backend this build lacks.
@@ -219,6 +227,8 @@ pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
     workers: Workers,
+    /// SQLite's log keeper (see `checkpoint`); it stops with the last clone.
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl Db {
@@ -239,6 +249,9 @@ impl Db {
         } else {
             max_connections
         };
+        // An in-memory database has no log to keep.
+        let checkpointer =
+            (backend == Backend::Sqlite && max > 1).then(|| checkpoint::start(&manager.url));
         let pool = r2d2::Pool::builder()
             .max_size(max)
             .min_idle(Some(0))
@@ -251,6 +264,7 @@ impl Db {
             pool,
             backend,
             workers,
+            _checkpointer: checkpointer,
         })
     }
 
@@ -330,6 +344,7 @@ where
     let AnyConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(work);
     };
+    let _turn = sqlite_writer::turn(SQLITE_BUSY_TIMEOUT);
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     match work(conn) {
         Ok(value) => {
