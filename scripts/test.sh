@@ -43,8 +43,9 @@
 #      documented schema, a valid request refused, an invalid one accepted or an
 #      undeclared method not answered 405 fails it
 #   4. the fault tests (pytest tests/faults): a conductor killed mid-stream and a
-#      RabbitMQ restart under load, on PostgreSQL and on MariaDB, and a restart of a
-#      private PostgreSQL server (initdb + pg_ctl in a temporary directory) under load
+#      RabbitMQ restart under load, on PostgreSQL and on MariaDB, a restart of a
+#      private PostgreSQL server (initdb + pg_ctl in a temporary directory) under load,
+#      and the embedded `sanlink` on SQLite killed mid-stream
 #   4b. a smoke run of the benchmark (bench --quick: embedded, 1 s per scenario, no error)
 #   5. the end-to-end test (tests/e2e/run.sh): a QEMU machine, powered through Redfish,
 #      boots its iSCSI volume with iPXE through sanlink, embedded and in the production
@@ -454,10 +455,13 @@ else
 fi
 
 fault_tests() {
-    # The PostgreSQL restart runs on a private PostgreSQL whatever the step's database:
-    # once, in the PostgreSQL step.
+    # The PostgreSQL restart runs on a private PostgreSQL, and the embedded kill on
+    # SQLite, whatever the step's database: once, in the PostgreSQL step.
     local only_once=()
-    [ "$1" = postgres ] || only_once=(--ignore "$ROOT/tests/faults/test_postgres_restart.py")
+    [ "$1" = postgres ] || only_once=(
+        --ignore "$ROOT/tests/faults/test_postgres_restart.py"
+        --ignore "$ROOT/tests/faults/test_embedded_kill.py"
+    )
     TEST_FAULTS_DATABASE="$1" "$VENV/bin/python" -m pytest -p no:cacheprovider \
         "${only_once[@]}" "$ROOT/tests/faults"
 }
