@@ -243,15 +243,11 @@ impl Db {
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
         }
-        // An in-memory SQLite database is private to one connection.
-        let max = if manager.url.contains(":memory:") {
-            1
-        } else {
-            max_connections
-        };
-        // An in-memory database has no log to keep.
+        // An in-memory SQLite database is private to one connection, and has no log.
+        let in_memory = manager.url.contains(":memory:");
+        let max = if in_memory { 1 } else { max_connections };
         let checkpointer =
-            (backend == Backend::Sqlite && max > 1).then(|| checkpoint::start(&manager.url));
+            (backend == Backend::Sqlite && !in_memory).then(|| checkpoint::start(&manager.url));
         let pool = r2d2::Pool::builder()
             .max_size(max)
             .min_idle(Some(0))

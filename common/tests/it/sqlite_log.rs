@@ -22,8 +22,16 @@ struct Database {
 
 impl Database {
     fn new() -> Database {
+        Database::with_connections(8)
+    }
+
+    fn with_connections(max_connections: u32) -> Database {
         let dir = std::env::temp_dir().join(format!("sanlink-sqlite-log-{}", uuid::Uuid::new_v4()));
-        let db = Db::open(&format!("sqlite://{}", file(&dir).display()), 8).unwrap();
+        let db = Db::open(
+            &format!("sqlite://{}", file(&dir).display()),
+            max_connections,
+        )
+        .unwrap();
         db.with_conn(|conn| {
             conn.batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY, pad TEXT NOT NULL)")
                 .map_err(Error::from)
@@ -165,6 +173,16 @@ async fn a_reader_that_holds_the_log_delays_its_restart_and_fails_no_writer() {
         "{after} pages of log after the restart ({held} before)"
     );
     assert_eq!(count(&mut reader), rows as i64 + 2);
+}
+
+#[tokio::test]
+async fn a_pool_of_one_connection_keeps_its_log_bounded_too() {
+    let database = Database::with_connections(1);
+    write_rows(&database.db, 300).await;
+    tokio::time::sleep(3 * checkpoint::INTERVAL).await;
+    write_rows(&database.db, 1).await;
+    let pages = log_pages(&mut database.connect());
+    assert!(pages < 10, "{pages} pages of log after 301 rows");
 }
 
 /// The pages the log holds now (SQLite's `mxFrame`), read by a checkpoint that copies
