@@ -1,6 +1,7 @@
 //! SQLite's write-ahead log under the pool's checkpoints (`common::db::checkpoint`): it
-//! stays bounded while writers follow one another and readers never stop, and a reader
-//! that holds it for long delays its restart without failing a writer.
+//! stays bounded while writers follow one another and readers never stop, and in a pool
+//! of one connection; a reader that holds it for long delays its restart without failing
+//! a writer.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
