@@ -90,8 +90,10 @@ pub fn claimed_transaction<T>(
     Ok(value)
 }
 
+/// Inserts the request's row. It is also the check for an earlier copy: a row that
+/// cannot be written tells nothing, and the transaction rolls back ([`cannot_tell`]).
 fn record(conn: &mut AnyConnection, scope: &Scope) -> Result<(), Error> {
-    match rpc_requests::record(conn, &scope.id, scope.method)? {
+    match rpc_requests::record(conn, &scope.id, scope.method).map_err(cannot_tell)? {
         Recorded::New => Ok(()),
         Recorded::AlreadyApplied => {
             scope.found_applied.store(true, Ordering::SeqCst);
@@ -113,8 +115,9 @@ fn cannot_tell(e: Error) -> Error {
 /// Whether the handler may leave the check for an earlier copy to the call's own work,
 /// sparing a trip to the database: creates of connectors and targets, whose one
 /// transaction records the request before anything else, and the updates and deletions
-/// of a node's resources, whose planning read checks it first ([`unapplied`]). Every
-/// other call is checked by the handler, with [`unapplied`] too, before it runs.
+/// of a node's resources, whose locked transaction records it and whose planning read
+/// checks it when it fails ([`planned`]). Every other call is checked by the handler,
+/// with [`unapplied`], before it runs.
 pub fn checks_copies_itself(call: &Call) -> bool {
     matches!(
         call,
@@ -148,6 +151,26 @@ pub fn unapplied<T>(
         )));
     }
     read(conn)
+}
+
+/// Runs `read`, the read that finds which node a change must lock. The locked
+/// transaction records the request, which tells a copy apart, so a read that succeeds
+/// needs no check of its own. One that fails may have failed because an earlier copy
+/// applied the change (the resource it deleted is gone, the patch it applied no longer
+/// applies): the request's record is read then, and a copy that finds it applied marks
+/// the scope and ends with [`Error::Conflict`], so that the handler answers from the
+/// current state.
+pub fn planned<T>(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    read: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let failed = match read(conn) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    unapplied(conn, scope, |_| Ok(()))?;
+    Err(failed)
 }
 
 /// What the answer to an applied request is read from: the object it created or

@@ -16,13 +16,13 @@ use common::model::node::Node;
 
 use crate::Conductor;
 use crate::context::Context;
-use crate::idempotency::Scope;
+use crate::idempotency::{self, Scope};
 use crate::working::{Registry, Working};
 
 impl Conductor {
     /// Takes node `node_id`'s lock, retrying while another holder has it.
     pub async fn acquire(&self, node_id: i64, purpose: &str) -> Result<NodeLock, Error> {
-        self.retrying_lock(node_id, purpose, (), |()| async move {
+        self.retrying_lock(purpose, (), |()| async move {
             let (db, host, registry) = (
                 self.db.clone(),
                 self.hostname().to_string(),
@@ -60,13 +60,13 @@ impl Conductor {
     /// holding node `node_id`'s exclusive lock. `work` gets the node as it is once
     /// locked.
     ///
-    /// A free node is locked, worked on and released in that one transaction, one
-    /// commit: the transaction holds the node's row from its first statement, so a
-    /// concurrent locked transaction waits for it, and nobody ever sees the lock. A
-    /// node reserved by longer work, or by a lock this conductor left behind, is taken
-    /// the slow way: the lock, the transaction and the release are then three commits,
-    /// as in [`Conductor::acquire`]. Either way it is one trip to a database worker. A
-    /// busy lock hands `work` back, and the next attempt comes after the usual wait.
+    /// A free node is locked and worked on in that one transaction, one commit: the
+    /// transaction holds the node's row from its first statement, so a concurrent
+    /// locked transaction waits for it, and nobody ever sees the lock. A node reserved
+    /// by longer work, or by a lock this conductor left behind, is taken the slow way:
+    /// the lock, the transaction and the release are then three commits, as in
+    /// [`Conductor::acquire`]. Either way it is one trip to a database worker. A busy
+    /// lock hands `work` back, and the next attempt comes after the usual wait.
     pub async fn with_node_lock<T, F>(
         &self,
         ctx: &Context,
@@ -78,19 +78,46 @@ impl Conductor {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
     {
-        self.retrying_lock(node_id, purpose, work, |work| async move {
+        self.with_planned_lock(ctx, purpose, move |_| Ok(node_id), work)
+            .await
+    }
+
+    /// [`Conductor::with_node_lock`] on the node `plan` reads, for work whose node is
+    /// known only from the database (the node a port or connector belongs to). `plan`
+    /// runs in the same trip to the database worker as the locked work, before its
+    /// transaction, and again at each attempt, so a resource moved to another node
+    /// while the lock was busy is followed there. A plan that fails may have failed
+    /// because an earlier copy of the request applied the change (the resource it
+    /// deleted is gone): [`idempotency::planned`] tells.
+    pub async fn with_planned_lock<T, P, F>(
+        &self,
+        ctx: &Context,
+        purpose: &str,
+        plan: P,
+        work: F,
+    ) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        P: Fn(&mut AnyConnection) -> Result<i64, Error> + Send + Sync + 'static,
+        F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
+    {
+        let plan = Arc::new(plan);
+        self.retrying_lock(purpose, work, |work| {
             let (host, scope) = (self.hostname().to_string(), ctx.scope.clone());
-            let registry = self.working.clone();
-            self.db
-                .run(move |conn| {
-                    let lock = NodeClaim {
-                        registry: &registry,
-                        node_id,
-                        host: &host,
-                    };
-                    Ok(locked_transaction(conn, lock, &scope, work))
-                })
-                .await
+            let (registry, plan) = (self.working.clone(), Arc::clone(&plan));
+            async move {
+                self.db
+                    .run(move |conn| {
+                        let node_id = idempotency::planned(conn, &scope, |conn| plan(conn))?;
+                        let lock = NodeClaim {
+                            registry: &registry,
+                            node_id,
+                            host: &host,
+                        };
+                        Ok(locked_transaction(conn, lock, &scope, work))
+                    })
+                    .await
+            }
         })
         .await
     }
@@ -100,7 +127,6 @@ impl Conductor {
     /// how long the caller waited, and logs a lock that stayed busy.
     async fn retrying_lock<S, T, Fut>(
         &self,
-        node_id: i64,
         purpose: &str,
         state: S,
         attempt: impl Fn(S) -> Fut,
@@ -123,7 +149,7 @@ impl Conductor {
                     return result;
                 }
                 Locked::Busy(back, e) if tried < attempts => {
-                    tracing::debug!(node_id, purpose, error = %e, "node lock busy, retrying");
+                    tracing::debug!(purpose, error = %e, "node lock busy, retrying");
                     state = back;
                     tried += 1;
                     tokio::time::sleep(self.settings.node_locked_retry_interval).await;
@@ -200,8 +226,9 @@ where
     }
 }
 
-/// The one-transaction way: the lock is claimed, used and released before the commit.
-/// Hands `work` back, unrun, when the node is reserved.
+/// The one-transaction way: the transaction holds the node's row
+/// ([`reservation::hold`]), so no other work takes the node until it ends. Hands `work`
+/// back, unrun, when the node is reserved.
 fn claimed_work<T, F>(
     conn: &mut AnyConnection,
     claim: &NodeClaim<'_>,
@@ -217,13 +244,14 @@ where
         crate::idempotency::claimed_transaction(
             conn,
             scope,
-            |conn| reservation::claim(conn, node_id, host),
+            |conn| reservation::hold(conn, node_id),
             |conn| {
                 let work = unrun.take().expect("work runs once");
-                let node = common::db::nodes::get_by_id(conn, node_id)?;
-                let value = work(conn, node)?;
-                reservation::release(conn, node_id, host)?;
-                Ok(value)
+                let mut node = common::db::nodes::get_by_id(conn, node_id)?;
+                // The work sees the node as its lock's holder, as the three-commit way
+                // shows it.
+                node.reservation = Some(host.to_string());
+                work(conn, node)
             },
         )
     });

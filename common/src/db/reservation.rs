@@ -37,12 +37,6 @@ pub fn reserve(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Erro
 
 /// Reserves node `id` for `host` if it is free: one conditional UPDATE; false when the
 /// node is reserved or gone, and nothing was written then.
-///
-/// Inside a transaction, for work that ends with the transaction, PostgreSQL and MySQL
-/// also hold the row's lock until the end, after waiting for a transaction that holds
-/// it. It must then be the transaction's first statement: on MySQL a transaction's
-/// snapshot starts at its first read, and it must start after that wait, or the work
-/// would read what the previous holder overwrote.
 pub fn claim(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Error> {
     let changed = update_where(
         nodes::table,
@@ -51,6 +45,36 @@ pub fn claim(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Erro
     )
     .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// Holds node `id` until the caller's write transaction ends, if no conductor has
+/// reserved it; false when it is reserved or gone.
+///
+/// This is the lock of work that ends with its transaction. A reservation written and
+/// cleared again in one transaction would be seen by nobody; what serialises the work
+/// is the row lock the write takes. A locking read takes the same row lock without
+/// writing: PostgreSQL's `FOR NO KEY UPDATE` is the lock an UPDATE of a non-key column
+/// takes (a connector's insert, which only shares the node's key, is not kept waiting),
+/// MySQL's `FOR UPDATE` the one its UPDATE takes, and a SQLite write transaction holds
+/// the database's write lock from its `BEGIN IMMEDIATE`. Both servers wait for a
+/// transaction that holds the row and then read its latest version, so a reservation
+/// committed meanwhile is seen.
+///
+/// It must be the transaction's first statement: on MySQL a transaction's snapshot
+/// starts at its first plain read, and it must start after that wait, or the work
+/// would read what the previous holder overwrote.
+pub fn hold(conn: &mut AnyConnection, id: i64) -> Result<bool, Error> {
+    let free = nodes::table
+        .filter(nodes::id.eq(id).and(nodes::reservation.is_null()))
+        .select(nodes::id);
+    let held: Option<i64> = match conn {
+        #[cfg(feature = "postgres")]
+        AnyConnection::Postgresql(pg) => free.for_no_key_update().first(pg).optional()?,
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(mysql) => free.for_update().first(mysql).optional()?,
+        AnyConnection::Sqlite(sqlite) => free.first(sqlite).optional()?,
+    };
+    Ok(held.is_some())
 }
 
 /// Releases `host`'s reservation of node `id`. A node deleted while locked is fine.

@@ -1,8 +1,8 @@
 //! UPDATE statements that each connection prepares once.
 //!
 //! diesel marks every UPDATE it builds as unsafe to keep in a connection's statement
-//! cache, so the database parses and plans it again on every execution. A PATCH runs
-//! three (take the node's lock, write the row, release the lock). [`update_where`]
+//! cache, so the database parses and plans it again on every execution: a row's update,
+//! and a node lock's claim and release by work outside a transaction. [`update_where`]
 //! builds the same statement without that mark, and diesel keeps it prepared, keyed by
 //! its SQL text and the types of its values, as it does any SQL it cannot identify by
 //! type.

@@ -68,17 +68,15 @@ pub async fn update<R: Guarded>(
     ops: Vec<PatchOperation>,
 ) -> Response {
     R::check_patch(&ops)?;
-    // Patch once unlocked to learn which node to lock (and to refuse bad patches fast),
-    // then again under the lock against the current row.
-    let (uuid2, ops2) = (uuid.clone(), ops.clone());
-    let planned = c
-        .plan(ctx, move |conn| {
-            let current = R::get(conn, &uuid2)?;
-            R::patched(conn, &current, &ops2)
-        })
-        .await?;
+    // The node to lock is the one the patched resource belongs to, a new one if the
+    // patch moves it; the patch is applied again under the lock, to the current row.
+    let (planned_uuid, planned_ops) = (uuid.clone(), ops.clone());
+    let plan = move |conn: &mut AnyConnection| {
+        let current = R::get(conn, &planned_uuid)?;
+        Ok(R::patched(conn, &current, &planned_ops)?.node_id())
+    };
     let purpose = format!("{} update", R::kind());
-    c.with_node_lock(ctx, planned.node_id(), &purpose, move |conn, node| {
+    c.with_planned_lock(ctx, &purpose, plan, move |conn, node| {
         let current = R::get(conn, &uuid)?;
         let updated = R::patched(conn, &current, &ops)?;
         if updated.node_id() != node.id {
@@ -94,12 +92,10 @@ pub async fn update<R: Guarded>(
 }
 
 pub async fn destroy<R: Guarded>(c: &Conductor, ctx: &Context, uuid: String) -> Response {
-    let uuid2 = uuid.clone();
-    let node_id = c
-        .plan(ctx, move |conn| Ok(R::get(conn, &uuid2)?.node_id()))
-        .await?;
+    let planned_uuid = uuid.clone();
+    let plan = move |conn: &mut AnyConnection| Ok(R::get(conn, &planned_uuid)?.node_id());
     let purpose = format!("{} deletion", R::kind());
-    c.with_node_lock(ctx, node_id, &purpose, move |conn, node| {
+    c.with_planned_lock(ctx, &purpose, plan, move |conn, node| {
         let current = R::get(conn, &uuid)?;
         if current.node_id() != node.id {
             return Err(moved::<R>(&uuid));

@@ -53,6 +53,24 @@ pub(crate) async fn node_id(c: &Conductor, ident: &str) -> Result<i64, Error> {
     c.db.run(move |conn| nodes::id_of(conn, &ident)).await
 }
 
+/// Runs `work` under the lock of the node with this UUID (or name), looked up in the
+/// same trip to the database ([`Conductor::with_planned_lock`]).
+pub(crate) async fn with_lock<T, F>(
+    c: &Conductor,
+    ctx: &Context,
+    ident: &str,
+    purpose: &str,
+    work: F,
+) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
+{
+    let ident = ident.to_string();
+    c.with_planned_lock(ctx, purpose, move |conn| nodes::id_of(conn, &ident), work)
+        .await
+}
+
 /// Saves `node` and returns it as stored, without the lock that is about to be released.
 pub(crate) fn save(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
     let mut saved = nodes::update(conn, node)?;
@@ -132,8 +150,7 @@ pub async fn update_node(
 ) -> Response {
     // Refuse malformed patches before waiting for the lock.
     patch::check_allowed(&ops, &document::PATCHABLE)?;
-    let id = node_id(c, &uuid).await?;
-    c.with_node_lock(ctx, id, "node update", move |conn, node| {
+    with_lock(c, ctx, &uuid, "node update", move |conn, node| {
         let updated = apply_update(node, &ops)?;
         Ok(Reply::Node(save(conn, &updated)?))
     })
@@ -163,8 +180,7 @@ fn check_deletable(node: &Node) -> Result<(), Error> {
 }
 
 pub async fn destroy_node(c: &Conductor, ctx: &Context, uuid: String) -> Response {
-    let id = node_id(c, &uuid).await?;
-    c.with_node_lock(ctx, id, "node deletion", move |conn, node| {
+    with_lock(c, ctx, &uuid, "node deletion", move |conn, node| {
         check_deletable(&node)?;
         // Ports, connectors and targets go with the node (ON DELETE CASCADE).
         nodes::delete(conn, node.id)?;
@@ -180,8 +196,7 @@ pub async fn set_maintenance(
     maintenance: bool,
     reason: Option<String>,
 ) -> Response {
-    let id = node_id(c, &uuid).await?;
-    c.with_node_lock(ctx, id, "node maintenance", move |conn, mut node| {
+    with_lock(c, ctx, &uuid, "node maintenance", move |conn, mut node| {
         node.maintenance = maintenance;
         node.maintenance_reason = if maintenance { reason } else { None };
         if !maintenance {
@@ -232,8 +247,7 @@ pub async fn validate_driver_interfaces(c: &Conductor, uuid: String) -> Response
 }
 
 pub async fn vif_attach(c: &Conductor, ctx: &Context, uuid: String, vif: String) -> Response {
-    let id = node_id(c, &uuid).await?;
-    c.with_node_lock(ctx, id, "attach vif", move |conn, node| {
+    with_lock(c, ctx, &uuid, "attach vif", move |conn, node| {
         if !node.binds_vifs() {
             return Ok(Reply::Done);
         }
@@ -262,8 +276,7 @@ pub async fn vif_attach(c: &Conductor, ctx: &Context, uuid: String, vif: String)
 }
 
 pub async fn vif_detach(c: &Conductor, ctx: &Context, uuid: String, vif: String) -> Response {
-    let id = node_id(c, &uuid).await?;
-    c.with_node_lock(ctx, id, "detach vif", move |conn, node| {
+    with_lock(c, ctx, &uuid, "detach vif", move |conn, node| {
         if !node.binds_vifs() {
             return Ok(Reply::Done);
         }

@@ -7,7 +7,7 @@ use common::Error;
 use common::db::nodes;
 use common::rpc::{Reply, Response};
 
-use super::{node_id, save};
+use super::{node_id, save, with_lock};
 use crate::Conductor;
 use crate::context::Context;
 use crate::drivers::{raid, vendor};
@@ -25,10 +25,10 @@ pub async fn set_target_raid_config(
             "Expected types <class 'dict'> for target_raid_config: {config}"
         )));
     };
-    let id = node_id(c, &uuid).await?;
-    c.with_node_lock(
+    with_lock(
+        c,
         ctx,
-        id,
+        &uuid,
         "setting target RAID config",
         move |conn, mut node| {
             if !config.is_empty() {

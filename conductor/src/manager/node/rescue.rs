@@ -15,7 +15,7 @@ use common::model::states::{ProvisionState, ProvisionVerb};
 use common::rpc::{Reply, Response};
 
 use super::provision::{check_allowed, enter, fail};
-use super::{node_id, save};
+use super::{save, with_lock};
 use crate::Conductor;
 use crate::context::Context;
 use crate::drivers::Driver;
@@ -33,13 +33,12 @@ pub async fn do_node_rescue(
     verb: ProvisionVerb,
     password: Option<String>,
 ) -> Response {
-    let id = node_id(c, &uuid).await?;
     let bmcs = c.bmcs.clone();
     let purpose = match verb {
         ProvisionVerb::Unrescue => "node unrescue",
         _ => "node rescue",
     };
-    c.with_node_lock(ctx, id, purpose, move |conn, mut node| {
+    with_lock(c, ctx, &uuid, purpose, move |conn, mut node| {
         check_allowed(&node, verb)?;
         let driver = Driver::for_node(&node, &bmcs)?;
         match (verb, password) {

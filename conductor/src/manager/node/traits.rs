@@ -11,7 +11,7 @@ use common::model::node::Node;
 use common::model::traits;
 use common::rpc::{Reply, Response};
 
-use super::{node_id, save};
+use super::{save, with_lock};
 use crate::Conductor;
 use crate::context::Context;
 
@@ -22,8 +22,7 @@ pub async fn add_node_traits(
     new: Vec<String>,
     replace: bool,
 ) -> Response {
-    let id = node_id(c, &uuid).await?;
-    c.with_node_lock(ctx, id, "add node traits", move |conn, mut node| {
+    with_lock(c, ctx, &uuid, "add node traits", move |conn, mut node| {
         let mut set: BTreeSet<String> = if replace {
             BTreeSet::new()
         } else {
@@ -46,23 +45,28 @@ pub async fn remove_node_traits(
     uuid: String,
     names: Option<Vec<String>>,
 ) -> Response {
-    let id = node_id(c, &uuid).await?;
-    c.with_node_lock(ctx, id, "remove node traits", move |conn, mut node| {
-        let mut set = current(&node);
-        match names {
-            None => set.clear(),
-            Some(names) => {
-                for name in names {
-                    if !set.remove(&name) {
-                        return Err(traits::not_found(&node.uuid, &name));
+    with_lock(
+        c,
+        ctx,
+        &uuid,
+        "remove node traits",
+        move |conn, mut node| {
+            let mut set = current(&node);
+            match names {
+                None => set.clear(),
+                Some(names) => {
+                    for name in names {
+                        if !set.remove(&name) {
+                            return Err(traits::not_found(&node.uuid, &name));
+                        }
                     }
                 }
             }
-        }
-        node.traits = set.into_iter().collect();
-        save(conn, &node)?;
-        Ok(Reply::Done)
-    })
+            node.traits = set.into_iter().collect();
+            save(conn, &node)?;
+            Ok(Reply::Done)
+        },
+    )
     .await
 }
 

@@ -22,6 +22,16 @@ pub fn conductor(settings: &[(&str, &str)]) -> Conductor {
 
 /// A conductor named `host` on the database at `url` (migrated), with `settings` on top.
 pub fn conductor_on(url: &str, host: &str, settings: &[(&str, &str)]) -> Conductor {
+    conductor_with_pool(url, host, settings, 4)
+}
+
+/// [`conductor_on`] with a pool of `connections` database connections.
+pub fn conductor_with_pool(
+    url: &str,
+    host: &str,
+    settings: &[(&str, &str)],
+    connections: u32,
+) -> Conductor {
     let settings = Settings::from_lookup(|name| match name {
         "SANLINK_DATABASE_URL" => Some(url.to_string()),
         "SANLINK_CONDUCTOR_HOSTNAME" => Some(host.to_string()),
@@ -31,7 +41,7 @@ pub fn conductor_on(url: &str, host: &str, settings: &[(&str, &str)]) -> Conduct
             .map(|(_, value)| value.to_string()),
     })
     .unwrap();
-    let db = Db::open(&settings.database_url, 4).unwrap();
+    let db = Db::open(&settings.database_url, connections).unwrap();
     db.upgrade().unwrap();
     Conductor::new(db, Arc::new(settings))
 }
