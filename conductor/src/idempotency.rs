@@ -60,29 +60,29 @@ pub fn transaction<T>(
     scope: &Scope,
     work: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let claimed = claimed_transaction(conn, scope, |_| Ok(true), work)?;
+    let claimed = claimed_transaction(conn, scope, |_| Ok(Some(())), |conn, ()| work(conn))?;
     Ok(claimed.expect("an unconditional claim holds"))
 }
 
 /// [`transaction`] for work that must first claim something in the same transaction
-/// (a node's lock): `claim` is the transaction's first statement. When it answers
-/// false, the transaction ends with nothing written, neither `work` nor the record
-/// runs, and the answer is `None`.
-pub fn claimed_transaction<T>(
+/// (a node's lock): `claim` is the transaction's first statement, and `work` gets what
+/// it claimed. When it claims nothing, the transaction ends with nothing written,
+/// neither `work` nor the record runs, and the answer is `None`.
+pub fn claimed_transaction<C, T>(
     conn: &mut AnyConnection,
     scope: &Scope,
-    claim: impl FnOnce(&mut AnyConnection) -> Result<bool, Error>,
-    work: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
+    claim: impl FnOnce(&mut AnyConnection) -> Result<Option<C>, Error>,
+    work: impl FnOnce(&mut AnyConnection, C) -> Result<T, Error>,
 ) -> Result<Option<T>, Error> {
     let scope = Some(scope).filter(|s| !s.id.is_empty() && !s.recorded.load(Ordering::SeqCst));
     let value = common::db::write_transaction(conn, |conn| {
-        if !claim(conn)? {
+        let Some(claimed) = claim(conn)? else {
             return Ok(None);
-        }
+        };
         if let Some(scope) = scope {
             record(conn, scope)?;
         }
-        work(conn).map(Some)
+        work(conn, claimed).map(Some)
     })?;
     if let (Some(scope), Some(_)) = (scope, &value) {
         scope.recorded.store(true, Ordering::SeqCst);

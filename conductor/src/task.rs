@@ -245,9 +245,8 @@ where
             conn,
             scope,
             |conn| reservation::hold(conn, node_id),
-            |conn| {
+            |conn, mut node| {
                 let work = unrun.take().expect("work runs once");
-                let mut node = common::db::nodes::get_by_id(conn, node_id)?;
                 // The work sees the node as its lock's holder, as the three-commit way
                 // shows it.
                 node.reservation = Some(host.to_string());

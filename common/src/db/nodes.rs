@@ -233,6 +233,20 @@ fn joined((row, chassis_uuid): Joined) -> Result<Node, Error> {
     Ok(node)
 }
 
+/// The node of a row read without its chassis: the chassis's UUID is looked up, when it
+/// has one.
+pub(super) fn with_chassis(conn: &mut AnyConnection, row: NodeRow) -> Result<Node, Error> {
+    let chassis_uuid = match row.chassis_id {
+        Some(id) => chassis::table
+            .find(id)
+            .select(chassis::uuid)
+            .first::<String>(conn)
+            .optional()?,
+        None => None,
+    };
+    joined((row, chassis_uuid))
+}
+
 /// Sets the internal chassis reference from the chassis UUID a client gave. An unknown
 /// chassis is the client's error (400), as in Ironic.
 fn resolve_chassis(conn: &mut AnyConnection, node: &Node) -> Result<Option<i64>, Error> {

@@ -5,9 +5,11 @@
 use diesel::prelude::*;
 
 use super::AnyConnection;
+use super::nodes::NodeRow;
 use super::schema::nodes;
 use super::update::update_where;
 use crate::error::Error;
+use crate::model::node::Node;
 
 /// Tries once to reserve node `id` for `host`.
 pub fn reserve(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Error> {
@@ -47,8 +49,8 @@ pub fn claim(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Erro
     Ok(changed == 1)
 }
 
-/// Holds node `id` until the caller's write transaction ends, if no conductor has
-/// reserved it; false when it is reserved or gone.
+/// Reads node `id` and holds it until the caller's write transaction ends, if no
+/// conductor has reserved it; `None` when it is reserved or gone.
 ///
 /// This is the lock of work that ends with its transaction. A reservation written and
 /// cleared again in one transaction would be seen by nobody; what serialises the work
@@ -63,18 +65,27 @@ pub fn claim(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Erro
 /// It must be the transaction's first statement: on MySQL a transaction's snapshot
 /// starts at its first plain read, and it must start after that wait, or the work
 /// would read what the previous holder overwrote.
-pub fn hold(conn: &mut AnyConnection, id: i64) -> Result<bool, Error> {
-    let free = nodes::table
-        .filter(nodes::id.eq(id).and(nodes::reservation.is_null()))
-        .select(nodes::id);
-    let held: Option<i64> = match conn {
+pub fn hold(conn: &mut AnyConnection, id: i64) -> Result<Option<Node>, Error> {
+    // The node's row alone: a locking read of a join would lock the chassis too, and
+    // PostgreSQL refuses one on the nullable side of an outer join.
+    // One query, built for each backend's own connection: the locking clauses are not
+    // SQL of the common backend.
+    macro_rules! free {
+        () => {
+            nodes::table
+                .filter(nodes::id.eq(id).and(nodes::reservation.is_null()))
+                .select(NodeRow::as_select())
+        };
+    }
+    let row: Option<NodeRow> = match conn {
         #[cfg(feature = "postgres")]
-        AnyConnection::Postgresql(pg) => free.for_no_key_update().first(pg).optional()?,
+        AnyConnection::Postgresql(pg) => free!().for_no_key_update().first(pg).optional()?,
         #[cfg(feature = "mysql")]
-        AnyConnection::Mysql(mysql) => free.for_update().first(mysql).optional()?,
-        AnyConnection::Sqlite(sqlite) => free.first(sqlite).optional()?,
+        AnyConnection::Mysql(mysql) => free!().for_update().first(mysql).optional()?,
+        AnyConnection::Sqlite(sqlite) => free!().first(sqlite).optional()?,
     };
-    Ok(held.is_some())
+    row.map(|row| super::nodes::with_chassis(conn, row))
+        .transpose()
 }
 
 /// Releases `host`'s reservation of node `id`. A node deleted while locked is fine.

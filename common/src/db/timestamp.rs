@@ -45,14 +45,15 @@ impl FromSql<Timestamp, Multi> for Stamp {
     }
 }
 
-impl FromSql<Nullable<Timestamp>, Multi> for MaybeStamp {
-    fn from_sql(bytes: <Multi as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        <Stamp as FromSql<Timestamp, Multi>>::from_sql(bytes).map(|s| MaybeStamp(Some(s.0)))
+impl<DB: Backend> FromSql<Nullable<Timestamp>, DB> for MaybeStamp
+where
+    Stamp: FromSql<Timestamp, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        <Stamp as FromSql<Timestamp, DB>>::from_sql(bytes).map(|s| MaybeStamp(Some(s.0)))
     }
 
-    fn from_nullable_sql(
-        bytes: Option<<Multi as Backend>::RawValue<'_>>,
-    ) -> deserialize::Result<Self> {
+    fn from_nullable_sql(bytes: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
         bytes.map_or(Ok(MaybeStamp(None)), Self::from_sql)
     }
 }
