@@ -11,8 +11,8 @@
 #   2. the API integration tests on PostgreSQL and on MariaDB/MySQL, with the conductor
 #      in-process and with two conductors over RabbitMQ
 #                                   (cargo test -p api-gateway --test it -- volume:: nodes:: drivers::)
-#      and the conductor's tests of node locks and of copies of one request there too
-#                                   (cargo test -p conductor --test it -- node_lock:: copies::)
+#      and the conductor's tests of node locks, creates and copies of one request there too
+#                                   (cargo test -p conductor --test it -- node_lock:: copies:: creates::)
 #      Each crate has one integration-test binary (tests/it); a step picks its tests
 #      by the name of their module.
 #   3. the client tests: openstacksdk, the `baremetal` CLI (also with HTTP basic
@@ -209,7 +209,7 @@ for line in sys.stdin:
 ')" || return 1
     [ -x "$binary" ] || { echo "no test binary of the conductor" >&2; return 1; }
     (cd "$ROOT/conductor" && TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        "$binary" node_lock:: copies:: trait_copies:: nmi_copies:: portgroups::)
+        "$binary" node_lock:: copies:: creates:: trait_copies:: nmi_copies:: portgroups::)
 }
 
 # --- client tests ------------------------------------------------------------

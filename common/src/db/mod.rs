@@ -94,16 +94,39 @@ macro_rules! child_queries {
         /// Inserts a row and returns it as stored. `duplicate` words a broken uniqueness
         /// constraint other than the UUID's. Both are checked by the constraints, not by
         /// queries: a failed statement aborts a PostgreSQL transaction.
+        ///
+        /// The row as stored is the row written with the id the database gave it, read
+        /// as a read would (`RETURNING`); MySQL has no `RETURNING`, so there it is read
+        /// back. The statement is built for each backend's own connection, as diesel's
+        /// common backend renders no `RETURNING`.
         fn insert_row(
             conn: &mut AnyConnection,
             item: &$item,
             duplicate: impl FnOnce() -> Error,
         ) -> Result<$item, Error> {
-            match diesel::insert_into($table::table)
-                .values($row::from(item))
-                .execute(conn)
-            {
-                Ok(_) => get_by_uuid(conn, &item.uuid),
+            let mut row = $row::from(item);
+            macro_rules! insert {
+                () => {
+                    diesel::insert_into($table::table).values(&row)
+                };
+            }
+            let id: diesel::QueryResult<Option<i64>> = match conn {
+                #[cfg(feature = "postgres")]
+                AnyConnection::Postgresql(pg) => {
+                    insert!().returning($table::id).get_result(pg).map(Some)
+                }
+                #[cfg(feature = "mysql")]
+                AnyConnection::Mysql(mysql) => insert!().execute(mysql).map(|_| None),
+                AnyConnection::Sqlite(sqlite) => {
+                    insert!().returning($table::id).get_result(sqlite).map(Some)
+                }
+            };
+            match id {
+                Ok(Some(id)) => {
+                    row.id = id;
+                    <$item>::try_from((row, item.node_uuid.clone()))
+                }
+                Ok(None) => get_by_uuid(conn, &item.uuid),
                 Err(e) if $crate::error::is_uuid_violation(&e, stringify!($table)) => {
                     Err(Error::conflict(format!(
                         "A {} with UUID {} already exists.",

@@ -67,9 +67,9 @@ pub fn claim(conn: &mut AnyConnection, id: i64, host: &str) -> Result<bool, Erro
 /// would read what the previous holder overwrote.
 pub fn hold(conn: &mut AnyConnection, id: i64) -> Result<Option<Node>, Error> {
     // The node's row alone: a locking read of a join would lock the chassis too, and
-    // PostgreSQL refuses one on the nullable side of an outer join.
-    // One query, built for each backend's own connection: the locking clauses are not
-    // SQL of the common backend.
+    // PostgreSQL refuses one on the nullable side of an outer join. The query is built
+    // for each backend's own connection, as the locking clauses are not SQL that
+    // diesel's common backend renders.
     macro_rules! free {
         () => {
             nodes::table

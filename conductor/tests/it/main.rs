@@ -4,6 +4,7 @@
 mod support;
 
 mod copies;
+mod creates;
 mod idempotency;
 mod ipxe;
 mod nmi_copies;
