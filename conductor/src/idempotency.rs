@@ -165,12 +165,10 @@ pub fn planned<T>(
     scope: &Scope,
     read: impl FnOnce(&mut AnyConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let failed = match read(conn) {
-        Ok(value) => return Ok(value),
-        Err(e) => e,
-    };
-    unapplied(conn, scope, |_| Ok(()))?;
-    Err(failed)
+    read(conn).or_else(|failed| {
+        unapplied(conn, scope, |_| Ok(()))?;
+        Err(failed)
+    })
 }
 
 /// What the answer to an applied request is read from: the object it created or

@@ -1,6 +1,7 @@
 //! The node lock: the `nodes.reservation` column holds the hostname of the conductor
 //! that has the node. Taking it is one conditional UPDATE, so of any number of
-//! conductors racing for a node exactly one sees a changed row.
+//! conductors racing for a node exactly one sees a changed row. Work that ends with its
+//! transaction does not write it: the transaction holds the free node's row ([`hold`]).
 
 use diesel::prelude::*;
 
