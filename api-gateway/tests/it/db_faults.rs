@@ -114,6 +114,62 @@ async fn connections_killed_between_requests_are_replaced_unnoticed() {
     }
 }
 
+/// A connection the pool hands out again is checked from its socket, not by asking the
+/// server (`SELECT 1`, a round trip at every check-out), and one the server ended
+/// meanwhile is still replaced before a job uses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_handed_out_again_is_checked_without_a_query() {
+    use diesel::connection::InstrumentationEvent;
+    use diesel::prelude::*;
+    use std::sync::Mutex;
+
+    if !with_a_server() {
+        return;
+    }
+    let app = TestApp::start().await;
+    // Two connections, so one worker: every job runs on the connection it holds.
+    let db = common::db::Db::open(&app.settings.database_url, 2).unwrap();
+    let statements = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&statements);
+    db.run(move |conn| {
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                seen.lock().unwrap().push(query.to_string());
+            }
+        });
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let count = || {
+        db.run(|conn| {
+            use common::db::schema::nodes;
+            Ok(nodes::table.count().get_result::<i64>(conn)?)
+        })
+    };
+    for _ in 0..3 {
+        // Nothing else is queued: the worker gives its connection back after each job
+        // and checks it out again for the next one.
+        assert_eq!(count().await.unwrap(), 0);
+    }
+    let statements = statements.lock().unwrap().clone();
+    assert_eq!(
+        statements
+            .iter()
+            .filter(|sql| sql.contains("nodes"))
+            .count(),
+        3,
+        "the jobs ran on the recorded connection: {statements:#?}"
+    );
+    assert!(
+        !statements.iter().any(|sql| sql.trim() == "SELECT 1"),
+        "{statements:#?}"
+    );
+
+    tokio::task::spawn_blocking(app.db_killer()).await.unwrap();
+    assert_eq!(count().await.unwrap(), 0, "a new connection ran the job");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_killed_during_requests_give_503_at_worst_and_the_service_recovers() {
     if !with_a_server() {

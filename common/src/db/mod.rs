@@ -4,6 +4,7 @@
 pub mod chassis;
 pub mod checkpoint;
 pub mod conductors;
+mod liveness;
 pub mod nodes;
 pub mod pool;
 pub mod portgroups;

@@ -22,6 +22,7 @@ use diesel::r2d2::R2D2Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::checkpoint::{self, Checkpointer};
+use super::liveness::Socket;
 use super::sqlite_writer;
 use super::workers::{CONNECTION_WAIT, Workers};
 use crate::error::Error;
@@ -152,11 +153,83 @@ fn keep_openssl_through_exit() {
     });
 }
 
+/// A connection as the pool keeps it: diesel's connection, and its socket when it could
+/// be found (see `liveness`). Used as the connection it holds.
+pub struct Pooled {
+    conn: AnyConnection,
+    socket: Option<Socket>,
+    /// Set once the connection was found closed, so that the pool discards it.
+    lost: bool,
+}
+
+impl Pooled {
+    /// Whether the connection is still open as far as its socket tells, without asking
+    /// the server; `None` when its socket is unknown. One found closed is marked lost.
+    pub(super) fn is_open(&mut self) -> Option<bool> {
+        let open = self.socket?.is_open();
+        self.lost |= !open;
+        Some(open)
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
 impl r2d2::ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<AnyConnection, ConnectError> {
+    fn connect(&self) -> Result<Pooled, ConnectError> {
+        let mut conn = self.open()?;
+        let socket = Socket::find(&mut conn);
+        Ok(Pooled {
+            conn,
+            socket,
+            lost: false,
+        })
+    }
+
+    /// Run at every check-out: a connection the server closed since (killed, restarted,
+    /// timed out) must not be used. Its socket tells without a round trip where it is
+    /// known; otherwise the server is asked.
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), ConnectError> {
+        if conn.is_broken() {
+            return Err(ConnectError::Query(
+                diesel::result::Error::BrokenTransactionManager,
+            ));
+        }
+        // A SQLite connection is a file handle that no server can close behind our back.
+        if matches!(conn.conn, AnyConnection::Sqlite(_)) {
+            return Ok(());
+        }
+        match conn.is_open() {
+            Some(true) => Ok(()),
+            Some(false) => Err(ConnectError::Closed),
+            None => conn.batch_execute("SELECT 1").map_err(ConnectError::Query),
+        }
+    }
+
+    /// Run when a connection goes back to the pool. A transaction whose rollback failed
+    /// (the connection died mid-transaction) leaves diesel's transaction manager broken:
+    /// such a connection answers every later query with an error, or on MySQL may still
+    /// hold the open transaction, so it must never be handed out again.
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        std::thread::panicking() || conn.lost || conn.is_broken()
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<AnyConnection, ConnectError> {
         Ok(match self.backend {
             #[cfg(feature = "postgres")]
             Backend::Postgres => {
@@ -188,29 +261,6 @@ impl r2d2::ManageConnection for Manager {
             other => unreachable!("{other:?} is not built in"),
         })
     }
-
-    /// Run at every check-out: a connection the server closed since (killed, restarted,
-    /// timed out) fails the query and r2d2 discards it and hands out another.
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectError> {
-        if conn.is_broken() {
-            return Err(ConnectError::Query(
-                diesel::result::Error::BrokenTransactionManager,
-            ));
-        }
-        // A SQLite connection is a file handle that no server can close behind our back.
-        if matches!(conn, AnyConnection::Sqlite(_)) {
-            return Ok(());
-        }
-        conn.batch_execute("SELECT 1").map_err(ConnectError::Query)
-    }
-
-    /// Run when a connection goes back to the pool. A transaction whose rollback failed
-    /// (the connection died mid-transaction) leaves diesel's transaction manager broken:
-    /// such a connection answers every later query with an error, or on MySQL may still
-    /// hold the open transaction, so it must never be handed out again.
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +269,8 @@ pub enum ConnectError {
     Connect(#[from] ConnectionError),
     #[error("{0}")]
     Query(#[from] diesel::result::Error),
+    #[error("the server closed the connection")]
+    Closed,
 }
 
 /// A pooled database handle. Cheap to clone.
@@ -315,7 +367,7 @@ impl Db {
     /// The newest applied migration, if any.
     pub fn version(&self) -> Result<Option<String>, String> {
         let mut conn = self.pool.get().map_err(|e| e.to_string())?;
-        let applied = match &mut *conn {
+        let applied = match &mut **conn {
             #[cfg(feature = "postgres")]
             AnyConnection::Postgresql(c) => c.applied_migrations(),
             #[cfg(feature = "mysql")]

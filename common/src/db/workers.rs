@@ -8,7 +8,8 @@
 //! back to back on a few threads, each with a connection (and diesel's prepared statements)
 //! of its own. A worker gives its connection back to the pool as soon as nothing waits, and
 //! after any job that failed, so an idle connection is checked (and a dead one replaced)
-//! by the pool before it is used again, as before.
+//! by the pool before it is used again. A connection kept for the next job is checked
+//! the same way first: from its socket, without a round trip (`liveness`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -108,7 +109,12 @@ fn serve(pool: &Pool<Manager>, queue: &Receiver<Queued>) {
             }
         };
         let _runtime = runtime.enter();
-        let mut conn = match held.take().map_or_else(|| check_out(pool, deadline), Ok) {
+        // A held connection is checked as the pool checks one it hands out; the pool
+        // discards one found closed.
+        let kept = held
+            .take()
+            .and_then(|mut conn| (conn.is_open() != Some(false)).then_some(conn));
+        let mut conn = match kept.map_or_else(|| check_out(pool, deadline), Ok) {
             Ok(conn) => conn,
             Err(e) => {
                 job(Err(e));

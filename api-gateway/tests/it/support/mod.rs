@@ -149,8 +149,10 @@ impl Scratch {
             return;
         };
         match backend {
+            // With a timeout, pg_terminate_backend waits until the backend has ended,
+            // as KILL does on MySQL; without one it only signals it.
             Backend::Postgres => self.admin(&format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
                  WHERE datname = '{name}' AND pid <> pg_backend_pid()"
             )),
             _ => {
