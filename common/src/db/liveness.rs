@@ -74,24 +74,28 @@ impl Socket {
 /// The connection's client address ("ip:port") and the server's port, as the server sees
 /// them. `None` for SQLite, which has no server, and when the query fails.
 fn endpoints(conn: &mut AnyConnection) -> Option<Endpoints> {
-    let query = match conn {
-        #[cfg(feature = "postgres")]
-        AnyConnection::Postgresql(_) => {
-            "SELECT host(inet_client_addr()) || ':' || inet_client_port() AS client, \
-             inet_server_port()::text AS server_port"
-        }
-        // HOST is "ip:port" for a TCP client and "localhost" for a Unix socket.
-        #[cfg(feature = "mysql")]
-        AnyConnection::Mysql(_) => {
-            "SELECT HOST AS client, CAST(@@port AS CHAR) AS server_port \
-             FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"
-        }
-        AnyConnection::Sqlite(_) => return None,
-    };
-    diesel::sql_query(query)
+    diesel::sql_query(endpoints_query(conn)?)
         .get_result(conn)
         .inspect_err(|e| tracing::debug!(error = %e, "cannot read the connection's addresses"))
         .ok()
+}
+
+/// The query of [`endpoints`] in the connection's dialect.
+fn endpoints_query(conn: &AnyConnection) -> Option<&'static str> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        AnyConnection::Postgresql(_) => Some(
+            "SELECT host(inet_client_addr()) || ':' || inet_client_port() AS client, \
+             inet_server_port()::text AS server_port",
+        ),
+        // HOST is "ip:port" for a TCP client and "localhost" for a Unix socket.
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(_) => Some(
+            "SELECT HOST AS client, CAST(@@port AS CHAR) AS server_port \
+             FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()",
+        ),
+        AnyConnection::Sqlite(_) => None,
+    }
 }
 
 /// "host:port" into the host's IP, `None` when it is a name (MySQL reports the client's
