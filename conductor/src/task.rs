@@ -2,8 +2,9 @@
 //!
 //! The lock is `nodes.reservation` (see `common::db::reservation`), or, for work that ends
 //! with its transaction, the node's row held by that transaction while no reservation is
-//! set ([`reservation::hold`]). A busy lock is retried a few times, a second apart, before the caller gets NodeLocked (409): clients retry
-//! 409s themselves, so a short wait here mostly hides brief contention.
+//! set ([`reservation::hold`]). A busy lock is retried a few times, a second apart,
+//! before the caller gets NodeLocked (409): clients retry 409s themselves, so a short
+//! wait here mostly hides brief contention.
 //!
 //! Every piece of work is in the conductor's registry of nodes it works on (see
 //! [`crate::working`]) from before it tries the lock until after it tried to release it,

@@ -27,7 +27,7 @@ use diesel::sql_types::{Nullable, Text};
 use super::pool::AnyConnection;
 
 /// A connection's socket, as found when it opened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub(super) struct Socket {
     fd: RawFd,
     local: SocketAddr,
