@@ -191,8 +191,8 @@ cargo_api_tests() {
         volume:: nodes:: limits:: compat:: traits:: management:: chassis:: portgroups:: drivers:: "${extra[@]}"
 }
 
-# cargo_conductor_tests DATABASE: node locks and concurrent copies of one request, on a
-# server database (they run on SQLite in cargo_tests_sqlite).
+# cargo_conductor_tests DATABASE: node locks, concurrent copies of one request and changes
+# planned before a lock, on a server database (they run on SQLite in cargo_tests_sqlite).
 # The conductor's test binary is the one `cargo test --workspace` built: `cargo test -p
 # conductor` would resolve the dependencies' features for that one package and build
 # them all again, for minutes.
@@ -209,7 +209,7 @@ for line in sys.stdin:
 ')" || return 1
     [ -x "$binary" ] || { echo "no test binary of the conductor" >&2; return 1; }
     (cd "$ROOT/conductor" && TEST_DATABASE="$1" TEST_PG_URL="$PG_URL" TEST_MYSQL_URL="$MYSQL_URL" \
-        "$binary" node_lock:: copies:: creates:: trait_copies:: nmi_copies:: portgroups::)
+        "$binary" node_lock:: copies:: creates:: trait_copies:: nmi_copies:: portgroups:: planned_changes::)
 }
 
 # --- client tests ------------------------------------------------------------

@@ -20,6 +20,17 @@ pub struct New<F> {
     pub fields: F,
 }
 
+/// Which state of a resource's row a write or deletion applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The row as it is now: the caller read it under a lock that keeps it so.
+    Current,
+    /// The row only while it is still as the item was read: its `updated_at` unchanged.
+    /// Every write of a resource sets `updated_at`, to the microsecond, so a row whose
+    /// `updated_at` is the one read has not been written since.
+    AsRead,
+}
+
 /// How a node's resource is stored: implemented by its table's module
 /// ([`crate::child_queries`]).
 pub trait Stored: Sized {
@@ -27,8 +38,11 @@ pub trait Stored: Sized {
     /// Internal id, for use as a list marker.
     fn id_of(conn: &mut AnyConnection, uuid: &str) -> Result<i64, Error>;
     fn insert(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error>;
-    fn save(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error>;
-    fn delete(conn: &mut AnyConnection, uuid: &str) -> Result<(), Error>;
+    /// Writes `item` over its row, as `expect` allows; `None` when no row was written
+    /// (the row is gone, or no longer as read).
+    fn save(conn: &mut AnyConnection, item: &Self, expect: Expect) -> Result<Option<Self>, Error>;
+    /// Deletes `item`'s row, as `expect` allows; whether a row was deleted.
+    fn delete(conn: &mut AnyConnection, item: &Self, expect: Expect) -> Result<bool, Error>;
 }
 
 pub trait NodeChild:

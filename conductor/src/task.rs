@@ -80,7 +80,8 @@ impl Conductor {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
     {
-        self.with_planned_lock(ctx, purpose, move |_| Ok(node_id), work)
+        let plan = move |_: &mut AnyConnection| Ok(Planned { node_id, seen: () });
+        self.with_planned_lock(ctx, purpose, plan, move |conn, node, ()| work(conn, node))
             .await
     }
 
@@ -88,10 +89,11 @@ impl Conductor {
     /// known only from the database (the node a port or connector belongs to). `plan`
     /// runs in the same trip to the database worker as the locked work, before its
     /// transaction, and again at each attempt, so a resource moved to another node
-    /// while the lock was busy is followed there. A plan that fails may have failed
-    /// because an earlier copy of the request applied the change (the resource it
-    /// deleted is gone): [`idempotency::planned`] tells.
-    pub async fn with_planned_lock<T, P, F>(
+    /// while the lock was busy is followed there; `work` gets what the attempt's plan
+    /// read. A plan that fails may have failed because an earlier copy of the request
+    /// applied the change (the resource it deleted is gone): [`idempotency::planned`]
+    /// tells.
+    pub async fn with_planned_lock<T, V, P, F>(
         &self,
         ctx: &Context,
         purpose: &str,
@@ -100,8 +102,9 @@ impl Conductor {
     ) -> Result<T, Error>
     where
         T: Send + 'static,
-        P: Fn(&mut AnyConnection) -> Result<i64, Error> + Send + Sync + 'static,
-        F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
+        V: Send + 'static,
+        P: Fn(&mut AnyConnection) -> Result<Planned<V>, Error> + Send + Sync + 'static,
+        F: FnOnce(&mut AnyConnection, Node, V) -> Result<T, Error> + Send + 'static,
     {
         let plan = Arc::new(plan);
         self.retrying_lock(purpose, work, |work| {
@@ -110,13 +113,13 @@ impl Conductor {
             async move {
                 self.db
                     .run(move |conn| {
-                        let node_id = idempotency::planned(conn, &scope, |conn| plan(conn))?;
+                        let planned = idempotency::planned(conn, &scope, |conn| plan(conn))?;
                         let lock = NodeClaim {
                             registry: &registry,
-                            node_id,
+                            node_id: planned.node_id,
                             host: &host,
                         };
-                        Ok(locked_transaction(conn, lock, &scope, work))
+                        Ok(locked_transaction(conn, lock, &scope, planned.seen, work))
                     })
                     .await
             }
@@ -169,6 +172,12 @@ impl Conductor {
     }
 }
 
+/// What a lock's plan read: the node to lock, and what the locked work starts from.
+pub struct Planned<V> {
+    pub node_id: i64,
+    pub seen: V,
+}
+
 /// How one attempt at a node lock ended.
 enum Locked<T, S> {
     /// The lock was taken (for a locked transaction: the work ran, committed or
@@ -208,56 +217,58 @@ struct NodeClaim<'a> {
     host: &'a str,
 }
 
-/// Takes the node lock of `claim`, runs `work` in a transaction that also records the
-/// request, and releases the lock, on the caller's connection: in one transaction when
-/// the node is free, else in three commits. The node is in the registry throughout,
-/// and leaves it after the release was tried, whatever happened.
-fn locked_transaction<T, F>(
+/// Takes the node lock of `claim`, runs `work` on `seen` in a transaction that also
+/// records the request, and releases the lock, on the caller's connection: in one
+/// transaction when the node is free, else in three commits. The node is in the
+/// registry throughout, and leaves it after the release was tried, whatever happened.
+fn locked_transaction<T, V, F>(
     conn: &mut AnyConnection,
     claim: NodeClaim<'_>,
     scope: &Scope,
+    seen: V,
     work: F,
 ) -> Locked<T, F>
 where
-    F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error>,
+    F: FnOnce(&mut AnyConnection, Node, V) -> Result<T, Error>,
 {
     let _working = claim.registry.enter(claim.node_id);
-    match claimed_work(conn, &claim, scope, work) {
+    match claimed_work(conn, &claim, scope, seen, work) {
         Ok(done) => Locked::Done(done),
-        Err(work) => reserved_work(conn, &claim, scope, work),
+        Err((seen, work)) => reserved_work(conn, &claim, scope, seen, work),
     }
 }
 
 /// The one-transaction way: the transaction holds the node's row
-/// ([`reservation::hold`]), so no other work takes the node until it ends. Hands `work`
-/// back, unrun, when the node is reserved.
-fn claimed_work<T, F>(
+/// ([`reservation::hold`]), so no other work takes the node until it ends. Hands `seen`
+/// and `work` back, unrun, when the node is reserved.
+fn claimed_work<T, V, F>(
     conn: &mut AnyConnection,
     claim: &NodeClaim<'_>,
     scope: &Scope,
+    seen: V,
     work: F,
-) -> Result<Result<T, Error>, F>
+) -> Result<Result<T, Error>, (V, F)>
 where
-    F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error>,
+    F: FnOnce(&mut AnyConnection, Node, V) -> Result<T, Error>,
 {
     let (node_id, host) = (claim.node_id, claim.host);
-    let mut unrun = Some(work);
+    let mut unrun = Some((seen, work));
     let done = rolled_back_on_panic(conn, |conn| {
         crate::idempotency::claimed_transaction(
             conn,
             scope,
             |conn| reservation::hold(conn, node_id),
             |conn, mut node| {
-                let work = unrun.take().expect("work runs once");
+                let (seen, work) = unrun.take().expect("work runs once");
                 // The work sees the node as its lock's holder, as the three-commit way
                 // shows it.
                 node.reservation = Some(host.to_string());
-                work(conn, node)
+                work(conn, node, seen)
             },
         )
     });
     match (done, unrun) {
-        (Ok(None), Some(work)) => Err(work),
+        (Ok(None), Some(unrun)) => Err(unrun),
         (Ok(Some(value)), _) => Ok(Ok(value)),
         (Err(e), _) => Ok(Err(e)),
         (Ok(None), None) => unreachable!("a refused claim runs no work"),
@@ -266,14 +277,15 @@ where
 
 /// The three-commit way, for a node whose `reservation` is set: the lock is taken if
 /// this conductor left it behind, else the attempt is busy.
-fn reserved_work<T, F>(
+fn reserved_work<T, V, F>(
     conn: &mut AnyConnection,
     claim: &NodeClaim<'_>,
     scope: &Scope,
+    seen: V,
     work: F,
 ) -> Locked<T, F>
 where
-    F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error>,
+    F: FnOnce(&mut AnyConnection, Node, V) -> Result<T, Error>,
 {
     let NodeClaim {
         registry,
@@ -289,7 +301,7 @@ where
         rolled_back_on_panic(conn, |conn| {
             crate::idempotency::transaction(conn, scope, |conn| {
                 let node = common::db::nodes::get_by_id(conn, node_id)?;
-                work(conn, node)
+                work(conn, node, seen)
             })
         })
     }));

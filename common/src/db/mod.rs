@@ -40,12 +40,20 @@ macro_rules! child_queries {
                 create(conn, item)
             }
 
-            fn save(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error> {
-                update(conn, item)
+            fn save(
+                conn: &mut AnyConnection,
+                item: &Self,
+                expect: $crate::child::Expect,
+            ) -> Result<Option<Self>, Error> {
+                update_row(conn, item, expect, || duplicate(item))
             }
 
-            fn delete(conn: &mut AnyConnection, uuid: &str) -> Result<(), Error> {
-                delete(conn, uuid)
+            fn delete(
+                conn: &mut AnyConnection,
+                item: &Self,
+                expect: $crate::child::Expect,
+            ) -> Result<bool, Error> {
+                delete_row(conn, item, expect)
             }
         }
 
@@ -90,6 +98,28 @@ macro_rules! child_queries {
         pub fn delete(conn: &mut AnyConnection, uuid: &str) -> Result<(), Error> {
             let n = diesel::delete($table::table.filter($table::uuid.eq(uuid))).execute(conn)?;
             if n == 0 { Err(not_found(uuid)) } else { Ok(()) }
+        }
+
+        /// Deletes `item`'s row as `expect` allows; whether there was one to delete.
+        fn delete_row(
+            conn: &mut AnyConnection,
+            item: &$item,
+            expect: $crate::child::Expect,
+        ) -> Result<bool, Error> {
+            use $crate::child::Expect;
+            let uuid = $table::uuid.eq(&item.uuid);
+            let deleted = match (expect, item.updated_at) {
+                (Expect::Current, _) => diesel::delete($table::table.filter(uuid)).execute(conn),
+                (Expect::AsRead, Some(at)) => {
+                    diesel::delete($table::table.filter(uuid.and($table::updated_at.eq(at))))
+                        .execute(conn)
+                }
+                (Expect::AsRead, None) => {
+                    diesel::delete($table::table.filter(uuid.and($table::updated_at.is_null())))
+                        .execute(conn)
+                }
+            };
+            Ok(deleted? > 0)
         }
 
         /// Inserts a row and returns it as stored. `duplicate` words a broken uniqueness
@@ -145,23 +175,36 @@ macro_rules! child_queries {
             }
         }
 
-        /// Writes every field of an existing row, and the time of the change; returns
-        /// the row as stored, which is `item` with that time (timestamps are kept to the
-        /// microsecond, as the databases keep them).
+        /// Writes every field of an existing row, and the time of the change, as
+        /// `expect` allows; returns the row as stored, which is `item` with that time
+        /// (timestamps are kept to the microsecond, as the databases keep them), or
+        /// `None` when no row was written.
         fn update_row(
             conn: &mut AnyConnection,
             item: &$item,
+            expect: $crate::child::Expect,
             duplicate: impl FnOnce() -> Error,
-        ) -> Result<$item, Error> {
+        ) -> Result<Option<$item>, Error> {
+            use $crate::child::Expect;
+            use $crate::db::update::update_where;
             let mut stored = item.clone();
             stored.updated_at = Some($crate::model::now());
             let row = $row::from(&stored);
-            let updated =
-                $crate::db::update::update_where($table::table, $table::uuid.eq(&item.uuid), &row)
-                    .execute(conn);
+            let uuid = $table::uuid.eq(&item.uuid);
+            let updated = match (expect, item.updated_at) {
+                (Expect::Current, _) => update_where($table::table, uuid, &row).execute(conn),
+                (Expect::AsRead, Some(at)) => {
+                    update_where($table::table, uuid.and($table::updated_at.eq(at)), &row)
+                        .execute(conn)
+                }
+                (Expect::AsRead, None) => {
+                    update_where($table::table, uuid.and($table::updated_at.is_null()), &row)
+                        .execute(conn)
+                }
+            };
             match updated {
-                Ok(0) => Err(not_found(&item.uuid)),
-                Ok(_) => Ok(stored),
+                Ok(0) => Ok(None),
+                Ok(_) => Ok(Some(stored)),
                 Err(e) if is_unique_violation(&e) => Err(duplicate()),
                 Err(e) => Err(e.into()),
             }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{nodes, volume_connectors};
 use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
+use crate::child::Expect;
 use crate::error::{Error, is_foreign_key_violation, is_unique_violation};
 use crate::model::volume::VolumeConnector;
 use crate::model::{StoredAt, from_column, object_to_column};
@@ -109,7 +110,7 @@ pub fn create(conn: &mut AnyConnection, c: &VolumeConnector) -> Result<VolumeCon
 
 /// Writes every mutable field of an existing connector.
 pub fn update(conn: &mut AnyConnection, c: &VolumeConnector) -> Result<VolumeConnector, Error> {
-    update_row(conn, c, || duplicate(c))
+    update_row(conn, c, Expect::Current, || duplicate(c))?.ok_or_else(|| not_found(&c.uuid))
 }
 
 /// A write broke the (type, connector_id) uniqueness.

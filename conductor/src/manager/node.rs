@@ -23,6 +23,7 @@ use crate::Conductor;
 use crate::context::Context;
 use crate::drivers::validation::{NodeView, validate_all};
 use crate::drivers::{Driver, hardware};
+use crate::task::Planned;
 
 pub use interfaces::{set_target_raid_config, vendor_passthru};
 pub use power::change_node_power_state;
@@ -67,7 +68,11 @@ where
     F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
 {
     let ident = ident.to_string();
-    c.with_planned_lock(ctx, purpose, move |conn| nodes::id_of(conn, &ident), work)
+    let plan = move |conn: &mut AnyConnection| {
+        let node_id = nodes::id_of(conn, &ident)?;
+        Ok(Planned { node_id, seen: () })
+    };
+    c.with_planned_lock(ctx, purpose, plan, move |conn, node, ()| work(conn, node))
         .await
 }
 

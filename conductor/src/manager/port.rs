@@ -19,6 +19,8 @@ use crate::context::Context;
 
 impl Guarded for Port {
     const SAVES_UNCHANGED: bool = true;
+    // The port's group takes part in its checks.
+    const PLAN_HOLDS: bool = false;
 
     fn check_patch(ops: &[PatchOperation]) -> Result<(), Error> {
         patch::check_allowed(ops, Port::PATCHABLE)

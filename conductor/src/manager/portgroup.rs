@@ -22,6 +22,8 @@ use crate::context::Context;
 
 impl Guarded for Portgroup {
     const SAVES_UNCHANGED: bool = true;
+    // The group's ports take part in its checks.
+    const PLAN_HOLDS: bool = false;
 
     fn check_patch(ops: &[PatchOperation]) -> Result<(), Error> {
         check_patch_paths(ops)

@@ -28,6 +28,7 @@ impl Volume for VolumeTarget {}
 
 impl<R: Volume> Guarded for R {
     const SAVES_UNCHANGED: bool = false;
+    const PLAN_HOLDS: bool = true;
 
     /// Ironic's rules for `node_uuid`: it must stay UUID-shaped, removing it is silently
     /// undone, and the node it names must exist.

@@ -12,13 +12,13 @@ use common::db::nodes;
 use common::model::new_uuid;
 use common::model::node::Node;
 use common::model::volume::ConnectorFields;
-use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext, Response};
+use common::rpc::{Call, Handler, Reply, Request, Response};
 use conductor::Conductor;
 use serde_json::{Value, json};
 
 use crate::support;
 use support::database::Database;
-use support::fixtures::{add_node, conductor_on, set_reservation};
+use support::fixtures::{add_node, conductor_on, request, set_reservation};
 
 /// A busy lock is retried often and long: the copy that waits must get it in the end.
 const PATIENT: &[(&str, &str)] = &[
@@ -59,14 +59,6 @@ async fn log(c: &Conductor, id: i64) -> Value {
     c.db.run(move |conn| Ok(nodes::get_by_id(conn, id)?.extra["log"].clone()))
         .await
         .unwrap()
-}
-
-fn request(id: &str, call: Call) -> Request {
-    Request::new(
-        RequestContext::new(id, Caller::default()),
-        Duration::from_secs(30),
-        call,
-    )
 }
 
 /// Handles `request` on both conductors at once.

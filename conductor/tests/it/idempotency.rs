@@ -1,16 +1,14 @@
 //! A request delivered twice is applied once: the second delivery gets the answer of the
 //! first, read from the current state.
 
-use std::time::Duration;
-
 use common::child::New;
 use common::model::new_uuid;
 use common::model::node::Node;
 use common::model::volume::ConnectorFields;
-use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext};
+use common::rpc::{Call, Handler, Reply};
 
 use crate::support;
-use support::fixtures::{add_node, conductor};
+use support::fixtures::{add_node, conductor, request};
 
 fn connector(node: &Node, uuid: String, kind: &str, id: &str) -> New<ConnectorFields> {
     let fields = ConnectorFields {
@@ -20,14 +18,6 @@ fn connector(node: &Node, uuid: String, kind: &str, id: &str) -> New<ConnectorFi
         extra: Default::default(),
     };
     New { uuid, fields }
-}
-
-fn request(id: &str, call: Call) -> Request {
-    Request::new(
-        RequestContext::new(id, Caller::default()),
-        Duration::from_secs(10),
-        call,
-    )
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod idempotency;
 mod ipxe;
 mod nmi_copies;
 mod node_lock;
+mod planned_changes;
 mod portgroups;
 mod redfish;
 mod redfish_management;

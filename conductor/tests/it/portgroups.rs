@@ -1,18 +1,16 @@
 //! Port group requests delivered twice are applied once, as the other resources of a
 //! node: the copy is answered from the current state.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use common::child::New;
 use common::model::new_uuid;
 use common::model::node::Node;
 use common::model::portgroup::PortgroupFields;
-use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext};
+use common::rpc::{Call, Handler, Reply};
 
 use crate::support;
-use support::fixtures::{add_node, conductor};
+use support::fixtures::{add_node, conductor, request};
 
 fn portgroup(node: &Node, uuid: String, name: &str) -> New<PortgroupFields> {
     let fields = PortgroupFields {
@@ -21,14 +19,6 @@ fn portgroup(node: &Node, uuid: String, name: &str) -> New<PortgroupFields> {
         ..Default::default()
     };
     New { uuid, fields }
-}
-
-fn request(id: &str, call: Call) -> Request {
-    Request::new(
-        RequestContext::new(id, Caller::default()),
-        Duration::from_secs(10),
-        call,
-    )
 }
 
 #[tokio::test]

@@ -6,25 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::db::nodes;
-use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext};
+use common::rpc::{Call, Handler, Reply};
 use conductor::Conductor;
 
 use crate::support;
 use support::database::Database;
-use support::fixtures::{add_node, conductor_on, set_reservation};
+use support::fixtures::{add_node, conductor_on, request, set_reservation};
 
 const PATIENT: &[(&str, &str)] = &[
     ("SANLINK_NODE_LOCKED_RETRY_INTERVAL", "0.05"),
     ("SANLINK_NODE_LOCKED_RETRY_ATTEMPTS", "200"),
 ];
-
-fn request(id: &str, call: Call) -> Request {
-    Request::new(
-        RequestContext::new(id, Caller::default()),
-        Duration::from_secs(30),
-        call,
-    )
-}
 
 async fn traits(c: &Conductor, id: i64) -> Vec<String> {
     c.db.run(move |conn| Ok(nodes::get_by_id(conn, id)?.traits))

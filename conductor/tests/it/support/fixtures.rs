@@ -8,6 +8,7 @@ use common::db::{Db, nodes};
 use common::model::node::Node;
 use common::model::states::{PowerState, ProvisionState};
 use common::model::{new_uuid, now};
+use common::rpc::{Call, Caller, Request, RequestContext};
 use conductor::Conductor;
 
 /// A conductor `c1` on its own SQLite file, with `settings` (name, value) on top.
@@ -44,6 +45,15 @@ pub fn conductor_with_pool(
     let db = Db::open(&settings.database_url, connections).unwrap();
     db.upgrade().unwrap();
     Conductor::new(db, Arc::new(settings))
+}
+
+/// `call` as a request with id `id` from an anonymous caller, as the gateway sends it.
+pub fn request(id: &str, call: Call) -> Request {
+    Request::new(
+        RequestContext::new(id, Caller::default()),
+        std::time::Duration::from_secs(30),
+        call,
+    )
 }
 
 /// A manageable fake-hardware node, powered off.
