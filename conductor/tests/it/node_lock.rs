@@ -11,7 +11,9 @@ use diesel::prelude::*;
 
 use crate::support;
 use support::database::Database;
-use support::fixtures::{add_node, conductor, conductor_on, conductor_with_pool, set_reservation};
+use support::fixtures::{
+    add_node, conductor, conductor_on, conductor_with_pool, record_statements, set_reservation,
+};
 
 /// A busy lock is retried briefly: the tests need only its outcome.
 const QUICK_RETRIES: &[(&str, &str)] = &[("SANLINK_NODE_LOCKED_RETRY_INTERVAL", "0.01")];
@@ -348,34 +350,14 @@ async fn a_connection_prepares_the_lock_and_update_statements_once() {
 /// see it): the node's row is not written at all by work that does not change the node.
 #[tokio::test]
 async fn work_on_a_free_node_does_not_write_the_node_row() {
-    use diesel::connection::{Instrumentation, InstrumentationEvent};
-    use std::sync::Mutex;
-
     let db = Database::fresh();
     // One connection, so that the one the statements are recorded on runs the work.
     let c = conductor_with_pool(&db.url, "c1", &[], 1);
     let node = add_node(&c).await;
     let id = node.id;
-    let statements = Arc::new(Mutex::new(Vec::<String>::new()));
-    let seen = Arc::clone(&statements);
-    c.db.run(move |conn| {
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
-                seen.lock().unwrap().push(query.to_string());
-            }
-        });
-        Ok(())
-    })
-    .await
-    .unwrap();
+    let statements = record_statements(&c).await;
     c.with_node_lock(&Context::internal(), id, "test", move |_, node| {
         assert_eq!(node.reservation.as_deref(), Some("c1"), "work runs locked");
-        Ok(())
-    })
-    .await
-    .unwrap();
-    c.db.run(|conn| {
-        conn.set_instrumentation(None::<Box<dyn Instrumentation>>);
         Ok(())
     })
     .await

@@ -4,8 +4,8 @@
 //! lock, nothing of the other change lost. On the database `TEST_DATABASE` names (see
 //! `support::database`).
 
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 
 use common::Error;
 use common::child::New;
@@ -15,31 +15,17 @@ use common::model::volume::{ConnectorFields, VolumeConnector};
 use common::model::{new_uuid, now};
 use common::rpc::{Call, Handler, Reply, Response};
 use conductor::Conductor;
-use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
+use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 use crate::support;
 use support::database::Database;
-use support::fixtures::{add_node, conductor_with_pool, request};
-
-/// The statements a conductor's one database connection finished, in order.
-type Statements = Arc<Mutex<Vec<String>>>;
+use support::fixtures::{Statements, add_node, conductor_with_pool, record_statements, request};
 
 /// A conductor with one database connection, whose statements are recorded.
 async fn recorded_conductor(db: &Database) -> (Arc<Conductor>, Statements) {
     let c = conductor_with_pool(&db.url, "c1", &[], 1);
-    let statements = Statements::default();
-    let seen = Arc::clone(&statements);
-    c.db.run(move |conn| {
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::FinishQuery { query, .. } = event {
-                seen.lock().unwrap().push(query.to_string());
-            }
-        });
-        Ok(())
-    })
-    .await
-    .unwrap();
+    let statements = record_statements(&c).await;
     (Arc::new(c), statements)
 }
 

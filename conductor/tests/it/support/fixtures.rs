@@ -1,7 +1,7 @@
 //! A conductor on a fresh SQLite database, and nodes in it, for tests that drive the
 //! conductor directly.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use common::config::Settings;
 use common::db::{Db, nodes};
@@ -85,4 +85,26 @@ pub async fn set_reservation(c: &Conductor, id: i64, holder: Option<&str>) {
     })
     .await
     .unwrap();
+}
+
+/// The statements a connection finished, in order.
+pub type Statements = Arc<Mutex<Vec<String>>>;
+
+/// Records the statements of conductor `c`'s connection from now on. Give the conductor
+/// one connection (see [`conductor_with_pool`]) to have all of its statements.
+pub async fn record_statements(c: &Conductor) -> Statements {
+    use diesel::connection::{Connection, InstrumentationEvent};
+    let statements = Statements::default();
+    let seen = Arc::clone(&statements);
+    c.db.run(move |conn| {
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::FinishQuery { query, .. } = event {
+                seen.lock().unwrap().push(query.to_string());
+            }
+        });
+        Ok(())
+    })
+    .await
+    .unwrap();
+    statements
 }
