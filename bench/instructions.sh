@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per request of the embedded service (release build), counted by
 # valgrind's callgrind in user space: noauth against Keystone tokens, for the cheapest
-# requests, where what authentication and policy add is easiest to see. Unlike the
+# requests, where what authentication and policy add is easiest to see, and for a
+# connector's create, update and deletion. Unlike the
 # load benchmark's CPU column, the counts do not move with the machine's load, so a
 # small difference is a real one.
 #
@@ -91,20 +92,38 @@ node = node.json()["uuid"]
 conn = s.post(base + "/v1/volume/connectors",
               json={"node_uuid": node, "type": "iqn", "connector_id": "iqn.2026-12.org.example:bench"})
 conn.raise_for_status()
+# Connectors change only while their node is powered off.
+s.put(f"{base}/v1/nodes/{node}/states/power", json={"target": "power off"}).raise_for_status()
+def get(path):
+    return lambda i: s.get(base + path)
+made = []  # the connectors the POST scenario makes, patched and then deleted
+def post(i):
+    r = s.post(base + "/v1/volume/connectors", json={
+        "node_uuid": node, "type": "iqn", "connector_id": f"iqn.2026-12.org.example:{i}"})
+    made.append(r.json().get("uuid"))
+    return r
+def patch(i):
+    return s.patch(f"{base}/v1/volume/connectors/{made[i]}",
+                   json=[{"op": "add", "path": "/extra/n", "value": i}])
+def delete(i):
+    return s.delete(f"{base}/v1/volume/connectors/{made[i]}")
 scenarios = [
-    ("GET / (trivial)", "/"),
-    ("GET one connector", f"/v1/volume/connectors/{conn.json()['uuid']}"),
-    ("GET node's targets", f"/v1/nodes/{node}/volume/targets"),
+    ("GET / (trivial)", get("/")),
+    ("GET one connector", get(f"/v1/volume/connectors/{conn.json()['uuid']}")),
+    ("GET node's targets", get(f"/v1/nodes/{node}/volume/targets")),
+    ("POST connector", post),
+    ("PATCH connector", patch),
+    ("DELETE connector", delete),
 ]
 def control(option):
     subprocess.run(["callgrind_control", option, pid], check=True, capture_output=True)
 control("--instr=on")
-for name, path in scenarios:
-    for _ in range(200):
-        s.get(base + path).raise_for_status()
+for name, request in scenarios:
+    for i in range(200):
+        request(i).raise_for_status()
     control("--zero")
-    for _ in range(n):
-        s.get(base + path).raise_for_status()
+    for i in range(200, 200 + n):
+        request(i).raise_for_status()
     control("--dump")
     time.sleep(0.5)
     dumps = sorted(glob.glob(out + "*"), key=os.path.getmtime)
