@@ -23,7 +23,8 @@ pub use pool::{AnyConnection, Backend, Db, write_transaction};
 
 /// The queries of a table whose rows belong to a node: `$row` read with the node's UUID
 /// converts (`TryFrom<($row, String)>`) into `$item`, a [`crate::child::NodeChild`],
-/// which they store ([`crate::child::Stored`]) with the module's `create` and `update`.
+/// which they store ([`crate::child::Stored`]). The module words a broken uniqueness
+/// constraint with its `duplicate(&$item)`.
 #[macro_export]
 macro_rules! child_queries {
     ($table:ident, $row:ident, $item:ty) => {
@@ -55,6 +56,18 @@ macro_rules! child_queries {
             ) -> Result<bool, Error> {
                 delete_row(conn, item, expect)
             }
+        }
+
+        /// Inserts a row and returns it as stored.
+        pub fn create(conn: &mut AnyConnection, item: &$item) -> Result<$item, Error> {
+            insert_row(conn, item, || duplicate(item))
+        }
+
+        /// Writes every mutable field of an existing row, whatever it holds now.
+        pub fn update(conn: &mut AnyConnection, item: &$item) -> Result<$item, Error> {
+            use $crate::child::Expect;
+            update_row(conn, item, Expect::Current, || duplicate(item))?
+                .ok_or_else(|| not_found(&item.uuid))
         }
 
         pub fn not_found(uuid: &str) -> Error {

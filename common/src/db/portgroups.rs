@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use super::schema::{nodes, portgroups};
 use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
-use crate::child::Expect;
 use crate::error::{Error, Found, is_foreign_key_violation, is_unique_violation};
 use crate::model::portgroup::Portgroup;
 use crate::model::{StoredAt, canonical_uuid, from_column, object_to_column};
@@ -162,15 +161,6 @@ pub fn duplicate_of(conn: &mut AnyConnection, p: &Portgroup) -> Result<Option<Er
         }
     }
     Ok(None)
-}
-
-pub fn create(conn: &mut AnyConnection, p: &Portgroup) -> Result<Portgroup, Error> {
-    insert_row(conn, p, || duplicate(p))
-}
-
-/// Writes the mutable fields of a port group.
-pub fn update(conn: &mut AnyConnection, p: &Portgroup) -> Result<Portgroup, Error> {
-    update_row(conn, p, Expect::Current, || duplicate(p))?.ok_or_else(|| not_found(&p.uuid))
 }
 
 /// A broken uniqueness constraint found by the database: the address's, or the name's

@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use super::schema::{nodes, ports};
 use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
-use crate::child::Expect;
 use crate::error::{Error, is_foreign_key_violation, is_unique_violation};
 use crate::model::port::Port;
 use crate::model::{StoredAt, from_column, object_to_column};
@@ -141,15 +140,6 @@ pub fn find_by_vif(conn: &mut AnyConnection, vif: &str) -> Result<Option<Port>, 
         }
     }
     Ok(None)
-}
-
-pub fn create(conn: &mut AnyConnection, p: &Port) -> Result<Port, Error> {
-    insert_row(conn, p, || duplicate(p))
-}
-
-/// Writes the mutable fields of a port.
-pub fn update(conn: &mut AnyConnection, p: &Port) -> Result<Port, Error> {
-    update_row(conn, p, Expect::Current, || duplicate(p))?.ok_or_else(|| not_found(&p.uuid))
 }
 
 fn duplicate(p: &Port) -> Error {

@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use super::schema::{nodes, volume_connectors};
 use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
-use crate::child::Expect;
 use crate::error::{Error, is_foreign_key_violation, is_unique_violation};
 use crate::model::volume::VolumeConnector;
 use crate::model::{StoredAt, from_column, object_to_column};
@@ -101,16 +100,6 @@ pub fn list(
         .into_iter()
         .map(VolumeConnector::try_from)
         .collect()
-}
-
-/// Inserts a connector and returns it as stored.
-pub fn create(conn: &mut AnyConnection, c: &VolumeConnector) -> Result<VolumeConnector, Error> {
-    insert_row(conn, c, || duplicate(c))
-}
-
-/// Writes every mutable field of an existing connector.
-pub fn update(conn: &mut AnyConnection, c: &VolumeConnector) -> Result<VolumeConnector, Error> {
-    update_row(conn, c, Expect::Current, || duplicate(c))?.ok_or_else(|| not_found(&c.uuid))
 }
 
 /// A write broke the (type, connector_id) uniqueness.

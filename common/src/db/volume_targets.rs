@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use super::schema::{nodes, volume_targets};
 use super::timestamp::{MaybeStamp, Stamp};
 use super::{AnyConnection, Page};
-use crate::child::Expect;
 use crate::error::{Error, is_foreign_key_violation, is_unique_violation};
 use crate::model::volume::VolumeTarget;
 use crate::model::{StoredAt, from_column, object_to_column};
@@ -96,16 +95,6 @@ pub fn list(
         .into_iter()
         .map(VolumeTarget::try_from)
         .collect()
-}
-
-/// Inserts a target and returns it as stored.
-pub fn create(conn: &mut AnyConnection, t: &VolumeTarget) -> Result<VolumeTarget, Error> {
-    insert_row(conn, t, || duplicate(t))
-}
-
-/// Writes every mutable field of an existing target.
-pub fn update(conn: &mut AnyConnection, t: &VolumeTarget) -> Result<VolumeTarget, Error> {
-    update_row(conn, t, Expect::Current, || duplicate(t))?.ok_or_else(|| not_found(&t.uuid))
 }
 
 /// A write broke the (node, boot_index) uniqueness.
