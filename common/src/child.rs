@@ -37,6 +37,8 @@ pub trait Stored: Sized {
     fn get(conn: &mut AnyConnection, uuid: &str) -> Result<Self, Error>;
     /// Internal id, for use as a list marker.
     fn id_of(conn: &mut AnyConnection, uuid: &str) -> Result<i64, Error>;
+    /// Inserts `item` on the node its node UUID names (its `node_id` is not read), and
+    /// returns it as stored; no such node is the node's `NotFound`.
     fn insert(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error>;
     /// Writes `item` over its row, as `expect` allows; `None` when no row was written
     /// (the row is gone, or no longer as read).
@@ -72,8 +74,10 @@ pub trait NodeChild:
     /// The rules a patched document must meet.
     const PATCH_SCHEMA: &'static [Field];
 
-    /// A resource created now, from a client's fields, on the node `node_id`.
-    fn new(uuid: String, fields: Self::Fields, node_id: i64) -> Self;
+    /// A resource created now, from a client's fields, on the node they name. Its
+    /// `node_id`, like its own id, is the database's: [`Stored::insert`] looks the node
+    /// up by its UUID as it inserts the row.
+    fn new(uuid: String, fields: Self::Fields) -> Self;
     fn uuid(&self) -> &str;
     fn node_id(&self) -> i64;
     fn fields(&self) -> Self::Fields;

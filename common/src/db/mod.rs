@@ -23,11 +23,12 @@ pub use pool::{AnyConnection, Backend, Db, write_transaction};
 
 /// The queries of a table whose rows belong to a node: `$row` read with the node's UUID
 /// converts (`TryFrom<($row, String)>`) into `$item`, a [`crate::child::NodeChild`],
-/// which they store ([`crate::child::Stored`]). The module words a broken uniqueness
-/// constraint with its `duplicate(&$item)`.
+/// which they store ([`crate::child::Stored`]). `$column`s are the columns an insert
+/// writes from `$row` (every field but `id` and `node_id`, which the database gives).
+/// The module words a broken uniqueness constraint with its `duplicate(&$item)`.
 #[macro_export]
 macro_rules! child_queries {
-    ($table:ident, $row:ident, $item:ty) => {
+    ($table:ident, $row:ident, $item:ty, [$($column:ident),+ $(,)?]) => {
         impl $crate::child::Stored for $item {
             fn get(conn: &mut AnyConnection, uuid: &str) -> Result<Self, Error> {
                 get_by_uuid(conn, uuid)
@@ -135,11 +136,15 @@ macro_rules! child_queries {
             Ok(deleted? > 0)
         }
 
-        /// Inserts a row and returns it as stored. `duplicate` words a broken uniqueness
-        /// constraint other than the UUID's. Both are checked by the constraints, not by
-        /// queries: a failed statement aborts a PostgreSQL transaction.
+        /// Inserts a row on the node `item.node_uuid` names, and returns it as stored;
+        /// the node's id is looked up by the insert itself (`INSERT ... SELECT` from
+        /// `nodes`; MySQL looks it up first, see below), so creating a node's resource
+        /// is one statement. No such node is the node's [`Error::NotFound`].
+        /// `duplicate` words a broken uniqueness constraint other than the UUID's. Both
+        /// are checked by the constraints, not by queries: a failed statement aborts a
+        /// PostgreSQL transaction.
         ///
-        /// The row as stored is the row written with the id the database gave it, read
+        /// The row as stored is the row written with the ids the database gave it, read
         /// as a read would (`RETURNING`); MySQL has no `RETURNING`, so there it is read
         /// back. The statement is built for each backend's own connection, as diesel's
         /// common backend renders no `RETURNING`.
@@ -148,29 +153,60 @@ macro_rules! child_queries {
             item: &$item,
             duplicate: impl FnOnce() -> Error,
         ) -> Result<$item, Error> {
+            use diesel::dsl::SqlTypeOf;
+            use diesel::result::Error::NotFound;
+            let no_node = || $crate::db::nodes::not_found(&item.node_uuid);
+            // Nodes are found by their canonical UUID only, as `nodes::id_of` finds them
+            // (a case-insensitive collation would match another spelling).
+            if $crate::model::canonical_uuid(&item.node_uuid).as_deref() != Some(&item.node_uuid) {
+                return Err(no_node());
+            }
             let mut row = $row::from(item);
             macro_rules! insert {
                 () => {
-                    diesel::insert_into($table::table).values(&row)
+                    diesel::insert_into($table::table)
+                        .values(
+                            nodes::table.filter(nodes::uuid.eq(&item.node_uuid)).select((
+                                nodes::id,
+                                $((&row.$column).into_sql::<SqlTypeOf<$table::$column>>(),)+
+                            )),
+                        )
+                        .into_columns(($table::node_id, $($table::$column,)+))
                 };
             }
-            let id: diesel::QueryResult<Option<i64>> = match conn {
+            // The new row's id and node id; none from MySQL, which has no `RETURNING`.
+            // No node is `NotFound`.
+            let ids: diesel::QueryResult<Option<(i64, i64)>> = match conn {
                 #[cfg(feature = "postgres")]
-                AnyConnection::Postgresql(pg) => {
-                    insert!().returning($table::id).get_result(pg).map(Some)
-                }
+                AnyConnection::Postgresql(pg) => insert!()
+                    .returning(($table::id, $table::node_id))
+                    .get_result(pg)
+                    .map(Some),
+                // InnoDB's `INSERT ... SELECT` locks the node's row before the new row's
+                // place in the index, the opposite order to a node's deletion, and the
+                // two deadlock: MySQL looks the node up first.
                 #[cfg(feature = "mysql")]
-                AnyConnection::Mysql(mysql) => insert!().execute(mysql).map(|_| None),
-                AnyConnection::Sqlite(sqlite) => {
-                    insert!().returning($table::id).get_result(sqlite).map(Some)
-                }
+                AnyConnection::Mysql(mysql) => nodes::table
+                    .filter(nodes::uuid.eq(&item.node_uuid))
+                    .select(nodes::id)
+                    .first::<i64>(mysql)
+                    .and_then(|node_id| {
+                        row.node_id = node_id;
+                        diesel::insert_into($table::table).values(&row).execute(mysql)
+                    })
+                    .map(|_| None),
+                AnyConnection::Sqlite(sqlite) => insert!()
+                    .returning(($table::id, $table::node_id))
+                    .get_result(sqlite)
+                    .map(Some),
             };
-            match id {
-                Ok(Some(id)) => {
-                    row.id = id;
+            match ids {
+                Ok(Some((id, node_id))) => {
+                    (row.id, row.node_id) = (id, node_id);
                     <$item>::try_from((row, item.node_uuid.clone()))
                 }
                 Ok(None) => get_by_uuid(conn, &item.uuid),
+                Err(NotFound) => Err(no_node()),
                 Err(e) if $crate::error::is_uuid_violation(&e, stringify!($table)) => {
                     Err(Error::conflict(format!(
                         "A {} with UUID {} already exists.",
@@ -179,11 +215,9 @@ macro_rules! child_queries {
                     )))
                 }
                 Err(e) if is_unique_violation(&e) => Err(duplicate()),
-                // The node was deleted after the caller looked it up: the row would be an
-                // orphan.
-                Err(e) if is_foreign_key_violation(&e) => {
-                    Err($crate::db::nodes::not_found(&item.node_uuid))
-                }
+                // The node was deleted while the statement ran (on MySQL, after the
+                // lookup): the row would be an orphan.
+                Err(e) if is_foreign_key_violation(&e) => Err(no_node()),
                 Err(e) => Err(e.into()),
             }
         }

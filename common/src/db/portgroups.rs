@@ -79,7 +79,23 @@ impl From<&Portgroup> for PortgroupRow {
     }
 }
 
-crate::child_queries!(portgroups, PortgroupRow, Portgroup);
+crate::child_queries!(
+    portgroups,
+    PortgroupRow,
+    Portgroup,
+    [
+        uuid,
+        name,
+        address,
+        standalone_ports_supported,
+        mode,
+        properties,
+        extra,
+        internal_info,
+        created_at,
+        updated_at
+    ]
+);
 
 /// A port group by UUID or name.
 pub fn get_by_ident(conn: &mut AnyConnection, ident: &str) -> Result<Portgroup, Error> {

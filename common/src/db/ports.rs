@@ -83,7 +83,23 @@ impl From<&Port> for PortRow {
     }
 }
 
-crate::child_queries!(ports, PortRow, Port);
+crate::child_queries!(
+    ports,
+    PortRow,
+    Port,
+    [
+        uuid,
+        address,
+        extra,
+        internal_info,
+        local_link_connection,
+        pxe_enabled,
+        physical_network,
+        created_at,
+        updated_at,
+        portgroup_uuid
+    ]
+);
 
 /// Which ports a list shows; one filter at a time, as Ironic applies them.
 #[derive(Clone, Copy, Debug)]

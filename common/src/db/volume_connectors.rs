@@ -67,7 +67,19 @@ impl From<&VolumeConnector> for ConnectorRow {
     }
 }
 
-crate::child_queries!(volume_connectors, ConnectorRow, VolumeConnector);
+crate::child_queries!(
+    volume_connectors,
+    ConnectorRow,
+    VolumeConnector,
+    [
+        uuid,
+        connector_type,
+        connector_id,
+        extra,
+        created_at,
+        updated_at
+    ]
+);
 
 pub fn list(
     conn: &mut AnyConnection,

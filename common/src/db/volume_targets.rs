@@ -73,7 +73,21 @@ impl From<&VolumeTarget> for TargetRow {
     }
 }
 
-crate::child_queries!(volume_targets, TargetRow, VolumeTarget);
+crate::child_queries!(
+    volume_targets,
+    TargetRow,
+    VolumeTarget,
+    [
+        uuid,
+        volume_type,
+        properties,
+        boot_index,
+        volume_id,
+        extra,
+        created_at,
+        updated_at
+    ]
+);
 
 pub fn list(
     conn: &mut AnyConnection,

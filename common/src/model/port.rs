@@ -106,13 +106,13 @@ impl NodeChild for Port {
         self.node_id
     }
 
-    fn new(uuid: String, fields: PortFields, node_id: i64) -> Port {
+    fn new(uuid: String, fields: PortFields) -> Port {
         let created = Port {
             uuid,
             created_at: super::now(),
             ..Default::default()
         };
-        created.with_fields(fields, node_id)
+        created.with_fields(fields, 0)
     }
 
     fn fields(&self) -> PortFields {

@@ -134,13 +134,13 @@ impl NodeChild for Portgroup {
         self.node_id
     }
 
-    fn new(uuid: String, fields: PortgroupFields, node_id: i64) -> Portgroup {
+    fn new(uuid: String, fields: PortgroupFields) -> Portgroup {
         let created = Portgroup {
             uuid,
             created_at: super::now(),
             ..Default::default()
         };
-        created.with_fields(fields, node_id)
+        created.with_fields(fields, 0)
     }
 
     fn fields(&self) -> PortgroupFields {

@@ -100,13 +100,13 @@ impl NodeChild for VolumeConnector {
         self.node_id
     }
 
-    fn new(uuid: String, fields: ConnectorFields, node_id: i64) -> VolumeConnector {
+    fn new(uuid: String, fields: ConnectorFields) -> VolumeConnector {
         let created = VolumeConnector {
             uuid,
             created_at: super::now(),
             ..Default::default()
         };
-        created.with_fields(fields, node_id)
+        created.with_fields(fields, 0)
     }
 
     fn fields(&self) -> ConnectorFields {
@@ -215,13 +215,13 @@ impl NodeChild for VolumeTarget {
         self.node_id
     }
 
-    fn new(uuid: String, fields: TargetFields, node_id: i64) -> VolumeTarget {
+    fn new(uuid: String, fields: TargetFields) -> VolumeTarget {
         let created = VolumeTarget {
             uuid,
             created_at: super::now(),
             ..Default::default()
         };
-        created.with_fields(fields, node_id)
+        created.with_fields(fields, 0)
     }
 
     fn fields(&self) -> TargetFields {

@@ -154,7 +154,7 @@ pub async fn create_port(c: &Conductor, ctx: &Context, new: New<PortFields>) -> 
     let created = c
         .with_node_lock(ctx, node_id, "port create", move |conn, node| {
             check_portgroup(conn, &fields, node.id)?;
-            let port = Port::new(new.uuid, fields, node.id);
+            let port = Port::new(new.uuid, fields);
             Ok(ports::create(conn, &port)?.into_reply())
         })
         .await;

@@ -169,8 +169,8 @@ pub async fn create_portgroup(c: &Conductor, ctx: &Context, new: New<PortgroupFi
             .await?
     };
     let created = c
-        .with_node_lock(ctx, node_id, "portgroup create", move |conn, node| {
-            let portgroup = Portgroup::new(new.uuid, fields, node.id);
+        .with_node_lock(ctx, node_id, "portgroup create", move |conn, _| {
+            let portgroup = Portgroup::new(new.uuid, fields);
             if let Some(duplicate) = portgroups::duplicate_of(conn, &portgroup)? {
                 return Err(duplicate);
             }

@@ -106,22 +106,17 @@ fn check_deletable(node: &Node, action: &str) -> Result<(), Error> {
     check_powered_off(node, action)
 }
 
-/// Stores a new connector or target; no lock and no state check, as in Ironic.
+/// Stores a new connector or target; no lock and no state check, as in Ironic. The
+/// insert finds the node itself, so a create is one statement besides the request's
+/// record.
 pub async fn create<R: NodeChild>(c: &Conductor, ctx: &Context, new: New<R::Fields>) -> Response {
     c.write(ctx, move |conn| {
         let node_uuid = R::node_uuid(&new.fields).to_string();
-        let missing = || {
-            Error::invalid(format!(
-                "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'. "
-            ))
-        };
-        let node_id = resolve_node(conn, &node_uuid, missing)?;
-        let created = R::insert(conn, &R::new(new.uuid, new.fields, node_id));
-        // A node deleted between the lookup and the insert is answered like one that
-        // never existed (the insert reports it as the node's NotFound).
-        match created {
+        match R::insert(conn, &R::new(new.uuid, new.fields)) {
             Ok(item) => Ok(item.into_reply()),
-            Err(Error::NotFound(_)) => Err(missing()),
+            Err(Error::NotFound(_)) => Err(Error::invalid(format!(
+                "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'. "
+            ))),
             Err(e) => Err(e),
         }
     })

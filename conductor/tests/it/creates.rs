@@ -1,8 +1,9 @@
 //! A create answers with the object as stored: the row it wrote, with the id the
 //! database gave it, reads back the same. On the database `TEST_DATABASE` names.
 
+use common::Error;
 use common::child::New;
-use common::db::{volume_connectors, volume_targets};
+use common::db::{Backend, volume_connectors, volume_targets};
 use common::model::new_uuid;
 use common::model::volume::{ConnectorFields, TargetFields};
 use common::rpc::{Call, Caller, Handler, Reply, Request, RequestContext};
@@ -10,7 +11,7 @@ use serde_json::json;
 
 use crate::support;
 use support::database::Database;
-use support::fixtures::{add_node, conductor_on};
+use support::fixtures::{add_node, conductor_on, conductor_with_pool, record_statements};
 
 fn request(call: Call) -> Request {
     let context = RequestContext::new(new_uuid(), Caller::default());
@@ -74,4 +75,63 @@ async fn a_created_connector_and_target_are_answered_as_they_read_back() {
     assert_eq!(answered.node_id, node.id);
     assert_eq!(answered, stored);
     assert_eq!(answered_target, stored_target);
+}
+
+fn new_connector(node_uuid: &str) -> Call {
+    let connector = New {
+        uuid: new_uuid(),
+        fields: ConnectorFields {
+            node_uuid: node_uuid.to_string(),
+            connector_type: "iqn".into(),
+            connector_id: format!("iqn.2024-01.org.example:{}", new_uuid()),
+            extra: Default::default(),
+        },
+    };
+    Call::CreateVolumeConnector { connector }
+}
+
+/// The statement that inserts a connector finds its node: besides the request's record,
+/// a create is one statement (MySQL, which has no `RETURNING`, reads the node before and
+/// the row after). A node that does not exist, or another spelling of its UUID, is
+/// refused in Ironic's words, and nothing is stored.
+#[tokio::test]
+async fn a_connector_is_inserted_by_the_statement_that_finds_its_node() {
+    let db = Database::fresh();
+    let c = conductor_with_pool(&db.url, "c1", &[], 1);
+    let statements = record_statements(&c).await;
+    let node = add_node(&c).await;
+
+    statements.lock().unwrap().clear();
+    let Ok(Reply::Connector(created)) = c.handle(request(new_connector(&node.uuid))).await else {
+        panic!("the connector is created");
+    };
+    assert_eq!(created.node_id, node.id);
+    let work: Vec<String> = statements
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|sql| sql.contains("volume_connectors") || sql.contains("nodes"))
+        .cloned()
+        .collect();
+    if c.db.backend() == Backend::Mysql {
+        assert_eq!(work.len(), 3, "{work:#?}");
+    } else {
+        assert_eq!(work.len(), 1, "{work:#?}");
+        assert!(work[0].trim_start().starts_with("INSERT"), "{work:#?}");
+    }
+
+    for missing in [new_uuid(), node.uuid.to_uppercase()] {
+        assert_eq!(
+            c.handle(request(new_connector(&missing))).await,
+            Err(Error::invalid(format!(
+                "Invalid input for field/attribute node_uuid. Value: '{missing}'. "
+            )))
+        );
+    }
+    let node_id = node.id;
+    let stored =
+        c.db.run(move |conn| volume_connectors::list_for_node(conn, node_id))
+            .await
+            .unwrap();
+    assert_eq!(stored, vec![created]);
 }
