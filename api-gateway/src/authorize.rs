@@ -385,7 +385,7 @@ impl Authorizer {
                 }
                 // The caller's project owns no node: its view of any collection is empty.
                 Some(Refusal::Answer(
-                    axum::Json(serde_json::json!({ key: [] })).into_response(),
+                    crate::wire::Json(serde_json::json!({ key: [] })).into_response(),
                 ))
             }
         }

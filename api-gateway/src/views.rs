@@ -30,10 +30,10 @@ pub trait Shown: NodeChild {
     }
 }
 
-fn links<'a, R: NodeChild>(item: &R, base_url: &'a str) -> Links<'a> {
+fn links<'a, R: NodeChild>(item: &'a R, base_url: &'a str) -> Links<'a> {
     Links {
         base_url,
-        path: [R::PATH, "/", item.uuid()].concat(),
+        path: [R::PATH, "/", item.uuid()],
     }
 }
 
@@ -221,7 +221,7 @@ impl Shown for Portgroup {
             node_uuid: &self.node_uuid,
             ports: Links {
                 base_url,
-                path: format!("portgroups/{}/ports", self.uuid),
+                path: ["portgroups/", &self.uuid, "/ports"],
             },
             properties: &self.properties,
             standalone_ports_supported: self.standalone_ports_supported,

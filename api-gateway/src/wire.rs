@@ -1,12 +1,42 @@
-//! Serializing typed values straight to the response body: a struct with only the
-//! fields a request selected ([`Only`]), the `links` of an item, and the shapes Ironic
-//! gives timestamps and secrets.
+//! Serializing typed values straight to the response body ([`Json`]): a struct with
+//! only the fields a request selected ([`Only`]), the `links` of an item, and the shapes
+//! Ironic gives timestamps and secrets.
 
+use std::fmt;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
 use serde::ser::{self, Impossible, Serialize, SerializeSeq, SerializeStruct, Serializer};
 
+use common::Error;
 use common::model::mask::mask_secrets;
-use common::model::{JsonObject, isoformat};
+use common::model::{IsoFormat, JsonObject};
+
+use crate::error::ApiError;
+
+/// A response whose body is `T` as JSON. It writes the same text as serde_json (the
+/// tests below compare them), with sonic-rs, which checks strings for characters to
+/// escape many bytes at a time: a list's body is mostly UUIDs, links and timestamps.
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        match sonic_rs::to_vec(&self.0) {
+            Ok(body) => (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(e) => {
+                ApiError::from(Error::Internal(format!("response body: {e}"))).into_response()
+            }
+        }
+    }
+}
 
 /// `value`, a struct, with only the fields `keep` accepts: the selection happens while
 /// serializing, so nothing is built only to be thrown away.
@@ -180,29 +210,55 @@ impl<'a, S: Serializer> Serializer for Selecting<'a, S> {
 /// An item's `links`: its URL under `/v1` (`self`) and without (`bookmark`).
 pub struct Links<'a> {
     pub base_url: &'a str,
-    /// Path below `/v1`, e.g. `volume/connectors/<uuid>`.
-    pub path: String,
+    /// Path below `/v1` in pieces written one after the other, e.g.
+    /// `["volume/connectors", "/", uuid]`: a list writes two links an item, and nothing
+    /// is joined for them.
+    pub path: [&'a str; 3],
 }
 
 // One of an item's links.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Link {
-    href: String,
+pub struct Link<'a> {
+    #[schema(value_type = String)]
+    href: Href<'a>,
     rel: &'static str,
+}
+
+/// A link's URL: the base, `root` and the path, written as one string.
+struct Href<'a> {
+    base_url: &'a str,
+    root: &'static str,
+    path: &'a [&'a str; 3],
+}
+
+impl fmt::Display for Href<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.base_url)?;
+        f.write_str(self.root)?;
+        self.path.iter().try_for_each(|piece| f.write_str(piece))
+    }
+}
+
+impl Serialize for Href<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl Serialize for Links<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Joined by `concat` (one allocation), not `format!`: a list writes two links
-        // an item.
-        let (base, path) = (self.base_url, self.path.as_str());
+        let href = |root| Href {
+            base_url: self.base_url,
+            root,
+            path: &self.path,
+        };
         let mut seq = serializer.serialize_seq(Some(2))?;
         seq.serialize_element(&Link {
-            href: [base, "/v1/", path].concat(),
+            href: href("/v1/"),
             rel: "self",
         })?;
         seq.serialize_element(&Link {
-            href: [base, "/", path].concat(),
+            href: href("/"),
             rel: "bookmark",
         })?;
         seq.end()
@@ -214,7 +270,7 @@ pub struct Timestamp(pub NaiveDateTime);
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&isoformat(&self.0))
+        s.serialize_str(IsoFormat::of(&self.0).as_str())
     }
 }
 
@@ -252,5 +308,53 @@ mod tests {
         })
         .expect("serialises");
         assert_eq!(text, r#"{"a":1,"c":null}"#);
+    }
+
+    /// The body of `value` as `Json` writes it.
+    async fn written(value: &serde_json::Value) -> String {
+        let response = Json(value).into_response();
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await;
+        String::from_utf8(body.expect("body").to_vec()).expect("UTF-8")
+    }
+
+    #[tokio::test]
+    async fn bodies_are_written_as_serde_json_writes_them() {
+        let values = [
+            serde_json::json!({"\u{0}\u{1f}\u{7f}\u{80}\u{ffff}": "\\ \" / \u{8}\u{c}\n\r\t é 漢字 😀 \u{2028}"}),
+            serde_json::json!([
+                0.1,
+                100.0,
+                1e16,
+                1e21,
+                1.5e-300,
+                -0.0,
+                5e-324,
+                u64::MAX,
+                i64::MIN,
+                3.0,
+                null,
+                true
+            ]),
+            serde_json::json!({"links": [{"href": "http://[::1]:6385/v1/volume/connectors/x", "rel": "self"}]}),
+        ];
+        for value in &values {
+            assert_eq!(
+                written(value).await,
+                serde_json::to_string(value).expect("serialises")
+            );
+        }
+        // A character to escape at every offset of strings longer than a SIMD lane.
+        for len in 1..80 {
+            for at in 0..len {
+                let mut text = "a".repeat(len);
+                text.replace_range(at..at + 1, "\n");
+                let value = serde_json::Value::String(text);
+                assert_eq!(
+                    written(&value).await,
+                    serde_json::to_string(&value).expect("serialises")
+                );
+            }
+        }
     }
 }

@@ -275,7 +275,7 @@ impl IntoResponse for Refusal {
         let body = serde_json::json!({
             "error": {"message": self.message, "code": self.status.as_u16()}
         });
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let mut response = (self.status, crate::wire::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

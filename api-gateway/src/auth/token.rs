@@ -140,7 +140,7 @@ impl TokenAuth {
             "title": "Unauthorized",
             "message": "The request you have made requires authentication.",
         }});
-        let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+        let mut response = (StatusCode::UNAUTHORIZED, crate::wire::Json(body)).into_response();
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, self.challenge.clone());
@@ -164,7 +164,7 @@ fn unavailable() -> Response {
         "code": "503 Service Unavailable",
         "title": "Service Unavailable",
     });
-    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    (StatusCode::SERVICE_UNAVAILABLE, crate::wire::Json(body)).into_response()
 }
 
 /// How long a verdict is believed: a valid token until it expires or for the cache

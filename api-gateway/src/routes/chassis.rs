@@ -5,7 +5,7 @@
 //! other lists. Ironic writes a chassis's `nodes` link as a list holding the list of
 //! links, and clients have always read it so: it is kept.
 
-use axum::Json;
+use crate::wire::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -66,16 +66,18 @@ pub struct ChassisView<'a> {
 }
 
 fn view<'a>(c: &'a Chassis, base_url: &'a str) -> ChassisView<'a> {
-    let path = format!("chassis/{}", c.uuid);
     ChassisView {
         created_at: Timestamp(c.created_at),
         description: c.description.as_deref(),
         extra: &c.extra,
         nodes: [Links {
             base_url,
-            path: format!("{path}/nodes"),
+            path: ["chassis/", &c.uuid, "/nodes"],
         }],
-        links: Links { base_url, path },
+        links: Links {
+            base_url,
+            path: ["chassis/", &c.uuid, ""],
+        },
         updated_at: c.updated_at.map(Timestamp),
         uuid: &c.uuid,
     }

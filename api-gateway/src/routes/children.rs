@@ -2,7 +2,7 @@
 //! fields a request selected, pages of lists, and create, update and delete through a
 //! conductor.
 
-use axum::Json;
+use crate::wire::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::ser::{Serialize, SerializeMap, Serializer};

@@ -3,7 +3,7 @@
 //! [`common::hardware`], the table node creation and validation use, and from the
 //! `conductors` table; nothing goes to a conductor.
 
-use axum::Json;
+use crate::wire::Json;
 use axum::extract::{Path, State};
 use serde_json::{Map, Value, json};
 use utoipa_axum::router::OpenApiRouter;

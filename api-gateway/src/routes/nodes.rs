@@ -7,7 +7,7 @@ mod hardware;
 mod management;
 pub(crate) mod traits;
 
-use axum::Json;
+use crate::wire::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,6 +1,6 @@
 //! Discovery documents: `GET /` and `GET /v1`.
 
-use axum::Json;
+use crate::wire::Json;
 use serde_json::{Value, json};
 
 use crate::app::Ctx;

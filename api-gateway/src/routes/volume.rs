@@ -1,7 +1,7 @@
 //! The volume API: connectors and targets (spec: volume-api.md). Reads come from the
 //! database; every write is a conductor RPC.
 
-use axum::Json;
+use crate::wire::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;

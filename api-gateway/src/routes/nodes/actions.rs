@@ -1,7 +1,7 @@
 //! Node sub-resources that act rather than store: states, power, provisioning,
 //! maintenance, validation and VIFs. Actions answer 202 once the conductor took them.
 
-use axum::Json;
+use crate::wire::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};

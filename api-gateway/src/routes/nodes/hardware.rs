@@ -2,7 +2,7 @@
 //! (1.40), the target RAID configuration (1.12) and vendor passthru. Reads come from
 //! the database; RAID and passthru calls go to the conductor under the node's lock.
 
-use axum::Json;
+use crate::wire::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};

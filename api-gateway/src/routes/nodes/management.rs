@@ -6,7 +6,7 @@
 //! body's keys alike: a body that is not a JSON object adds none, an unknown one is
 //! "Unexpected arguments", and a value is converted as its validators convert it.
 
-use axum::Json;
+use crate::wire::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};

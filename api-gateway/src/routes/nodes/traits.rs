@@ -8,7 +8,7 @@
 //! answers the same. A malformed node identifier is refused first, at any version,
 //! with the routing-level 400 of every nested node path.
 
-use axum::Json;
+use crate::wire::Json;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
