@@ -162,11 +162,12 @@ macro_rules! child_queries {
                 return Err(no_node());
             }
             let mut row = $row::from(item);
+            let node = || nodes::table.filter(nodes::uuid.eq(&item.node_uuid));
             macro_rules! insert {
                 () => {
                     diesel::insert_into($table::table)
                         .values(
-                            nodes::table.filter(nodes::uuid.eq(&item.node_uuid)).select((
+                            node().select((
                                 nodes::id,
                                 $((&row.$column).into_sql::<SqlTypeOf<$table::$column>>(),)+
                             )),
@@ -186,8 +187,7 @@ macro_rules! child_queries {
                 // place in the index, the opposite order to a node's deletion, and the
                 // two deadlock: MySQL looks the node up first.
                 #[cfg(feature = "mysql")]
-                AnyConnection::Mysql(mysql) => nodes::table
-                    .filter(nodes::uuid.eq(&item.node_uuid))
+                AnyConnection::Mysql(mysql) => node()
                     .select(nodes::id)
                     .first::<i64>(mysql)
                     .and_then(|node_id| {

@@ -107,8 +107,7 @@ fn check_deletable(node: &Node, action: &str) -> Result<(), Error> {
 }
 
 /// Stores a new connector or target; no lock and no state check, as in Ironic. The
-/// insert finds the node itself, so a create is one statement besides the request's
-/// record.
+/// insert finds the node itself (`Stored::insert`).
 pub async fn create<R: NodeChild>(c: &Conductor, ctx: &Context, new: New<R::Fields>) -> Response {
     c.write(ctx, move |conn| {
         let node_uuid = R::node_uuid(&new.fields).to_string();
