@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::db::AnyConnection;
 use crate::error::Error;
+use crate::model::node::Node;
 use crate::rpc::{Call, Reply};
 use crate::schema::Field;
 
@@ -35,6 +36,11 @@ pub enum Expect {
 /// ([`crate::child_queries`]).
 pub trait Stored: Sized {
     fn get(conn: &mut AnyConnection, uuid: &str) -> Result<Self, Error>;
+    /// The resource and its node, read in one statement that holds the node's row until
+    /// the caller's write transaction ends (`reservation::hold_named`'s lock), whether or
+    /// not a conductor has reserved it: the caller checks. Only where
+    /// `reservation::holds_as_it_reads`, as the transaction's first statement.
+    fn get_holding_node(conn: &mut AnyConnection, uuid: &str) -> Result<(Self, Node), Error>;
     /// Internal id, for use as a list marker.
     fn id_of(conn: &mut AnyConnection, uuid: &str) -> Result<i64, Error>;
     /// Inserts `item` on the node its node UUID names (its `node_id` is not read), and

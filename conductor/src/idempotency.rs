@@ -115,14 +115,16 @@ fn cannot_tell(e: Error) -> Error {
 /// Whether the handler may leave the check for an earlier copy to the call's own work,
 /// sparing a trip to the database: creates of connectors and targets, whose one
 /// transaction records the request before anything else, and the updates and deletions
-/// of a node's resources, whose locked transaction records it and whose planning read
-/// checks it when it fails ([`planned`]). Every other call is checked by the handler,
-/// with [`unapplied`], before it runs.
+/// of nodes and of a node's resources, whose locked transaction records it and whose
+/// planning read checks it when it fails ([`planned`]). Every other call is checked by
+/// the handler, with [`unapplied`], before it runs.
 pub fn checks_copies_itself(call: &Call) -> bool {
     matches!(
         call,
         Call::CreateVolumeConnector { .. }
             | Call::CreateVolumeTarget { .. }
+            | Call::UpdateNode { .. }
+            | Call::DestroyNode { .. }
             | Call::UpdateVolumeConnector { .. }
             | Call::DestroyVolumeConnector { .. }
             | Call::UpdateVolumeTarget { .. }

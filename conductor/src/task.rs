@@ -80,19 +80,34 @@ impl Conductor {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
     {
-        let plan = move |_: &mut AnyConnection| Ok(Planned { node_id, seen: () });
-        self.with_planned_lock(ctx, purpose, plan, move |conn, node, ()| work(conn, node))
-            .await
+        let work = move |conn: &mut AnyConnection, node, ()| work(conn, node);
+        self.retrying_lock(purpose, work, |work| {
+            let (host, scope, registry) = self.attempt_parts(ctx);
+            self.db.run(move |conn| {
+                let claim = NodeClaim {
+                    registry: &registry,
+                    node_id,
+                    host: &host,
+                };
+                Ok(locked_transaction(conn, claim, &scope, (), work))
+            })
+        })
+        .await
     }
 
     /// [`Conductor::with_node_lock`] on the node `plan` reads, for work whose node is
     /// known only from the database (the node a port or connector belongs to). `plan`
-    /// runs in the same trip to the database worker as the locked work, before its
-    /// transaction, and again at each attempt, so a resource moved to another node
-    /// while the lock was busy is followed there; `work` gets what the attempt's plan
-    /// read. A plan that fails may have failed because an earlier copy of the request
-    /// applied the change (the resource it deleted is gone): [`idempotency::planned`]
-    /// tells.
+    /// runs in the same trip to the database worker as the locked work, and again at
+    /// each attempt, so a resource moved to another node while the lock was busy is
+    /// followed there; `work` gets what the attempt's plan read.
+    ///
+    /// Where the database allows it ([`reservation::holds_as_it_reads`]), the plan's
+    /// read is the locked transaction's first statement and holds the node it finds
+    /// ([`Read::Holding`]): finding the node and locking it is one statement. Elsewhere,
+    /// and when that read held another node than the work needs (a resource moving to
+    /// another node) or found it reserved, the node is locked by its id after the plan.
+    /// A plan that fails may have failed because an earlier copy of the request applied
+    /// the change (the resource it deleted is gone): [`idempotency::planned`] tells.
     pub async fn with_planned_lock<T, V, P, F>(
         &self,
         ctx: &Context,
@@ -103,28 +118,46 @@ impl Conductor {
     where
         T: Send + 'static,
         V: Send + 'static,
-        P: Fn(&mut AnyConnection) -> Result<Planned<V>, Error> + Send + Sync + 'static,
+        P: Fn(&mut AnyConnection, Read) -> Result<Planned<V>, Error> + Send + Sync + 'static,
         F: FnOnce(&mut AnyConnection, Node, V) -> Result<T, Error> + Send + 'static,
     {
         let plan = Arc::new(plan);
         self.retrying_lock(purpose, work, |work| {
-            let (host, scope) = (self.hostname().to_string(), ctx.scope.clone());
-            let (registry, plan) = (self.working.clone(), Arc::clone(&plan));
-            async move {
-                self.db
-                    .run(move |conn| {
-                        let planned = idempotency::planned(conn, &scope, |conn| plan(conn))?;
-                        let lock = NodeClaim {
-                            registry: &registry,
-                            node_id: planned.node_id,
-                            host: &host,
-                        };
-                        Ok(locked_transaction(conn, lock, &scope, planned.seen, work))
-                    })
-                    .await
-            }
+            let (host, scope, registry) = self.attempt_parts(ctx);
+            let plan = Arc::clone(&plan);
+            self.db.run(move |conn| {
+                let claim = |node_id| NodeClaim {
+                    registry: &registry,
+                    node_id,
+                    host: &host,
+                };
+                let planned = if reservation::holds_as_it_reads(conn) {
+                    let held_plan = |conn: &mut AnyConnection| {
+                        idempotency::planned(conn, &scope, |conn| plan(conn, Read::Holding))
+                    };
+                    match held_work(conn, &host, &scope, held_plan, work) {
+                        Ok(done) => return Ok(Locked::Done(done)),
+                        Err(unheld) => unheld,
+                    }
+                } else {
+                    let planned =
+                        idempotency::planned(conn, &scope, |conn| plan(conn, Read::Plain))?;
+                    (planned.node_id, planned.seen, work)
+                };
+                let (node_id, seen, work) = planned;
+                Ok(locked_transaction(conn, claim(node_id), &scope, seen, work))
+            })
         })
         .await
+    }
+
+    /// What each attempt at a lock takes along to its database worker.
+    fn attempt_parts(&self, ctx: &Context) -> (String, Arc<Scope>, Arc<Registry>) {
+        (
+            self.hostname().to_string(),
+            ctx.scope.clone(),
+            self.working.clone(),
+        )
     }
 
     /// Makes `attempt` until it takes the lock or the attempts run out, a retry
@@ -172,10 +205,42 @@ impl Conductor {
     }
 }
 
+/// How a lock's plan reads what names the node to lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// A plain read, before the locked transaction.
+    Plain,
+    /// The locked transaction's first statement, which holds the node it finds
+    /// (`reservation::hold_named`, `Stored::get_holding_node`).
+    Holding,
+}
+
 /// What a lock's plan read: the node to lock, and what the locked work starts from.
 pub struct Planned<V> {
     pub node_id: i64,
     pub seen: V,
+    /// The node as a [`Read::Holding`] plan's read held it.
+    pub held: Option<Node>,
+}
+
+impl<V> Planned<V> {
+    /// A plan of work on node `node_id`, which its read did not hold.
+    pub fn on(node_id: i64, seen: V) -> Planned<V> {
+        Planned {
+            node_id,
+            seen,
+            held: None,
+        }
+    }
+
+    /// A plan of work on `node`, which its read held.
+    pub fn held(node: Node, seen: V) -> Planned<V> {
+        Planned {
+            node_id: node.id,
+            seen,
+            held: Some(node),
+        }
+    }
 }
 
 /// How one attempt at a node lock ended.
@@ -232,34 +297,63 @@ where
     F: FnOnce(&mut AnyConnection, Node, V) -> Result<T, Error>,
 {
     let _working = claim.registry.enter(claim.node_id);
-    match claimed_work(conn, &claim, scope, seen, work) {
+    let node_id = claim.node_id;
+    let hold = |conn: &mut AnyConnection| {
+        let held = reservation::hold(conn, node_id)?;
+        Ok(Planned {
+            node_id,
+            seen,
+            held,
+        })
+    };
+    match held_work(conn, claim.host, scope, hold, work) {
         Ok(done) => Locked::Done(done),
-        Err((seen, work)) => reserved_work(conn, &claim, scope, seen, work),
+        Err((_, seen, work)) => reserved_work(conn, &claim, scope, seen, work),
     }
 }
 
-/// The one-transaction way: the transaction holds the node's row
-/// ([`reservation::hold`]), so no other work takes the node until it ends. Hands `seen`
-/// and `work` back, unrun, when the node is reserved.
-fn claimed_work<T, V, F>(
+/// The one-transaction way: `plan`, the transaction's first statement, holds the node's
+/// row ([`reservation::hold`], [`Read::Holding`]), so no other work takes the node until
+/// the transaction ends; the request is recorded and `work` runs in the same
+/// transaction. Hands the node the plan names, what it read and `work` back, unrun and
+/// with nothing written, unless the plan held that very node, free of any reservation.
+///
+/// A node held here needs no entry in the registry, which tells a reservation in use
+/// from one left behind: this work writes none, and runs only on a node without one.
+fn held_work<T, V, F>(
     conn: &mut AnyConnection,
-    claim: &NodeClaim<'_>,
+    host: &str,
     scope: &Scope,
-    seen: V,
+    plan: impl FnOnce(&mut AnyConnection) -> Result<Planned<V>, Error>,
     work: F,
-) -> Result<Result<T, Error>, (V, F)>
+) -> Result<Result<T, Error>, (i64, V, F)>
 where
     F: FnOnce(&mut AnyConnection, Node, V) -> Result<T, Error>,
 {
-    let (node_id, host) = (claim.node_id, claim.host);
-    let mut unrun = Some((seen, work));
+    let mut unheld = None;
+    let mut unrun = Some(work);
     let done = rolled_back_on_panic(conn, |conn| {
         crate::idempotency::claimed_transaction(
             conn,
             scope,
-            |conn| reservation::hold(conn, node_id),
-            |conn, mut node| {
-                let (seen, work) = unrun.take().expect("work runs once");
+            |conn| {
+                let Planned {
+                    node_id,
+                    seen,
+                    held,
+                } = plan(conn)?;
+                match held {
+                    Some(node) if node.id == node_id && node.reservation.is_none() => {
+                        Ok(Some((node, seen)))
+                    }
+                    _ => {
+                        unheld = Some((node_id, seen));
+                        Ok(None)
+                    }
+                }
+            },
+            |conn, (mut node, seen)| {
+                let work = unrun.take().expect("work runs once");
                 // The work sees the node as its lock's holder, as the three-commit way
                 // shows it.
                 node.reservation = Some(host.to_string());
@@ -267,11 +361,11 @@ where
             },
         )
     });
-    match (done, unrun) {
-        (Ok(None), Some(unrun)) => Err(unrun),
-        (Ok(Some(value)), _) => Ok(Ok(value)),
-        (Err(e), _) => Ok(Err(e)),
-        (Ok(None), None) => unreachable!("a refused claim runs no work"),
+    match (done, unheld, unrun) {
+        (Ok(Some(value)), ..) => Ok(Ok(value)),
+        (Err(e), ..) => Ok(Err(e)),
+        (Ok(None), Some((node_id, seen)), Some(work)) => Err((node_id, seen, work)),
+        (Ok(None), ..) => unreachable!("a refused claim runs no work"),
     }
 }
 

@@ -38,6 +38,27 @@ macro_rules! child_queries {
                 id_of(conn, uuid)
             }
 
+            fn get_holding_node(
+                conn: &mut AnyConnection,
+                uuid: &str,
+            ) -> Result<(Self, $crate::model::node::Node), Error> {
+                use $crate::db::schema::chassis;
+                let found = $crate::db::reservation::read_holding_node!(
+                    conn,
+                    $table::table
+                        .inner_join(nodes::table.left_join(chassis::table))
+                        .filter($table::uuid.eq(uuid))
+                        .select((
+                            $row::as_select(),
+                            $crate::db::nodes::NodeRow::as_select(),
+                            chassis::uuid.nullable(),
+                        ))
+                );
+                let (row, node, chassis_uuid) = found?.ok_or_else(|| not_found(uuid))?;
+                let node = $crate::db::nodes::joined((node, chassis_uuid))?;
+                Ok((Self::try_from((row, node.uuid.clone()))?, node))
+            }
+
             fn insert(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error> {
                 create(conn, item)
             }

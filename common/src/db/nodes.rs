@@ -224,10 +224,10 @@ impl From<&Node> for NodeRow {
 }
 
 /// A node row with the UUID of its chassis, as every read selects it.
-type Joined = (NodeRow, Option<String>);
+pub(super) type Joined = (NodeRow, Option<String>);
 
 /// The node a read found, with its chassis's UUID.
-fn joined((row, chassis_uuid): Joined) -> Result<Node, Error> {
+pub(super) fn joined((row, chassis_uuid): Joined) -> Result<Node, Error> {
     let mut node = Node::try_from(row)?;
     node.chassis_uuid = chassis_uuid;
     Ok(node)

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::nodes::NodeRow;
-use super::schema::nodes;
+use super::schema::{chassis, nodes};
 use super::update::update_where;
 use crate::error::Error;
 use crate::model::node::Node;
@@ -88,6 +88,96 @@ pub fn hold(conn: &mut AnyConnection, id: i64) -> Result<Option<Node>, Error> {
     row.map(|row| super::nodes::with_chassis(conn, row))
         .transpose()
 }
+
+/// Whether a locked transaction may begin with the read that finds its node, the node's
+/// row held as it is read ([`hold_named`], `Stored::get_holding_node`), instead of
+/// with [`hold`] after a read of its own: on PostgreSQL and SQLite. Not on MySQL: its
+/// read of a row joined with its node would lock both rows (MariaDB has no `FOR UPDATE
+/// OF`), the resource's before its node's, the opposite order to a node's deletion.
+pub fn holds_as_it_reads(conn: &AnyConnection) -> bool {
+    match conn {
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(_) => false,
+        _ => true,
+    }
+}
+
+/// Runs `$query`, a read of one row and its node, holding the node's row until the
+/// caller's write transaction ends, as [`hold`] does: PostgreSQL locks that row alone
+/// (`FOR NO KEY UPDATE OF nodes`, so that the other rows read stay free and the node's
+/// chassis may be outer-joined), and a SQLite write transaction holds the database from
+/// its `BEGIN IMMEDIATE`. Nothing matched is `Ok(None)`. Only where
+/// [`holds_as_it_reads`].
+macro_rules! read_holding_node {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            #[cfg(feature = "postgres")]
+            AnyConnection::Postgresql(pg) => diesel::OptionalExtension::optional(
+                diesel::RunQueryDsl::get_result($crate::db::reservation::OfNodes($query), pg),
+            ),
+            #[cfg(feature = "mysql")]
+            AnyConnection::Mysql(_) => Err(diesel::result::Error::QueryBuilderError(
+                "MySQL holds a node with `reservation::hold` only".into(),
+            )),
+            AnyConnection::Sqlite(sqlite) => {
+                diesel::OptionalExtension::optional(diesel::RunQueryDsl::get_result($query, sqlite))
+            }
+        }
+    };
+}
+pub(crate) use read_holding_node;
+
+/// Reads node `ident` (its UUID or name) and holds its row until the caller's write
+/// transaction ends, as [`hold`] does, whether or not a conductor has reserved it: the
+/// caller checks `reservation`. Only where [`holds_as_it_reads`], as the transaction's
+/// first statement.
+pub fn hold_named(conn: &mut AnyConnection, ident: &str) -> Result<Node, Error> {
+    macro_rules! node {
+        () => {
+            nodes::table
+                .left_join(chassis::table)
+                .select((NodeRow::as_select(), chassis::uuid.nullable()))
+        };
+    }
+    // As `nodes::id_of` finds a node: a UUID as written, else a name.
+    let found = match crate::model::canonical_uuid(ident) {
+        Some(uuid) if uuid != ident => return Err(super::nodes::not_found(ident)),
+        Some(uuid) => read_holding_node!(conn, node!().filter(nodes::uuid.eq(&uuid))),
+        None => read_holding_node!(conn, node!().filter(nodes::name.eq(ident))),
+    };
+    found?
+        .ok_or_else(|| super::nodes::not_found(ident))
+        .and_then(super::nodes::joined)
+}
+
+/// A PostgreSQL query that locks the rows of `nodes` it reads and no other table's
+/// (`FOR NO KEY UPDATE OF nodes`), which diesel's locking clauses do not say.
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub struct OfNodes<Q>(pub Q);
+
+#[cfg(feature = "postgres")]
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for OfNodes<Q> {
+    type SqlType = Q::SqlType;
+}
+
+#[cfg(feature = "postgres")]
+impl<Q> diesel::query_builder::QueryFragment<diesel::pg::Pg> for OfNodes<Q>
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(" FOR NO KEY UPDATE OF ");
+        out.push_identifier("nodes")
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl<Q> RunQueryDsl<diesel::PgConnection> for OfNodes<Q> {}
 
 /// Releases `host`'s reservation of node `id`. A node deleted while locked is fine.
 pub fn release(conn: &mut AnyConnection, id: i64, host: &str) -> Result<(), Error> {

@@ -12,7 +12,7 @@ use common::rpc::{Reply, Response};
 
 use crate::Conductor;
 use crate::context::Context;
-use crate::task::Planned;
+use crate::task::{Planned, Read};
 
 /// What the conductor enforces on one kind of a node's resources.
 pub trait Guarded: NodeChild {
@@ -61,6 +61,18 @@ pub fn resolve_node(
     nodes::id_of(conn, node_uuid).found()?.ok_or_else(missing)
 }
 
+/// Resource `uuid` as a plan reads it `how`, with its node when the read holds it.
+fn read<R: Guarded>(
+    conn: &mut AnyConnection,
+    uuid: &str,
+    how: Read,
+) -> Result<(R, Option<Node>), Error> {
+    match how {
+        Read::Plain => Ok((R::get(conn, uuid)?, None)),
+        Read::Holding => R::get_holding_node(conn, uuid).map(|(read, node)| (read, Some(node))),
+    }
+}
+
 /// A concurrent re-home moved the resource to another node between planning and locking.
 fn moved<R: NodeChild>(uuid: &str) -> Error {
     Error::conflict(format!(
@@ -79,13 +91,13 @@ pub async fn update<R: Guarded>(
     // The node to lock is the one the patched resource belongs to, a new one if the
     // patch moves it.
     let (planned_uuid, planned_ops) = (uuid.clone(), ops.clone());
-    let plan = move |conn: &mut AnyConnection| {
-        let read = R::get(conn, &planned_uuid)?;
+    let plan = move |conn: &mut AnyConnection, how: Read| {
+        let (read, held) = read::<R>(conn, &planned_uuid, how)?;
         let patched = R::patched(conn, &read, &planned_ops)?;
-        let node_id = patched.node_id();
         Ok(Planned {
-            node_id,
+            node_id: patched.node_id(),
             seen: (read, patched),
+            held,
         })
     };
     let purpose = format!("{} update", R::kind());
@@ -129,11 +141,12 @@ fn save_as_planned<R: Guarded>(
 
 pub async fn destroy<R: Guarded>(c: &Conductor, ctx: &Context, uuid: String) -> Response {
     let planned_uuid = uuid.clone();
-    let plan = move |conn: &mut AnyConnection| {
-        let read = R::get(conn, &planned_uuid)?;
+    let plan = move |conn: &mut AnyConnection, how: Read| {
+        let (read, held) = read::<R>(conn, &planned_uuid, how)?;
         Ok(Planned {
             node_id: read.node_id(),
             seen: read,
+            held,
         })
     };
     let purpose = format!("{} deletion", R::kind());

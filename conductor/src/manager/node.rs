@@ -11,7 +11,7 @@ mod traits;
 use json_patch::PatchOperation;
 
 use common::Error;
-use common::db::{AnyConnection, nodes, ports, volume_connectors, volume_targets};
+use common::db::{AnyConnection, nodes, ports, reservation, volume_connectors, volume_targets};
 use common::model::node::Node;
 use common::model::port::{Port, VIF_KEY};
 use common::model::states::ProvisionState;
@@ -23,7 +23,7 @@ use crate::Conductor;
 use crate::context::Context;
 use crate::drivers::validation::{NodeView, validate_all};
 use crate::drivers::{Driver, hardware};
-use crate::task::Planned;
+use crate::task::{Planned, Read};
 
 pub use interfaces::{set_target_raid_config, vendor_passthru};
 pub use power::change_node_power_state;
@@ -68,9 +68,9 @@ where
     F: FnOnce(&mut AnyConnection, Node) -> Result<T, Error> + Send + 'static,
 {
     let ident = ident.to_string();
-    let plan = move |conn: &mut AnyConnection| {
-        let node_id = nodes::id_of(conn, &ident)?;
-        Ok(Planned { node_id, seen: () })
+    let plan = move |conn: &mut AnyConnection, how: Read| match how {
+        Read::Plain => Ok(Planned::on(nodes::id_of(conn, &ident)?, ())),
+        Read::Holding => Ok(Planned::held(reservation::hold_named(conn, &ident)?, ())),
     };
     c.with_planned_lock(ctx, purpose, plan, move |conn, node, ()| work(conn, node))
         .await

@@ -50,6 +50,10 @@ impl Database {
         }
     }
 
+    pub fn backend(&self) -> Backend {
+        backend()
+    }
+
     /// Runs `sql` on this database, over a connection of its own.
     pub fn execute(&self, sql: &str) {
         execute(&Db::open(&self.url, 1).unwrap(), sql);
