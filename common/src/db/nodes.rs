@@ -433,7 +433,10 @@ pub fn create(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
     }
 }
 
-/// Writes every field of the node but its reservation, which only the lock functions touch.
+/// Writes every field of the node but its reservation, which only the lock functions
+/// touch, and returns the node as stored: `node` with the time of the change (to the
+/// microsecond, as the databases keep it), read from the row written rather than read
+/// back. Its reservation is `node`'s, not read either.
 pub fn update(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
     let mut row = NodeRow::from(node);
     row.updated_at = Some(crate::model::now());
@@ -441,7 +444,8 @@ pub fn update(conn: &mut AnyConnection, node: &Node) -> Result<Node, Error> {
     let result = update_where(nodes::table, nodes::id.eq(node.id), &row).execute(conn);
     match result {
         Ok(0) => Err(not_found(&node.uuid)),
-        Ok(_) => get_by_id(conn, node.id),
+        // The chassis is the one named: its UUID was found as written.
+        Ok(_) => joined((row, node.chassis_uuid.clone())),
         Err(e) if is_unique_violation(&e) => Err(duplicate(node)),
         Err(e) if is_foreign_key_violation(&e) => Err(chassis_gone(node)),
         Err(e) => Err(e.into()),
