@@ -199,7 +199,8 @@ async fn a_change_finds_and_holds_its_node_in_one_statement() {
 
 /// Another writer's transaction, on a connection of its own, that holds node `node`
 /// (its row, or SQLite's write lock), so that a conductor's change of the node's
-/// connector plans and then waits for it. On `go` it runs its SQL, commits and ends.
+/// connector waits for it ([`read_before_commit`] says when the change has read the
+/// connector). On `go` it runs its SQL, commits and ends.
 struct Holder {
     go: mpsc::Sender<String>,
     done: std::thread::JoinHandle<()>,
@@ -280,7 +281,7 @@ fn written_by_another(connector: &VolumeConnector, set: &str) -> String {
 }
 
 /// Runs `call` on `c` while `holder` holds the connector's node; `sql` is committed
-/// once the call has planned. The call's answer.
+/// once the call has read the connector ([`read_before_commit`]). The call's answer.
 async fn raced(
     db: &Database,
     c: &Arc<Conductor>,
