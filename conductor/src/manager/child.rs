@@ -62,7 +62,7 @@ pub fn resolve_node(
 }
 
 /// Resource `uuid` as a plan reads it `how`, with its node when the read holds it.
-fn read<R: Guarded>(
+fn plan_read<R: Guarded>(
     conn: &mut AnyConnection,
     uuid: &str,
     how: Read,
@@ -92,7 +92,7 @@ pub async fn update<R: Guarded>(
     // patch moves it.
     let (planned_uuid, planned_ops) = (uuid.clone(), ops.clone());
     let plan = move |conn: &mut AnyConnection, how: Read| {
-        let (read, held) = read::<R>(conn, &planned_uuid, how)?;
+        let (read, held) = plan_read::<R>(conn, &planned_uuid, how)?;
         let patched = R::patched(conn, &read, &planned_ops)?;
         Ok(Planned {
             node_id: patched.node_id(),
@@ -142,7 +142,7 @@ fn save_as_planned<R: Guarded>(
 pub async fn destroy<R: Guarded>(c: &Conductor, ctx: &Context, uuid: String) -> Response {
     let planned_uuid = uuid.clone();
     let plan = move |conn: &mut AnyConnection, how: Read| {
-        let (read, held) = read::<R>(conn, &planned_uuid, how)?;
+        let (read, held) = plan_read::<R>(conn, &planned_uuid, how)?;
         Ok(Planned {
             node_id: read.node_id(),
             seen: read,

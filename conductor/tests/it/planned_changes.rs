@@ -32,14 +32,18 @@ async fn recorded_conductor(db: &Database) -> (Arc<Conductor>, Statements) {
     (Arc::new(c), statements)
 }
 
+/// Whether `sql` is a statement of kind `verb` (`SELECT`, `INSERT`, ...).
+fn is(sql: &str, verb: &str) -> bool {
+    sql.trim_start().to_uppercase().starts_with(verb)
+}
+
 /// The reads of connector rows among `statements`.
 fn connector_reads(statements: &Statements) -> usize {
     statements
         .lock()
         .unwrap()
         .iter()
-        .filter(|sql| sql.trim_start().to_uppercase().starts_with("SELECT"))
-        .filter(|sql| sql.contains("volume_connectors"))
+        .filter(|sql| is(sql, "SELECT") && sql.contains("volume_connectors"))
         .count()
 }
 
@@ -116,15 +120,14 @@ async fn an_unchanged_connector_is_read_once_to_update_and_once_to_delete() {
 /// node, and any read after.
 fn reads_around_writing(statements: &Statements) -> (Vec<String>, Vec<String>) {
     let statements = statements.lock().unwrap();
-    let starts = |sql: &String, verb: &str| sql.trim_start().to_uppercase().starts_with(verb);
     let first_write = statements
         .iter()
-        .position(|sql| starts(sql, "INSERT"))
+        .position(|sql| is(sql, "INSERT"))
         .unwrap_or(statements.len());
     let (before, after) = statements.split_at(first_write);
     let selects = |all: &[String]| -> Vec<String> {
         all.iter()
-            .filter(|sql| starts(sql, "SELECT"))
+            .filter(|sql| is(sql, "SELECT"))
             .cloned()
             .collect()
     };
@@ -165,7 +168,6 @@ async fn a_change_finds_and_holds_its_node_in_one_statement() {
             let held = r#"FOR NO KEY UPDATE OF "nodes""#;
             assert!(selects[0].contains(held), "{what}: {selects:#?}");
         }
-        statements.lock().unwrap().clear();
     };
 
     statements.lock().unwrap().clear();
