@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::db::AnyConnection;
+use crate::db::rpc_requests::InStatement;
 use crate::error::Error;
 use crate::model::node::Node;
 use crate::rpc::{Call, Reply};
@@ -44,8 +45,13 @@ pub trait Stored: Sized {
     /// Internal id, for use as a list marker.
     fn id_of(conn: &mut AnyConnection, uuid: &str) -> Result<i64, Error>;
     /// Inserts `item` on the node its node UUID names (its `node_id` is not read), and
-    /// returns it as stored; no such node is the node's `NotFound`.
-    fn insert(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error>;
+    /// returns it as stored; no such node is the node's `NotFound`. With `request`, the
+    /// same statement records that request as applied.
+    fn insert(
+        conn: &mut AnyConnection,
+        item: &Self,
+        request: Option<InStatement<'_>>,
+    ) -> Result<Self, Error>;
     /// Writes `item` over its row, as `expect` allows; `None` when no row was written
     /// (the row is gone, or no longer as read).
     fn save(conn: &mut AnyConnection, item: &Self, expect: Expect) -> Result<Option<Self>, Error>;

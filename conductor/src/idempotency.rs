@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::Error;
-use common::db::rpc_requests::{self, Recorded};
+use common::db::rpc_requests::{self, InStatement, Recorded};
 use common::db::{
     AnyConnection, chassis, nodes, portgroups, ports, volume_connectors, volume_targets,
 };
@@ -90,6 +90,29 @@ pub fn claimed_transaction<C, T>(
     Ok(value)
 }
 
+/// [`transaction`] for work that is one statement, which records the request too when
+/// given an [`InStatement`] (a create's insert). Where the database can record it so
+/// (PostgreSQL), the statement runs alone, its own transaction: one trip to the
+/// database instead of four (`BEGIN`, the record, the statement, `COMMIT`). The record
+/// is then no longer written first, so a copy may fail on the first copy's row rather
+/// than on its record: a failure reads the record, as [`planned`] does, and a copy
+/// that finds it marks the scope. Elsewhere the work runs in [`transaction`].
+pub fn one_statement<T>(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    work: impl FnOnce(&mut AnyConnection, Option<InStatement<'_>>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let request = Some(scope)
+        .filter(|s| !s.id.is_empty() && !s.recorded.load(Ordering::SeqCst))
+        .and_then(|s| rpc_requests::in_statement(conn, &s.id, s.method));
+    let Some(request) = request else {
+        return transaction(conn, scope, |conn| work(conn, None));
+    };
+    let value = planned(conn, scope, |conn| work(conn, Some(request)))?;
+    scope.recorded.store(true, Ordering::SeqCst);
+    Ok(value)
+}
+
 /// Inserts the request's row. It is also the check for an earlier copy: a row that
 /// cannot be written tells nothing, and the transaction rolls back ([`cannot_tell`]).
 fn record(conn: &mut AnyConnection, scope: &Scope) -> Result<(), Error> {
@@ -114,7 +137,8 @@ fn cannot_tell(e: Error) -> Error {
 
 /// Whether the handler may leave the check for an earlier copy to the call's own work,
 /// sparing a trip to the database: creates of connectors and targets, whose one
-/// transaction records the request before anything else, and the updates and deletions
+/// transaction records the request before anything else (or whose one statement records
+/// it, and whose failure checks it: [`one_statement`]), and the updates and deletions
 /// of nodes and of a node's resources, whose locked transaction records it and whose
 /// planning read checks it when it fails ([`planned`]). Every other call is checked by
 /// the handler, with [`unapplied`], before it runs.

@@ -72,6 +72,27 @@ impl Conductor {
             .await
     }
 
+    /// Runs `work`, one statement, as its own transaction where that statement can also
+    /// record `ctx`'s request (it gets the [`InStatement`] to write), else as
+    /// [`Conductor::write`] does ([`idempotency::one_statement`]). For creates.
+    ///
+    /// [`InStatement`]: common::db::rpc_requests::InStatement
+    pub async fn write_one<T, F>(&self, ctx: &Context, work: F) -> Result<T, common::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(
+                &mut common::db::AnyConnection,
+                Option<common::db::rpc_requests::InStatement<'_>>,
+            ) -> Result<T, common::Error>
+            + Send
+            + 'static,
+    {
+        let scope = ctx.scope.clone();
+        self.db
+            .run(move |conn| idempotency::one_statement(conn, &scope, work))
+            .await
+    }
+
     /// Runs `read`, the read a change is planned with, in one trip to the database with
     /// the check that no earlier copy of `ctx`'s request applied it
     /// ([`idempotency::unapplied`]).

@@ -59,8 +59,12 @@ macro_rules! child_queries {
                 Ok((Self::try_from((row, node.uuid.clone()))?, node))
             }
 
-            fn insert(conn: &mut AnyConnection, item: &Self) -> Result<Self, Error> {
-                create(conn, item)
+            fn insert(
+                conn: &mut AnyConnection,
+                item: &Self,
+                request: Option<$crate::db::rpc_requests::InStatement<'_>>,
+            ) -> Result<Self, Error> {
+                insert_row(conn, item, request, || duplicate(item))
             }
 
             fn save(
@@ -82,7 +86,7 @@ macro_rules! child_queries {
 
         /// Inserts a row and returns it as stored.
         pub fn create(conn: &mut AnyConnection, item: &$item) -> Result<$item, Error> {
-            insert_row(conn, item, || duplicate(item))
+            insert_row(conn, item, None, || duplicate(item))
         }
 
         /// Writes every mutable field of an existing row, whatever it holds now.
@@ -169,9 +173,13 @@ macro_rules! child_queries {
         /// as a read would (`RETURNING`); MySQL has no `RETURNING`, so there it is read
         /// back. The statement is built for each backend's own connection, as diesel's
         /// common backend renders no `RETURNING`.
+        ///
+        /// `request`, which only a PostgreSQL connection gives, is recorded as applied
+        /// by the same statement.
         fn insert_row(
             conn: &mut AnyConnection,
             item: &$item,
+            request: Option<$crate::db::rpc_requests::InStatement<'_>>,
             duplicate: impl FnOnce() -> Error,
         ) -> Result<$item, Error> {
             use diesel::dsl::SqlTypeOf;
@@ -200,10 +208,20 @@ macro_rules! child_queries {
             // No node is `NotFound`.
             let ids: diesel::QueryResult<Option<(i64, i64)>> = match conn {
                 #[cfg(feature = "postgres")]
-                AnyConnection::Postgresql(pg) => insert!()
-                    .returning(($table::id, $table::node_id))
-                    .get_result(pg)
-                    .map(Some),
+                AnyConnection::Postgresql(pg) => {
+                    let insert = insert!().returning(($table::id, $table::node_id));
+                    match request {
+                        Some(request) => $crate::db::rpc_requests::WithRecord::new(insert, request)
+                            .get_result(pg),
+                        None => insert.get_result(pg),
+                    }
+                    .map(Some)
+                }
+                // Only PostgreSQL records a request in the statement
+                // (`rpc_requests::in_statement`).
+                _ if request.is_some() => Err(diesel::result::Error::QueryBuilderError(
+                    "only PostgreSQL records a request in its insert".into(),
+                )),
                 // InnoDB's `INSERT ... SELECT` locks the node's row before the new row's
                 // place in the index, the opposite order to a node's deletion, and the
                 // two deadlock: MySQL looks the node up first.

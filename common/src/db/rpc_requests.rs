@@ -1,6 +1,8 @@
 //! The `rpc_requests` table: which requests a conductor has applied. The row is written
 //! in the transaction of the change itself, so a request redelivered after a conductor
 //! died is recognised as done (and not applied again) exactly when its change committed.
+//! On PostgreSQL, a change made by one statement can carry the row itself
+//! ([`InStatement`]), and needs no transaction around it.
 
 use chrono::Duration;
 use diesel::prelude::*;
@@ -37,6 +39,108 @@ pub fn record(conn: &mut AnyConnection, request_id: &str, method: &str) -> Resul
         Err(e) if crate::error::is_unique_violation(&e) => Ok(Recorded::AlreadyApplied),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A request to record in the statement that applies it: PostgreSQL's data-modifying
+/// `WITH` writes both rows in one statement, its own transaction. Made only for a
+/// PostgreSQL connection ([`in_statement`]); SQLite and MySQL have no such statement,
+/// and [`record`] the request in the caller's transaction instead.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub struct InStatement<'a> {
+    request_id: &'a str,
+    method: &'a str,
+}
+
+/// The request `request_id` to record in the statement that applies it, where `conn`
+/// can ([`InStatement`]).
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+pub fn in_statement<'a>(
+    conn: &AnyConnection,
+    request_id: &'a str,
+    method: &'a str,
+) -> Option<InStatement<'a>> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        AnyConnection::Postgresql(_) => Some(InStatement { request_id, method }),
+        _ => None,
+    }
+}
+
+#[cfg(feature = "postgres")]
+pub use recorded::WithRecord;
+
+#[cfg(feature = "postgres")]
+mod recorded {
+    use diesel::pg::Pg;
+    use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+    use diesel::sql_types::{Text, Timestamp};
+    use diesel::{PgConnection, QueryResult, RunQueryDsl};
+
+    use super::InStatement;
+
+    /// `statement`, which writes one row and returns it (`INSERT ... RETURNING`), with
+    /// the request recorded in the same statement:
+    ///
+    /// `WITH written AS (statement), recorded AS (INSERT INTO rpc_requests ... SELECT
+    /// ... FROM written) SELECT * FROM written`
+    ///
+    /// The request is recorded once per row written: a statement that writes nothing
+    /// (its node is gone) records nothing. A second copy of the request fails on the
+    /// unique index of one of the two inserts, whichever it meets first, after the
+    /// first copy commits.
+    pub struct WithRecord<'a, Q> {
+        statement: Q,
+        request: InStatement<'a>,
+        at: chrono::NaiveDateTime,
+    }
+
+    impl<'a, Q> WithRecord<'a, Q> {
+        pub fn new(statement: Q, request: InStatement<'a>) -> Self {
+            WithRecord {
+                statement,
+                request,
+                at: crate::model::now(),
+            }
+        }
+    }
+
+    impl<Q: Query> Query for WithRecord<'_, Q> {
+        type SqlType = Q::SqlType;
+    }
+
+    impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for WithRecord<'_, Q> {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+            out.push_sql("WITH written AS (");
+            self.statement.walk_ast(out.reborrow())?;
+            out.push_sql("), recorded AS (INSERT INTO ");
+            out.push_identifier("rpc_requests")?;
+            out.push_sql(" (");
+            for (i, column) in ["request_id", "method", "created_at"].iter().enumerate() {
+                if i > 0 {
+                    out.push_sql(", ");
+                }
+                out.push_identifier(column)?;
+            }
+            out.push_sql(") SELECT ");
+            out.push_bind_param::<Text, str>(self.request.request_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(self.request.method)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&self.at)?;
+            out.push_sql(" FROM written) SELECT * FROM written");
+            Ok(())
+        }
+    }
+
+    // No static id: diesel keeps the statement prepared, keyed by its SQL text, which
+    // is the same for every request.
+    impl<Q> QueryId for WithRecord<'_, Q> {
+        type QueryId = ();
+        const HAS_STATIC_QUERY_ID: bool = false;
+    }
+
+    impl<Q> RunQueryDsl<PgConnection> for WithRecord<'_, Q> {}
 }
 
 pub fn applied(conn: &mut AnyConnection, request_id: &str) -> Result<bool, Error> {

@@ -107,11 +107,12 @@ fn check_deletable(node: &Node, action: &str) -> Result<(), Error> {
 }
 
 /// Stores a new connector or target; no lock and no state check, as in Ironic. The
-/// insert finds the node itself (`Stored::insert`).
+/// insert finds the node itself (`Stored::insert`), and records the request where it
+/// can: one statement in all on PostgreSQL.
 pub async fn create<R: NodeChild>(c: &Conductor, ctx: &Context, new: New<R::Fields>) -> Response {
-    c.write(ctx, move |conn| {
+    c.write_one(ctx, move |conn, request| {
         let node_uuid = R::node_uuid(&new.fields).to_string();
-        match R::insert(conn, &R::new(new.uuid, new.fields)) {
+        match R::insert(conn, &R::new(new.uuid, new.fields), request) {
             Ok(item) => Ok(item.into_reply()),
             Err(Error::NotFound(_)) => Err(Error::invalid(format!(
                 "Invalid input for field/attribute node_uuid. Value: '{node_uuid}'. "

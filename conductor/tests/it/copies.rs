@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::Error;
 use common::child::New;
-use common::db::nodes;
+use common::db::{nodes, volume_connectors};
 use common::model::new_uuid;
 use common::model::node::Node;
 use common::model::volume::ConnectorFields;
@@ -140,7 +140,7 @@ async fn two_copies_of_a_create_at_once_both_answer_the_one_object() {
     let id = node.id;
     let stored = c1
         .db
-        .run(move |conn| common::db::volume_connectors::list_for_node(conn, id))
+        .run(move |conn| volume_connectors::list_for_node(conn, id))
         .await
         .unwrap();
     assert_eq!(stored.len(), 1, "{stored:?}");
@@ -161,6 +161,57 @@ async fn a_copy_that_cannot_tell_whether_its_request_was_applied_does_not_apply_
     let answered = c.handle(request).await;
     assert!(matches!(answered, Ok(Reply::Node(_))), "{answered:?}");
     assert_eq!(log(&c, node.id).await, json!(["once"]));
+}
+
+/// A create that cannot record its request (on PostgreSQL, in the statement that
+/// inserts the connector) is refused as retryable and stores nothing; once the records
+/// can be written again, the request is applied.
+#[tokio::test]
+async fn a_create_that_cannot_record_its_request_stores_nothing() {
+    let db = Database::fresh();
+    let c = conductor_on(&db.url, "c1", PATIENT);
+    let node = add_node(&c).await;
+    let create = Call::CreateVolumeConnector {
+        connector: connector(&node),
+    };
+    let request = request("req-unrecorded", create);
+    let id = node.id;
+    let stored = || async {
+        c.db.run(move |conn| volume_connectors::list_for_node(conn, id))
+            .await
+            .unwrap()
+    };
+    refused_while_records_unreadable(&db, &c, &request).await;
+    assert_eq!(stored().await, vec![]);
+
+    let answered = c.handle(request).await;
+    assert!(matches!(answered, Ok(Reply::Connector(_))), "{answered:?}");
+    assert_eq!(stored().await.len(), 1);
+}
+
+/// A create redelivered after its connector was deleted creates nothing: the copy is
+/// told apart by the request's record, not by the connector's UUID, which is free again,
+/// and is answered from the state, where the connector is gone.
+#[tokio::test]
+async fn a_create_redelivered_after_its_connector_was_deleted_creates_nothing() {
+    let db = Database::fresh();
+    let c = conductor_on(&db.url, "c1", &[]);
+    let node = add_node(&c).await;
+    let new = connector(&node);
+    let uuid = new.uuid.clone();
+    let create = request("req-made", Call::CreateVolumeConnector { connector: new });
+    c.handle(create.clone()).await.unwrap();
+    let destroy = Call::DestroyVolumeConnector { uuid: uuid.clone() };
+    c.handle(request("req-gone", destroy)).await.unwrap();
+
+    let copy = c.handle(create).await;
+    assert_eq!(copy, Err(volume_connectors::not_found(&uuid)));
+    let id = node.id;
+    let stored =
+        c.db.run(move |conn| volume_connectors::list_for_node(conn, id))
+            .await
+            .unwrap();
+    assert_eq!(stored, vec![]);
 }
 
 /// The same for a change whose planning read checks for an earlier copy (a connector's
@@ -191,7 +242,7 @@ async fn a_patch_copy_that_cannot_tell_whether_it_was_applied_does_not_apply_it(
     let answered = c.handle(request).await;
     assert!(matches!(answered, Ok(Reply::Connector(_))), "{answered:?}");
     let stored =
-        c.db.run(move |conn| common::db::volume_connectors::get_by_uuid(conn, &uuid))
+        c.db.run(move |conn| volume_connectors::get_by_uuid(conn, &uuid))
             .await
             .unwrap();
     assert_eq!(Value::Object(stored.extra), json!({"n": 1}));

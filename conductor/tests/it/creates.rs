@@ -92,8 +92,9 @@ fn new_connector(node_uuid: &str) -> Call {
 
 /// The statement that inserts a connector finds its node: besides the request's record,
 /// a create is one statement (MySQL, which has no `RETURNING`, reads the node before and
-/// the row after). A node that does not exist, or another spelling of its UUID, is
-/// refused in Ironic's words, and nothing is stored.
+/// the row after). On PostgreSQL that statement also records the request, and is its own
+/// transaction: one statement in all. A node that does not exist, or another spelling of
+/// its UUID, is refused in Ironic's words, and nothing is stored.
 #[tokio::test]
 async fn a_connector_is_inserted_by_the_statement_that_finds_its_node() {
     let db = Database::fresh();
@@ -106,18 +107,29 @@ async fn a_connector_is_inserted_by_the_statement_that_finds_its_node() {
         panic!("the connector is created");
     };
     assert_eq!(created.node_id, node.id);
-    let work: Vec<String> = statements
-        .lock()
-        .unwrap()
+    let all = statements.lock().unwrap().clone();
+    let work: Vec<&String> = all
         .iter()
         .filter(|sql| sql.contains("volume_connectors") || sql.contains("nodes"))
-        .cloned()
         .collect();
-    if c.db.backend() == Backend::Mysql {
-        assert_eq!(work.len(), 3, "{work:#?}");
-    } else {
-        assert_eq!(work.len(), 1, "{work:#?}");
-        assert!(work[0].trim_start().starts_with("INSERT"), "{work:#?}");
+    let records = all
+        .iter()
+        .filter(|sql| sql.contains("rpc_requests"))
+        .count();
+    match c.db.backend() {
+        Backend::Mysql => assert_eq!(work.len(), 3, "{all:#?}"),
+        Backend::Sqlite => {
+            assert_eq!(work.len(), 1, "{all:#?}");
+            assert!(work[0].trim_start().starts_with("INSERT"), "{all:#?}");
+            assert_eq!(records, 1, "{all:#?}");
+        }
+        Backend::Postgres => {
+            assert_eq!(all.len(), 1, "one statement, no BEGIN or COMMIT: {all:#?}");
+            let sql = &all[0];
+            assert!(sql.trim_start().starts_with("WITH"), "{all:#?}");
+            assert!(sql.contains("INSERT INTO \"volume_connectors\""), "{sql}");
+            assert!(sql.contains("INSERT INTO \"rpc_requests\""), "{sql}");
+        }
     }
 
     for missing in [new_uuid(), node.uuid.to_uppercase()] {
