@@ -101,24 +101,24 @@ macro_rules! child_queries {
         }
 
         pub fn get_by_uuid(conn: &mut AnyConnection, uuid: &str) -> Result<$item, Error> {
-            $table::table
+            $crate::db::pool::natively!(conn, |c| $table::table
                 .inner_join(nodes::table)
                 .filter($table::uuid.eq(uuid))
                 .select(($row::as_select(), nodes::uuid))
-                .first::<($row, String)>(conn)
-                .optional()?
-                .ok_or_else(|| not_found(uuid))?
-                .try_into()
+                .first::<($row, String)>(c)
+                .optional())?
+            .ok_or_else(|| not_found(uuid))?
+            .try_into()
         }
 
         /// Internal id of a row, for use as a list marker.
         pub fn id_of(conn: &mut AnyConnection, uuid: &str) -> Result<i64, Error> {
-            $table::table
+            $crate::db::pool::natively!(conn, |c| $table::table
                 .filter($table::uuid.eq(uuid))
                 .select($table::id)
-                .first(conn)
-                .optional()?
-                .ok_or_else(|| not_found(uuid))
+                .first(c)
+                .optional())?
+            .ok_or_else(|| not_found(uuid))
         }
 
         /// All rows of a node, in creation order.
@@ -147,17 +147,17 @@ macro_rules! child_queries {
         ) -> Result<bool, Error> {
             use $crate::child::Expect;
             let uuid = $table::uuid.eq(&item.uuid);
-            let deleted = match (expect, item.updated_at) {
-                (Expect::Current, _) => diesel::delete($table::table.filter(uuid)).execute(conn),
+            let deleted = $crate::db::pool::natively!(conn, |c| match (expect, item.updated_at) {
+                (Expect::Current, _) => diesel::delete($table::table.filter(uuid)).execute(c),
                 (Expect::AsRead, Some(at)) => {
                     diesel::delete($table::table.filter(uuid.and($table::updated_at.eq(at))))
-                        .execute(conn)
+                        .execute(c)
                 }
                 (Expect::AsRead, None) => {
                     diesel::delete($table::table.filter(uuid.and($table::updated_at.is_null())))
-                        .execute(conn)
+                        .execute(c)
                 }
-            };
+            });
             Ok(deleted? > 0)
         }
 
@@ -277,17 +277,17 @@ macro_rules! child_queries {
             stored.updated_at = Some($crate::model::now());
             let row = $row::from(&stored);
             let uuid = $table::uuid.eq(&item.uuid);
-            let updated = match (expect, item.updated_at) {
-                (Expect::Current, _) => update_where($table::table, uuid, &row).execute(conn),
+            let updated = $crate::db::pool::natively!(conn, |c| match (expect, item.updated_at) {
+                (Expect::Current, _) => update_where($table::table, uuid, &row).execute(c),
                 (Expect::AsRead, Some(at)) => {
                     update_where($table::table, uuid.and($table::updated_at.eq(at)), &row)
-                        .execute(conn)
+                        .execute(c)
                 }
                 (Expect::AsRead, None) => {
                     update_where($table::table, uuid.and($table::updated_at.is_null()), &row)
-                        .execute(conn)
+                        .execute(c)
                 }
-            };
+            });
             match updated {
                 Ok(0) => Ok(None),
                 Ok(_) => Ok(Some(stored)),

@@ -27,13 +27,14 @@ pub enum Recorded {
 /// look first: of two copies of one request, only one can insert the row, however
 /// their transactions interleave.
 pub fn record(conn: &mut AnyConnection, request_id: &str, method: &str) -> Result<Recorded, Error> {
-    let inserted = diesel::insert_into(rpc_requests::table)
-        .values((
-            rpc_requests::request_id.eq(request_id),
-            rpc_requests::method.eq(method),
-            rpc_requests::created_at.eq(now()),
-        ))
-        .execute(conn);
+    let values = (
+        rpc_requests::request_id.eq(request_id),
+        rpc_requests::method.eq(method),
+        rpc_requests::created_at.eq(now()),
+    );
+    let inserted = super::pool::natively!(conn, |c| diesel::insert_into(rpc_requests::table)
+        .values(values)
+        .execute(c));
     match inserted {
         Ok(_) => Ok(Recorded::New),
         Err(e) if crate::error::is_unique_violation(&e) => Ok(Recorded::AlreadyApplied),
@@ -144,12 +145,12 @@ mod recorded {
 }
 
 pub fn applied(conn: &mut AnyConnection, request_id: &str) -> Result<bool, Error> {
-    Ok(rpc_requests::table
+    let found = super::pool::natively!(conn, |c| rpc_requests::table
         .find(request_id)
         .select(rpc_requests::request_id)
-        .first::<String>(conn)
-        .optional()?
-        .is_some())
+        .first::<String>(c)
+        .optional())?;
+    Ok(found.is_some())
 }
 
 /// Forgets requests older than `age`: no redelivery comes that late.
