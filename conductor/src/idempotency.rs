@@ -46,6 +46,12 @@ impl Scope {
     pub fn found_applied(&self) -> bool {
         self.found_applied.load(Ordering::SeqCst)
     }
+
+    /// Whether a transaction of this request still records it: the request has an id,
+    /// and no earlier transaction of it committed the record.
+    fn to_record(&self) -> bool {
+        !self.id.is_empty() && !self.recorded.load(Ordering::SeqCst)
+    }
 }
 
 /// Runs `work` in one write transaction that also records request `scope` as applied.
@@ -74,7 +80,7 @@ pub fn claimed_transaction<C, T>(
     claim: impl FnOnce(&mut AnyConnection) -> Result<Option<C>, Error>,
     work: impl FnOnce(&mut AnyConnection, C) -> Result<T, Error>,
 ) -> Result<Option<T>, Error> {
-    let scope = Some(scope).filter(|s| !s.id.is_empty() && !s.recorded.load(Ordering::SeqCst));
+    let scope = Some(scope).filter(|s| s.to_record());
     let value = common::db::write_transaction(conn, |conn| {
         let Some(claimed) = claim(conn)? else {
             return Ok(None);
@@ -103,7 +109,7 @@ pub fn one_statement<T>(
     work: impl FnOnce(&mut AnyConnection, Option<InStatement<'_>>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let request = Some(scope)
-        .filter(|s| !s.id.is_empty() && !s.recorded.load(Ordering::SeqCst))
+        .filter(|s| s.to_record())
         .and_then(|s| rpc_requests::in_statement(conn, &s.id, s.method));
     let Some(request) = request else {
         return transaction(conn, scope, |conn| work(conn, None));
