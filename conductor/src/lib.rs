@@ -15,6 +15,7 @@ use std::sync::Arc;
 use common::config::Settings;
 use common::db::Db;
 use common::rpc::{Call, Handler, Request, Response};
+use futures_util::future::BoxFuture;
 
 use crate::context::Context;
 
@@ -196,15 +197,12 @@ impl Handler for Conductor {
     }
 }
 
-/// A call's work, boxed ([`Conductor::dispatch`]).
-type CallFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send + 'a>>;
-
 impl Conductor {
     /// The work of `call`, boxed. Unboxed, every request's future would be as large as
     /// the largest call's (a node's deployment, say), and a future is copied whole each
     /// time it is moved, several times a request: a tenth of the instructions of a
     /// connector's update went to those copies.
-    fn dispatch<'a>(&'a self, ctx: &'a Context, call: Call) -> CallFuture<'a> {
+    fn dispatch<'a>(&'a self, ctx: &'a Context, call: Call) -> BoxFuture<'a, Response> {
         use common::model::port::Port;
         use common::model::portgroup::Portgroup;
         use common::model::volume::{VolumeConnector, VolumeTarget};

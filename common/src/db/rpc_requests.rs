@@ -76,9 +76,10 @@ mod recorded {
     use diesel::pg::Pg;
     use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
     use diesel::sql_types::{Text, Timestamp};
-    use diesel::{PgConnection, QueryResult, RunQueryDsl};
+    use diesel::{Column, PgConnection, QueryResult, RunQueryDsl};
 
     use super::InStatement;
+    use crate::db::schema::rpc_requests;
 
     /// `statement`, which writes one row and returns it (`INSERT ... RETURNING`), with
     /// the request recorded in the same statement:
@@ -115,9 +116,15 @@ mod recorded {
             out.push_sql("WITH written AS (");
             self.statement.walk_ast(out.reborrow())?;
             out.push_sql("), recorded AS (INSERT INTO ");
-            out.push_identifier("rpc_requests")?;
+            const TABLE: rpc_requests::table = rpc_requests::table;
+            TABLE.walk_ast(out.reborrow())?;
             out.push_sql(" (");
-            for (i, column) in ["request_id", "method", "created_at"].iter().enumerate() {
+            let columns = [
+                rpc_requests::request_id::NAME,
+                rpc_requests::method::NAME,
+                rpc_requests::created_at::NAME,
+            ];
+            for (i, column) in columns.into_iter().enumerate() {
                 if i > 0 {
                     out.push_sql(", ");
                 }
